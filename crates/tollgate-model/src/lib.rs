@@ -1,0 +1,22 @@
+//! AWS-shaped API Gateway resources, identifiers, validation and patch operations.
+//!
+//! Every type here serializes to exactly the JSON that the `apigateway` service model
+//! (`botocore/data/apigateway/2015-07-09/service-2.json`) defines, so the management API can
+//! return them as they are. This crate does no I/O.
+
+pub mod error;
+pub mod ids;
+pub mod patch;
+pub mod rest;
+pub mod validate;
+
+pub use error::ModelError;
+pub use patch::{PatchOp, PatchOperation};
+
+/// Seconds since the Unix epoch: the wire form of the `apigateway` service's `Timestamp`.
+pub fn now_epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

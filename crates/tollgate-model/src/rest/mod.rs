@@ -1,0 +1,32 @@
+//! Resources of REST APIs (`apigateway`, API version 2015-07-09).
+//!
+//! The structs are both the stored form and the wire form: every field carries the member name
+//! of the service model, and absent optional members are left out of the JSON as AWS does.
+
+mod account;
+mod deployment;
+mod integration;
+mod method;
+mod model;
+mod resource;
+mod restapi;
+mod stage;
+
+pub use account::{Account, ThrottleSettings};
+pub use deployment::{ApiSnapshot, Deployment, MethodSnapshot};
+pub use integration::{Integration, IntegrationResponse, IntegrationType, TlsConfig};
+pub use method::{Method, MethodResponse};
+pub use model::{Model, RequestValidator};
+pub use resource::Resource;
+pub use restapi::{EndpointConfiguration, RestApi};
+pub use stage::{AccessLogSettings, CanarySettings, MethodSetting, Stage};
+
+/// A string-to-string map as the wire has it, kept sorted so output is stable.
+pub type StringMap = std::collections::BTreeMap<String, String>;
+/// A string-to-boolean map (`requestParameters` of methods, `responseParameters` of method responses).
+pub type BoolMap = std::collections::BTreeMap<String, bool>;
+
+/// The HTTP methods a method resource may have, as API Gateway accepts them.
+pub const HTTP_METHODS: &[&str] = &[
+    "ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
+];
