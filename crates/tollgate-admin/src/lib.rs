@@ -1,1 +1,77 @@
-//! placeholder
+//! The management API: the AWS REST-JSON services that boto3, the AWS CLI and the SDKs call
+//! with `--endpoint-url`. Each service is a module of routes over the [`Store`]; errors become
+//! AWS's wire shape in [`error`].
+
+pub mod apigateway;
+pub mod error;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tollgate_store::Store;
+
+use crate::apigateway::repo::Repo;
+use crate::error::AdminError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub repo: Repo,
+    pub region: Arc<str>,
+    pub account_id: Arc<str>,
+}
+
+/// How the management API is set up.
+pub struct AdminConfig {
+    pub region: String,
+    pub account_id: String,
+    /// Local-development mode: also serve `POST /_tollgate/reset`.
+    pub dev: bool,
+}
+
+/// The management API's routes.
+pub fn router(store: Arc<dyn Store>, config: AdminConfig) -> Router {
+    let state = AppState {
+        repo: Repo::new(store),
+        region: config.region.into(),
+        account_id: config.account_id.into(),
+    };
+    let mut router = apigateway::routes();
+    if config.dev {
+        router = router.route("/_tollgate/reset", post(reset));
+    }
+    router
+        .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+        .layer(axum::middleware::from_fn(add_request_id))
+        .with_state(state)
+}
+
+/// Every response carries `x-amzn-RequestId`, which the SDKs report as the request id.
+async fn add_request_id(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&tollgate_model::ids::request_id()) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+/// `POST /_tollgate/reset` (only with `--dev`): wipes all state so test suites start clean.
+async fn reset(State(state): State<AppState>) -> Result<Response, AdminError> {
+    state.repo.store().reset().await?;
+    tracing::info!("state reset");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn unknown_operation(request: axum::extract::Request) -> AdminError {
+    AdminError::UnknownOperation(format!(
+        "No operation matches {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}

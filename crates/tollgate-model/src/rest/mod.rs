@@ -13,13 +13,21 @@ mod restapi;
 mod stage;
 
 pub use account::{Account, ThrottleSettings};
-pub use deployment::{ApiSnapshot, Deployment, MethodSnapshot};
-pub use integration::{Integration, IntegrationResponse, IntegrationType, TlsConfig};
-pub use method::{Method, MethodResponse};
-pub use model::{Model, RequestValidator};
+pub use deployment::{
+    ApiSnapshot, CreateDeployment, Deployment, DeploymentCanarySettings, DeploymentRecord,
+    MethodSnapshot,
+};
+pub use integration::{
+    Integration, IntegrationResponse, IntegrationType, PutIntegration, PutIntegrationResponse,
+    TlsConfig,
+};
+pub use method::{Method, MethodResponse, PutMethod, PutMethodResponse};
+pub use model::{CreateModel, CreateRequestValidator, Model, RequestValidator};
 pub use resource::Resource;
-pub use restapi::{EndpointConfiguration, RestApi};
-pub use stage::{AccessLogSettings, CanarySettings, MethodSetting, Stage};
+pub use restapi::{CreateRestApi, EndpointConfiguration, RestApi};
+pub use stage::{
+    AccessLogSettings, CanarySettings, CreateStage, MethodSetting, Stage, method_setting_key,
+};
 
 /// A string-to-string map as the wire has it, kept sorted so output is stable.
 pub type StringMap = std::collections::BTreeMap<String, String>;

@@ -1,0 +1,108 @@
+//! The `apigateway` service (REST APIs, API version 2015-07-09), REST-JSON as the botocore
+//! model defines it: one module per resource family, routes in [`routes`].
+
+mod account;
+mod deployments;
+mod integrations;
+mod methods;
+mod models;
+pub mod repo;
+mod resources;
+mod restapis;
+mod stages;
+mod tags;
+mod validators;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    const METHOD: &str = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}";
+    Router::new()
+        .route("/restapis", post(restapis::create).get(restapis::list))
+        .route(
+            "/restapis/{restapi_id}",
+            get(restapis::get).patch(restapis::update).delete(restapis::delete),
+        )
+        .route("/restapis/{restapi_id}/resources", get(resources::list))
+        .route(
+            "/restapis/{restapi_id}/resources/{resource_id}",
+            post(resources::create)
+                .get(resources::get)
+                .patch(resources::update)
+                .delete(resources::delete),
+        )
+        .route(
+            METHOD,
+            put(methods::put_method)
+                .get(methods::get_method)
+                .patch(methods::update_method)
+                .delete(methods::delete_method),
+        )
+        .route(
+            &format!("{METHOD}/responses/{{status_code}}"),
+            put(methods::put_response)
+                .get(methods::get_response)
+                .patch(methods::update_response)
+                .delete(methods::delete_response),
+        )
+        .route(
+            &format!("{METHOD}/integration"),
+            put(integrations::put_integration)
+                .get(integrations::get_integration)
+                .patch(integrations::update_integration)
+                .delete(integrations::delete_integration),
+        )
+        .route(
+            &format!("{METHOD}/integration/responses/{{status_code}}"),
+            put(integrations::put_response)
+                .get(integrations::get_response)
+                .patch(integrations::update_response)
+                .delete(integrations::delete_response),
+        )
+        .route(
+            "/restapis/{restapi_id}/deployments",
+            post(deployments::create).get(deployments::list),
+        )
+        .route(
+            "/restapis/{restapi_id}/deployments/{deployment_id}",
+            get(deployments::get).patch(deployments::update).delete(deployments::delete),
+        )
+        .route("/restapis/{restapi_id}/stages", post(stages::create).get(stages::list))
+        .route(
+            "/restapis/{restapi_id}/stages/{stage_name}",
+            get(stages::get).patch(stages::update).delete(stages::delete),
+        )
+        .route("/restapis/{restapi_id}/models", post(models::create).get(models::list))
+        .route(
+            "/restapis/{restapi_id}/models/{model_name}",
+            get(models::get).patch(models::update).delete(models::delete),
+        )
+        .route(
+            "/restapis/{restapi_id}/models/{model_name}/default_template",
+            get(models::template),
+        )
+        .route(
+            "/restapis/{restapi_id}/requestvalidators",
+            post(validators::create).get(validators::list),
+        )
+        .route(
+            "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
+            get(validators::get).patch(validators::update).delete(validators::delete),
+        )
+        .route(
+            "/tags/{resource_arn}",
+            get(tags::get).put(tags::tag).delete(tags::untag),
+        )
+        .route("/account", get(account::get).patch(account::update))
+}
+
+/// The body of every `Update*` call.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchBody {
+    #[serde(default)]
+    pub patch_operations: Vec<tollgate_model::PatchOperation>,
+}

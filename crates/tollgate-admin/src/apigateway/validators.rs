@@ -1,0 +1,83 @@
+//! CreateRequestValidator, GetRequestValidator(s), UpdateRequestValidator,
+//! DeleteRequestValidator.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tollgate_model::ids;
+use tollgate_model::rest::{CreateRequestValidator, RequestValidator};
+use tollgate_store::Key;
+
+use super::PatchBody;
+use super::repo::{Batch, VALIDATOR, retry};
+use crate::AppState;
+use crate::error::AdminResult;
+use crate::wire::{AwsJson, QueryParams, empty, json, paginate};
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    AwsJson(input): AwsJson<CreateRequestValidator>,
+) -> AdminResult<Response> {
+    let validator = RequestValidator::create(ids::short_id(), input)?;
+    retry(|| async {
+        let api = state.repo.rest_api(&api_id).await?;
+        let mut batch = Batch::for_api(&api);
+        batch.create(Key::new(&api_id, VALIDATOR, &validator.id), &validator);
+        state.repo.commit(batch).await
+    })
+    .await?;
+    Ok(json(StatusCode::CREATED, &validator))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> AdminResult<Response> {
+    state.repo.rest_api(&api_id).await?;
+    Ok(json(StatusCode::OK, &state.repo.validator(&api_id, &id).await?.value))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    query: QueryParams,
+) -> AdminResult<Response> {
+    state.repo.rest_api(&api_id).await?;
+    let items: Vec<RequestValidator> =
+        state.repo.validators(&api_id).await?.into_iter().map(|v| v.value).collect();
+    Ok(json(StatusCode::OK, &paginate(items, &query)?))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsJson(body): AwsJson<PatchBody>,
+) -> AdminResult<Response> {
+    let validator = retry(|| async {
+        let api = state.repo.rest_api(&api_id).await?;
+        let current = state.repo.validator(&api_id, &id).await?;
+        let patched = current.value.patched(&body.patch_operations)?;
+        let mut batch = Batch::for_api(&api);
+        batch.put_versioned(Key::new(&api_id, VALIDATOR, &id), &patched, current.version);
+        state.repo.commit(batch).await?;
+        Ok(patched)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &validator))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> AdminResult<Response> {
+    retry(|| async {
+        let api = state.repo.rest_api(&api_id).await?;
+        let current = state.repo.validator(&api_id, &id).await?;
+        let mut batch = Batch::for_api(&api);
+        batch.delete(Key::new(&api_id, VALIDATOR, &id), current.version);
+        state.repo.commit(batch).await
+    })
+    .await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}

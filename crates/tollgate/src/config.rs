@@ -1,0 +1,122 @@
+//! Bootstrap settings of `tollgate serve`: flags, then `TOLLGATE_*` environment variables
+//! (clap reads both), then `tollgate.toml` in the data dir, then defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the listener for the management API and data plane [default: 127.0.0.1:4566]
+    #[arg(long, env = "TOLLGATE_LISTEN")]
+    listen: Option<String>,
+    /// Directory for all state (SQLite database, settings file) [default: ./.tollgate]
+    #[arg(long, env = "TOLLGATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// AWS region this gateway pretends to be [default: us-east-1]
+    #[arg(long, env = "TOLLGATE_REGION")]
+    region: Option<String>,
+    /// AWS account id used in ARNs and messages [default: 000000000000]
+    #[arg(long, env = "TOLLGATE_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// Local-development mode: also serve POST /_tollgate/reset, which wipes all state
+    #[arg(long, env = "TOLLGATE_DEV")]
+    dev: bool,
+    /// Log format on stderr [default: text]
+    #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+/// `tollgate.toml`: the same settings, for a data dir that carries its own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSettings {
+    listen: Option<String>,
+    region: Option<String>,
+    account_id: Option<String>,
+    dev: Option<bool>,
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub account_id: String,
+    pub dev: bool,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    pub fn resolve(args: ServeArgs) -> Result<Self, String> {
+        let data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from(".tollgate"));
+        let file = read_file(&data_dir)?;
+        let account_id = args
+            .account_id
+            .or(file.account_id)
+            .unwrap_or_else(|| "000000000000".into());
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("account id must be 12 digits, got {account_id:?}"));
+        }
+        Ok(Self {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:4566".into()),
+            data_dir,
+            region: args.region.or(file.region).unwrap_or_else(|| "us-east-1".into()),
+            account_id,
+            dev: args.dev || file.dev.unwrap_or(false),
+            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+        })
+    }
+}
+
+fn read_file(data_dir: &std::path::Path) -> Result<FileSettings, String> {
+    let path = data_dir.join("tollgate.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileSettings::default()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(data_dir: &std::path::Path) -> ServeArgs {
+        ServeArgs {
+            listen: None,
+            data_dir: Some(data_dir.to_path_buf()),
+            region: None,
+            account_id: None,
+            dev: false,
+            log_format: None,
+        }
+    }
+
+    #[test]
+    fn defaults_then_file_then_flags() {
+        let dir = std::env::temp_dir().join(format!("tollgate-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let s = Settings::resolve(args(&dir)).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:4566");
+        assert_eq!(s.region, "us-east-1");
+        std::fs::write(dir.join("tollgate.toml"), "region = \"eu-west-1\"\nlisten = \"127.0.0.1:9\"\n").unwrap();
+        let s = Settings::resolve(args(&dir)).unwrap();
+        assert_eq!(s.region, "eu-west-1");
+        let mut flagged = args(&dir);
+        flagged.region = Some("ap-south-1".into());
+        assert_eq!(Settings::resolve(flagged).unwrap().region, "ap-south-1");
+        std::fs::write(dir.join("tollgate.toml"), "colour = 1\n").unwrap();
+        assert!(Settings::resolve(args(&dir)).is_err(), "unknown settings are refused");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
