@@ -34,9 +34,15 @@ impl AdminError {
             Self::Conflict(_) | Self::ConcurrentModification => {
                 (StatusCode::CONFLICT, "ConflictException")
             }
-            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException"),
+            Self::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+            ),
             Self::UnknownOperation(_) => (StatusCode::NOT_FOUND, "UnknownOperationException"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableException"),
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+            ),
         }
     }
 

@@ -44,21 +44,30 @@ pub struct QueryParams(pub Vec<(String, String)>);
 
 impl QueryParams {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether a list-valued parameter such as `embed` holds `value` (as `embed=a&embed=b` or
     /// `embed=a,b`).
     pub fn list_contains(&self, name: &str, value: &str) -> bool {
-        self.all(name).flat_map(|v| v.split(',')).any(|v| v.trim() == value)
+        self.all(name)
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim() == value)
     }
 
     pub fn bool(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 }
 
@@ -94,17 +103,25 @@ pub fn empty(status: StatusCode) -> Response {
 
 /// `position`/`limit` pagination as the `apigateway` service does it: `limit` 1-500 (default
 /// 25), `position` an opaque token from the previous page. Returns `{"item": [...], "position"?}`.
-pub fn paginate<T: Serialize>(items: Vec<T>, query: &QueryParams) -> Result<serde_json::Value, AdminError> {
+pub fn paginate<T: Serialize>(
+    items: Vec<T>,
+    query: &QueryParams,
+) -> Result<serde_json::Value, AdminError> {
     let limit = match query.get("limit") {
         None | Some("") => 25,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=500).contains(&n) => n,
-            _ => return Err(AdminError::bad_request("Invalid limit: must be between 1 and 500")),
+            _ => {
+                return Err(AdminError::bad_request(
+                    "Invalid limit: must be between 1 and 500",
+                ));
+            }
         },
     };
     let start = match query.get("position") {
         None | Some("") => 0,
-        Some(token) => decode_position(token).ok_or_else(|| AdminError::bad_request("Invalid position parameter"))?,
+        Some(token) => decode_position(token)
+            .ok_or_else(|| AdminError::bad_request("Invalid position parameter"))?,
     };
     let total = items.len();
     let page: Vec<T> = items.into_iter().skip(start).take(limit).collect();
@@ -130,7 +147,12 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> QueryParams {
-        QueryParams(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect())
+        QueryParams(
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -139,9 +161,17 @@ mod tests {
         let first = paginate(items.clone(), &query(&[("limit", "2")])).unwrap();
         assert_eq!(first["item"], serde_json::json!([0, 1]));
         let pos = first["position"].as_str().unwrap().to_string();
-        let second = paginate(items.clone(), &query(&[("limit", "2"), ("position", &pos)])).unwrap();
+        let second =
+            paginate(items.clone(), &query(&[("limit", "2"), ("position", &pos)])).unwrap();
         assert_eq!(second["item"], serde_json::json!([2, 3]));
-        let last = paginate(items, &query(&[("limit", "2"), ("position", second["position"].as_str().unwrap())])).unwrap();
+        let last = paginate(
+            items,
+            &query(&[
+                ("limit", "2"),
+                ("position", second["position"].as_str().unwrap()),
+            ]),
+        )
+        .unwrap();
         assert_eq!(last["item"], serde_json::json!([4]));
         assert!(last.get("position").is_none());
     }

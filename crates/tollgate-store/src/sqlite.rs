@@ -29,6 +29,9 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     feed: broadcast::Sender<Change>,
+    /// Held for the store's life: one process owns a data directory, since the change feed of
+    /// this backend does not cross processes.
+    _lock: Option<std::fs::File>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -40,10 +43,14 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| unavailable(format!("cannot create data dir {}: {e}", dir.display())))?;
+        let lock = lock_dir(dir)?;
         let path = dir.join("tollgate.db");
         let conn = Connection::open(&path)
             .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
-        Self::init(conn).map_err(|e| unavailable(format!("{}: {e}", path.display())))
+        let mut store =
+            Self::init(conn).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        store._lock = Some(lock);
+        Ok(store)
     }
 
     /// A store that lives in memory only (tests).
@@ -62,6 +69,7 @@ impl SqliteStore {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             feed,
+            _lock: None,
         })
     }
 
@@ -82,6 +90,27 @@ impl SqliteStore {
             .await
             .map_err(unavailable)?
         })
+    }
+}
+
+/// Takes the data directory's lock file, refusing a directory another process is using.
+fn lock_dir(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join("tollgate.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(unavailable(format!(
+            "{} is in use by another tollgate process",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(unavailable(format!("cannot lock {}: {e}", path.display())))
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! The SQLite store against the `Store` contract: versions, preconditions, atomic batches,
 //! ordering, the change feed, persistence across reopen, and no lost updates under contention.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use serde_json::json;
@@ -124,6 +126,21 @@ async fn data_survives_reopening() {
         json!({"kept": true})
     );
     assert_eq!(store.revision().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn one_process_owns_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SqliteStore::open(dir.path()).unwrap();
+    assert!(matches!(
+        SqliteStore::open(dir.path()),
+        Err(StoreError::Unavailable(_))
+    ));
+    drop(first);
+    assert!(
+        SqliteStore::open(dir.path()).is_ok(),
+        "the lock goes with the store"
+    );
 }
 
 #[tokio::test]

@@ -68,12 +68,21 @@ impl Settings {
             return Err(format!("account id must be 12 digits, got {account_id:?}"));
         }
         Ok(Self {
-            listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:4566".into()),
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:4566".into()),
             data_dir,
-            region: args.region.or(file.region).unwrap_or_else(|| "us-east-1".into()),
+            region: args
+                .region
+                .or(file.region)
+                .unwrap_or_else(|| "us-east-1".into()),
             account_id,
             dev: args.dev || file.dev.unwrap_or(false),
-            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
         })
     }
 }
@@ -109,14 +118,21 @@ mod tests {
         let s = Settings::resolve(args(&dir)).unwrap();
         assert_eq!(s.listen, "127.0.0.1:4566");
         assert_eq!(s.region, "us-east-1");
-        std::fs::write(dir.join("tollgate.toml"), "region = \"eu-west-1\"\nlisten = \"127.0.0.1:9\"\n").unwrap();
+        std::fs::write(
+            dir.join("tollgate.toml"),
+            "region = \"eu-west-1\"\nlisten = \"127.0.0.1:9\"\n",
+        )
+        .unwrap();
         let s = Settings::resolve(args(&dir)).unwrap();
         assert_eq!(s.region, "eu-west-1");
         let mut flagged = args(&dir);
         flagged.region = Some("ap-south-1".into());
         assert_eq!(Settings::resolve(flagged).unwrap().region, "ap-south-1");
         std::fs::write(dir.join("tollgate.toml"), "colour = 1\n").unwrap();
-        assert!(Settings::resolve(args(&dir)).is_err(), "unknown settings are refused");
+        assert!(
+            Settings::resolve(args(&dir)).is_err(),
+            "unknown settings are refused"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

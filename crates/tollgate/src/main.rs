@@ -13,7 +13,11 @@ use tokio::net::TcpListener;
 use crate::config::{LogFormat, ServeArgs, Settings};
 
 #[derive(Parser)]
-#[command(name = "tollgate", version, about = "An API gateway that speaks Amazon API Gateway")]
+#[command(
+    name = "tollgate",
+    version,
+    about = "An API gateway that speaks Amazon API Gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,7 +38,10 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&e),
             };
             init_logging(settings.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => return fail(&format!("cannot start the runtime: {e}")),
             };
@@ -99,7 +106,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
-async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

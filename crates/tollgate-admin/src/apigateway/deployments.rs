@@ -27,10 +27,15 @@ fn view(record: &DeploymentRecord, embed_summary: bool) -> Deployment {
 
 /// Freezes the API as it is now. AWS refuses to deploy an API without methods, or with a
 /// method that has no integration.
-async fn snapshot(state: &AppState, api: &tollgate_model::rest::RestApi) -> AdminResult<ApiSnapshot> {
+async fn snapshot(
+    state: &AppState,
+    api: &tollgate_model::rest::RestApi,
+) -> AdminResult<ApiSnapshot> {
     let resources = with_paths(&state.repo.resources(&api.id).await?);
     if resources.iter().all(|r| r.resource_methods.is_empty()) {
-        return Err(AdminError::bad_request("The REST API doesn't contain any methods"));
+        return Err(AdminError::bad_request(
+            "The REST API doesn't contain any methods",
+        ));
     }
     if resources
         .iter()
@@ -42,8 +47,20 @@ async fn snapshot(state: &AppState, api: &tollgate_model::rest::RestApi) -> Admi
     Ok(ApiSnapshot {
         api: api.clone(),
         resources,
-        models: state.repo.models(&api.id).await?.into_iter().map(|m| m.value).collect(),
-        request_validators: state.repo.validators(&api.id).await?.into_iter().map(|v| v.value).collect(),
+        models: state
+            .repo
+            .models(&api.id)
+            .await?
+            .into_iter()
+            .map(|m| m.value)
+            .collect(),
+        request_validators: state
+            .repo
+            .validators(&api.id)
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect(),
     })
 }
 
@@ -71,9 +88,15 @@ pub async fn create(
         let mut batch = Batch::for_api(&api);
         batch.create(Key::new(&api_id, DEPLOYMENT, &id), &record);
         if let Some(name) = &input.stage_name {
-            let existing = state.repo.get::<Stage>(&Key::new(&api_id, STAGE, name)).await?;
+            let existing = state
+                .repo
+                .get::<Stage>(&Key::new(&api_id, STAGE, name))
+                .await?;
             let (stage, version) = match existing {
-                Some(current) => (point_stage(current.value, &input, &id, now)?, current.version),
+                Some(current) => (
+                    point_stage(current.value, &input, &id, now)?,
+                    current.version,
+                ),
                 None => (new_stage(name, &input, &id, now)?, 0),
             };
             batch.put_versioned(Key::new(&api_id, STAGE, name), &stage, version);
@@ -94,7 +117,12 @@ fn canary_of(input: &CreateDeployment, deployment_id: &str) -> Option<CanarySett
     })
 }
 
-fn new_stage(name: &str, input: &CreateDeployment, deployment_id: &str, now: i64) -> AdminResult<Stage> {
+fn new_stage(
+    name: &str,
+    input: &CreateDeployment,
+    deployment_id: &str,
+    now: i64,
+) -> AdminResult<Stage> {
     if input.canary_settings.is_some() {
         return Err(AdminError::bad_request(
             "A canary deployment needs an existing stage to run against",
@@ -115,7 +143,12 @@ fn new_stage(name: &str, input: &CreateDeployment, deployment_id: &str, now: i64
 
 /// Deploying to an existing stage moves it to the new deployment, or, with canary settings,
 /// makes the new deployment the stage's canary.
-fn point_stage(mut stage: Stage, input: &CreateDeployment, deployment_id: &str, now: i64) -> AdminResult<Stage> {
+fn point_stage(
+    mut stage: Stage,
+    input: &CreateDeployment,
+    deployment_id: &str,
+    now: i64,
+) -> AdminResult<Stage> {
     match canary_of(input, deployment_id) {
         Some(canary) => stage.canary_settings = Some(canary),
         None => stage.deployment_id = deployment_id.to_string(),
@@ -124,7 +157,10 @@ fn point_stage(mut stage: Stage, input: &CreateDeployment, deployment_id: &str, 
         stage.description = Some(description.clone());
     }
     if let Some(variables) = &input.variables {
-        stage.variables.get_or_insert_with(Default::default).extend(variables.clone());
+        stage
+            .variables
+            .get_or_insert_with(Default::default)
+            .extend(variables.clone());
     }
     if let Some(enabled) = input.cache_cluster_enabled {
         stage.cache_cluster_enabled = enabled;
@@ -153,7 +189,10 @@ pub async fn list(
     query: QueryParams,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    let records = state.repo.list::<DeploymentRecord>(&api_id, DEPLOYMENT).await?;
+    let records = state
+        .repo
+        .list::<DeploymentRecord>(&api_id, DEPLOYMENT)
+        .await?;
     let items: Vec<Deployment> = records.iter().map(|r| view(&r.value, false)).collect();
     Ok(json(StatusCode::OK, &paginate(items, &query)?))
 }
@@ -169,7 +208,11 @@ pub async fn update(
         let mut record = current.value.clone();
         record.deployment = record.deployment.patched(&body.patch_operations)?;
         let mut batch = Batch::for_api(&api);
-        batch.put_versioned(Key::new(&api_id, DEPLOYMENT, &deployment_id), &record, current.version);
+        batch.put_versioned(
+            Key::new(&api_id, DEPLOYMENT, &deployment_id),
+            &record,
+            current.version,
+        );
         state.repo.commit(batch).await?;
         Ok(record.deployment)
     })
@@ -205,4 +248,3 @@ pub async fn delete(
     .await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
-

@@ -4,7 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tollgate_model::rest::{Integration, IntegrationResponse, Method, PutIntegration, PutIntegrationResponse};
+use tollgate_model::rest::{
+    Integration, IntegrationResponse, Method, PutIntegration, PutIntegrationResponse,
+};
 
 use super::PatchBody;
 use super::methods::{edit_resource, find_method, find_method_mut, read_resource};
@@ -21,7 +23,10 @@ fn response_not_found() -> AdminError {
 }
 
 fn integration_mut(method: &mut Method) -> AdminResult<&mut Integration> {
-    method.method_integration.as_mut().ok_or_else(integration_not_found)
+    method
+        .method_integration
+        .as_mut()
+        .ok_or_else(integration_not_found)
 }
 
 pub async fn put_integration(
@@ -46,7 +51,10 @@ pub async fn get_integration(
 ) -> AdminResult<Response> {
     let resource = read_resource(&state, &api_id, &resource_id).await?;
     let method = find_method(&resource, &http_method)?;
-    let integration = method.method_integration.as_ref().ok_or_else(integration_not_found)?;
+    let integration = method
+        .method_integration
+        .as_ref()
+        .ok_or_else(integration_not_found)?;
     Ok(json(StatusCode::OK, integration))
 }
 
@@ -70,7 +78,11 @@ pub async fn delete_integration(
 ) -> AdminResult<Response> {
     edit_resource(&state, &api_id, &resource_id, |resource| {
         let method = find_method_mut(resource, &http_method)?;
-        method.method_integration.take().map(|_| ()).ok_or_else(integration_not_found)
+        method
+            .method_integration
+            .take()
+            .map(|_| ())
+            .ok_or_else(integration_not_found)
     })
     .await?;
     Ok(empty(StatusCode::NO_CONTENT))
@@ -86,7 +98,11 @@ pub async fn put_response(
         let method = find_method_mut(resource, &http_method)?;
         // AWS maps an integration response onto a method response of the same status code,
         // which must exist first.
-        if !method.method_responses.as_ref().is_some_and(|r| r.contains_key(&status)) {
+        if !method
+            .method_responses
+            .as_ref()
+            .is_some_and(|r| r.contains_key(&status))
+        {
             return Err(response_not_found());
         }
         integration_mut(method)?
@@ -105,7 +121,10 @@ pub async fn get_response(
 ) -> AdminResult<Response> {
     let resource = read_resource(&state, &api_id, &resource_id).await?;
     let method = find_method(&resource, &http_method)?;
-    let integration = method.method_integration.as_ref().ok_or_else(integration_not_found)?;
+    let integration = method
+        .method_integration
+        .as_ref()
+        .ok_or_else(integration_not_found)?;
     let response = integration
         .integration_responses
         .as_ref()
@@ -139,7 +158,10 @@ pub async fn delete_response(
 ) -> AdminResult<Response> {
     edit_resource(&state, &api_id, &resource_id, |resource| {
         let integration = integration_mut(find_method_mut(resource, &http_method)?)?;
-        let responses = integration.integration_responses.as_mut().ok_or_else(response_not_found)?;
+        let responses = integration
+            .integration_responses
+            .as_mut()
+            .ok_or_else(response_not_found)?;
         responses.remove(&status).ok_or_else(response_not_found)?;
         if responses.is_empty() {
             integration.integration_responses = None;

@@ -6,7 +6,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tollgate_model::rest::{HTTP_METHODS, Method, MethodResponse, PutMethod, PutMethodResponse, Resource};
+use tollgate_model::rest::{
+    HTTP_METHODS, Method, MethodResponse, PutMethod, PutMethodResponse, Resource,
+};
 use tollgate_store::Key;
 
 use super::PatchBody;
@@ -30,16 +32,32 @@ pub(super) fn method_not_found() -> AdminError {
     AdminError::not_found("Invalid Method identifier specified")
 }
 
-pub(super) fn find_method<'a>(resource: &'a Resource, http_method: &str) -> AdminResult<&'a Method> {
-    resource.resource_methods.get(http_method).ok_or_else(method_not_found)
+pub(super) fn find_method<'a>(
+    resource: &'a Resource,
+    http_method: &str,
+) -> AdminResult<&'a Method> {
+    resource
+        .resource_methods
+        .get(http_method)
+        .ok_or_else(method_not_found)
 }
 
-pub(super) fn find_method_mut<'a>(resource: &'a mut Resource, http_method: &str) -> AdminResult<&'a mut Method> {
-    resource.resource_methods.get_mut(http_method).ok_or_else(method_not_found)
+pub(super) fn find_method_mut<'a>(
+    resource: &'a mut Resource,
+    http_method: &str,
+) -> AdminResult<&'a mut Method> {
+    resource
+        .resource_methods
+        .get_mut(http_method)
+        .ok_or_else(method_not_found)
 }
 
 /// Reads one resource of an API (checking the API exists first, for AWS's error order).
-pub(super) async fn read_resource(state: &AppState, api_id: &str, resource_id: &str) -> AdminResult<Resource> {
+pub(super) async fn read_resource(
+    state: &AppState,
+    api_id: &str,
+    resource_id: &str,
+) -> AdminResult<Resource> {
     state.repo.rest_api(api_id).await?;
     Ok(state.repo.resource(api_id, resource_id).await?.value)
 }
@@ -58,7 +76,11 @@ pub(super) async fn edit_resource<T>(
         let mut resource = current.value.clone();
         let answer = change(&mut resource)?;
         let mut batch = Batch::for_api(&api);
-        batch.put_versioned(Key::new(api_id, RESOURCE, resource_id), &resource, current.version);
+        batch.put_versioned(
+            Key::new(api_id, RESOURCE, resource_id),
+            &resource,
+            current.version,
+        );
         state.repo.commit(batch).await?;
         Ok(answer)
     })
@@ -74,7 +96,9 @@ async fn check_models<'a>(
     let models = state.repo.models(api_id).await?;
     for name in names {
         if !models.iter().any(|m| &m.value.name == name) {
-            return Err(AdminError::bad_request(format!("Invalid model identifier specified: {name}")));
+            return Err(AdminError::bad_request(format!(
+                "Invalid model identifier specified: {name}"
+            )));
         }
     }
     Ok(())
@@ -96,9 +120,13 @@ pub async fn put_method(
     }
     let method = edit_resource(&state, &api_id, &resource_id, |resource| {
         if resource.resource_methods.contains_key(&http_method) {
-            return Err(AdminError::conflict("Method already exists for this resource"));
+            return Err(AdminError::conflict(
+                "Method already exists for this resource",
+            ));
         }
-        resource.resource_methods.insert(http_method.clone(), method.clone());
+        resource
+            .resource_methods
+            .insert(http_method.clone(), method.clone());
         Ok(method.clone())
     })
     .await?;
@@ -135,7 +163,11 @@ pub async fn delete_method(
     Path((api_id, resource_id, http_method)): Path<(String, String, String)>,
 ) -> AdminResult<Response> {
     edit_resource(&state, &api_id, &resource_id, |resource| {
-        resource.resource_methods.remove(&http_method).map(|_| ()).ok_or_else(method_not_found)
+        resource
+            .resource_methods
+            .remove(&http_method)
+            .map(|_| ())
+            .ok_or_else(method_not_found)
     })
     .await?;
     Ok(empty(StatusCode::NO_CONTENT))
@@ -207,7 +239,10 @@ pub async fn delete_response(
 ) -> AdminResult<Response> {
     edit_resource(&state, &api_id, &resource_id, |resource| {
         let method = find_method_mut(resource, &http_method)?;
-        let responses = method.method_responses.as_mut().ok_or_else(response_not_found)?;
+        let responses = method
+            .method_responses
+            .as_mut()
+            .ok_or_else(response_not_found)?;
         responses.remove(&status).ok_or_else(response_not_found)?;
         if responses.is_empty() {
             method.method_responses = None;

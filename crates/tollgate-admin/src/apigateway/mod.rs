@@ -24,7 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/restapis", post(restapis::create).get(restapis::list))
         .route(
             "/restapis/{restapi_id}",
-            get(restapis::get).patch(restapis::update).delete(restapis::delete),
+            get(restapis::get)
+                .patch(restapis::update)
+                .delete(restapis::delete),
         )
         .route("/restapis/{restapi_id}/resources", get(resources::list))
         .route(
@@ -68,17 +70,29 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/restapis/{restapi_id}/deployments/{deployment_id}",
-            get(deployments::get).patch(deployments::update).delete(deployments::delete),
+            get(deployments::get)
+                .patch(deployments::update)
+                .delete(deployments::delete),
         )
-        .route("/restapis/{restapi_id}/stages", post(stages::create).get(stages::list))
+        .route(
+            "/restapis/{restapi_id}/stages",
+            post(stages::create).get(stages::list),
+        )
         .route(
             "/restapis/{restapi_id}/stages/{stage_name}",
-            get(stages::get).patch(stages::update).delete(stages::delete),
+            get(stages::get)
+                .patch(stages::update)
+                .delete(stages::delete),
         )
-        .route("/restapis/{restapi_id}/models", post(models::create).get(models::list))
+        .route(
+            "/restapis/{restapi_id}/models",
+            post(models::create).get(models::list),
+        )
         .route(
             "/restapis/{restapi_id}/models/{model_name}",
-            get(models::get).patch(models::update).delete(models::delete),
+            get(models::get)
+                .patch(models::update)
+                .delete(models::delete),
         )
         .route(
             "/restapis/{restapi_id}/models/{model_name}/default_template",
@@ -90,7 +104,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
-            get(validators::get).patch(validators::update).delete(validators::delete),
+            get(validators::get)
+                .patch(validators::update)
+                .delete(validators::delete),
         )
         .route(
             "/tags/{resource_arn}",

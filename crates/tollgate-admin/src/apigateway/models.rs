@@ -23,7 +23,9 @@ pub async fn create(
         let api = state.repo.rest_api(&api_id).await?;
         let key = Key::new(&api_id, MODEL, &model.name);
         if state.repo.get::<Model>(&key).await?.is_some() {
-            return Err(AdminError::conflict("Model name already exists for this REST API"));
+            return Err(AdminError::conflict(
+                "Model name already exists for this REST API",
+            ));
         }
         let mut batch = Batch::for_api(&api);
         batch.create(key, &model);
@@ -38,7 +40,10 @@ pub async fn get(
     Path((api_id, name)): Path<(String, String)>,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    Ok(json(StatusCode::OK, &state.repo.model(&api_id, &name).await?.value))
+    Ok(json(
+        StatusCode::OK,
+        &state.repo.model(&api_id, &name).await?.value,
+    ))
 }
 
 pub async fn list(
@@ -47,7 +52,13 @@ pub async fn list(
     query: QueryParams,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    let models: Vec<Model> = state.repo.models(&api_id).await?.into_iter().map(|m| m.value).collect();
+    let models: Vec<Model> = state
+        .repo
+        .models(&api_id)
+        .await?
+        .into_iter()
+        .map(|m| m.value)
+        .collect();
     Ok(json(StatusCode::OK, &paginate(models, &query)?))
 }
 
@@ -92,12 +103,19 @@ pub async fn delete(
 /// Where a model is used by a method request or response, if anywhere.
 async fn first_user(state: &AppState, api_id: &str, name: &str) -> AdminResult<Option<String>> {
     let all = state.repo.resources(api_id).await?;
-    let plain: std::collections::BTreeMap<_, _> =
-        all.iter().map(|(id, r)| (id.clone(), r.value.clone())).collect();
+    let plain: std::collections::BTreeMap<_, _> = all
+        .iter()
+        .map(|(id, r)| (id.clone(), r.value.clone()))
+        .collect();
     for resource in plain.values() {
         for (verb, method) in &resource.resource_methods {
             let path = resource.path_in(&plain);
-            if method.request_models.iter().flat_map(|m| m.values()).any(|m| m == name) {
+            if method
+                .request_models
+                .iter()
+                .flat_map(|m| m.values())
+                .any(|m| m == name)
+            {
                 return Ok(Some(format!("method request: {path}/{verb}")));
             }
             let in_response = method
@@ -120,5 +138,8 @@ pub async fn template(
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
     let model = state.repo.model(&api_id, &name).await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "value": model.value.template() })))
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "value": model.value.template() }),
+    ))
 }

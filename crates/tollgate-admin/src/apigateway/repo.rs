@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tollgate_model::rest::{Account, DeploymentRecord, Model, RequestValidator, Resource, RestApi, Stage};
+use tollgate_model::rest::{
+    Account, DeploymentRecord, Model, RequestValidator, Resource, RestApi, Stage,
+};
 use tollgate_store::{Expect, Key, Store, Write};
 
 use crate::error::{AdminError, AdminResult};
@@ -59,8 +61,9 @@ pub struct Repo {
 }
 
 fn decode<T: DeserializeOwned>(doc: tollgate_store::Doc) -> AdminResult<Versioned<T>> {
-    let value = serde_json::from_value(doc.body)
-        .map_err(|e| AdminError::Unavailable(format!("stored document {} is unreadable: {e}", doc.id)))?;
+    let value = serde_json::from_value(doc.body).map_err(|e| {
+        AdminError::Unavailable(format!("stored document {} is unreadable: {e}", doc.id))
+    })?;
     Ok(Versioned {
         value,
         version: doc.version,
@@ -80,8 +83,17 @@ impl Repo {
         self.store.get(key).await?.map(decode).transpose()
     }
 
-    pub async fn list<T: DeserializeOwned>(&self, scope: &str, kind: &'static str) -> AdminResult<Vec<Versioned<T>>> {
-        self.store.list(scope, kind).await?.into_iter().map(decode).collect()
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        scope: &str,
+        kind: &'static str,
+    ) -> AdminResult<Vec<Versioned<T>>> {
+        self.store
+            .list(scope, kind)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect()
     }
 
     pub async fn commit(&self, batch: Batch) -> AdminResult<u64> {
@@ -99,7 +111,10 @@ impl Repo {
     }
 
     /// Every resource of an API, by id.
-    pub async fn resources(&self, api_id: &str) -> AdminResult<BTreeMap<String, Versioned<Resource>>> {
+    pub async fn resources(
+        &self,
+        api_id: &str,
+    ) -> AdminResult<BTreeMap<String, Versioned<Resource>>> {
         Ok(self
             .list::<Resource>(api_id, RESOURCE)
             .await?
@@ -114,7 +129,11 @@ impl Repo {
             .ok_or_else(|| AdminError::not_found("Invalid Resource identifier specified"))
     }
 
-    pub async fn deployment(&self, api_id: &str, id: &str) -> AdminResult<Versioned<DeploymentRecord>> {
+    pub async fn deployment(
+        &self,
+        api_id: &str,
+        id: &str,
+    ) -> AdminResult<Versioned<DeploymentRecord>> {
         self.get(&Key::new(api_id, DEPLOYMENT, id))
             .await?
             .ok_or_else(|| AdminError::not_found("Invalid Deployment identifier specified"))
@@ -144,7 +163,11 @@ impl Repo {
         self.list(api_id, VALIDATOR).await
     }
 
-    pub async fn validator(&self, api_id: &str, id: &str) -> AdminResult<Versioned<RequestValidator>> {
+    pub async fn validator(
+        &self,
+        api_id: &str,
+        id: &str,
+    ) -> AdminResult<Versioned<RequestValidator>> {
         self.get(&Key::new(api_id, VALIDATOR, id))
             .await?
             .ok_or_else(|| AdminError::not_found("Invalid Request Validator identifier specified"))
@@ -154,7 +177,10 @@ impl Repo {
         Ok(self
             .get(&Key::new("", ACCOUNT, "account"))
             .await?
-            .unwrap_or(Versioned { value: Account::default(), version: 0 }))
+            .unwrap_or(Versioned {
+                value: Account::default(),
+                version: 0,
+            }))
     }
 }
 
@@ -173,7 +199,11 @@ impl Batch {
     /// A batch that changes something inside `api`, guarded by the version `api` was read at.
     pub fn for_api(api: &Versioned<RestApi>) -> Self {
         let mut batch = Self::default();
-        batch.put_versioned(Key::new("", RESTAPI, &api.value.id), &api.value, api.version);
+        batch.put_versioned(
+            Key::new("", RESTAPI, &api.value.id),
+            &api.value,
+            api.version,
+        );
         batch
     }
 
@@ -185,24 +215,32 @@ impl Batch {
     }
 
     pub fn create<T: Serialize>(&mut self, key: Key, value: &T) -> &mut Self {
-        self.writes.push(Write::put(key, to_json(value), Expect::Absent));
+        self.writes
+            .push(Write::put(key, to_json(value), Expect::Absent));
         self
     }
 
     /// Writes `value` back over the version it was read at (0: it must not exist yet).
     pub fn put_versioned<T: Serialize>(&mut self, key: Key, value: &T, version: u64) -> &mut Self {
-        let expect = if version == 0 { Expect::Absent } else { Expect::Version(version) };
+        let expect = if version == 0 {
+            Expect::Absent
+        } else {
+            Expect::Version(version)
+        };
         self.writes.push(Write::put(key, to_json(value), expect));
         self
     }
 
     pub fn delete(&mut self, key: Key, version: u64) -> &mut Self {
-        self.writes.push(Write::delete(key, Expect::Version(version)));
+        self.writes
+            .push(Write::delete(key, Expect::Version(version)));
         self
     }
 
     pub fn delete_scope(&mut self, scope: &str) -> &mut Self {
-        self.writes.push(Write::DeleteScope { scope: scope.to_string() });
+        self.writes.push(Write::DeleteScope {
+            scope: scope.to_string(),
+        });
         self
     }
 }

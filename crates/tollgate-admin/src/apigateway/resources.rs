@@ -23,16 +23,20 @@ pub type Resources = BTreeMap<String, Versioned<Resource>>;
 /// A resource as the wire shows it: with its `path`, and with its methods either in full
 /// (`embed=methods`) or as `{"GET": {}}` placeholders, as AWS does.
 pub fn view(resource: &Resource, all: &Resources, embed_methods: bool) -> Value {
-    let plain: BTreeMap<String, Resource> =
-        all.iter().map(|(id, r)| (id.clone(), r.value.clone())).collect();
+    let plain: BTreeMap<String, Resource> = all
+        .iter()
+        .map(|(id, r)| (id.clone(), r.value.clone()))
+        .collect();
     let mut shown = resource.clone();
     shown.path = Some(resource.path_in(&plain));
     let mut value = serde_json::to_value(&shown).unwrap_or_default();
-    if !embed_methods {
-        if let Some(methods) = value.get_mut("resourceMethods").and_then(Value::as_object_mut) {
-            for method in methods.values_mut() {
-                *method = Value::Object(Default::default());
-            }
+    if !embed_methods
+        && let Some(methods) = value
+            .get_mut("resourceMethods")
+            .and_then(Value::as_object_mut)
+    {
+        for method in methods.values_mut() {
+            *method = Value::Object(Default::default());
         }
     }
     value
@@ -40,8 +44,10 @@ pub fn view(resource: &Resource, all: &Resources, embed_methods: bool) -> Value 
 
 /// The resources with paths, in path order (what deployments snapshot).
 pub fn with_paths(all: &Resources) -> Vec<Resource> {
-    let plain: BTreeMap<String, Resource> =
-        all.iter().map(|(id, r)| (id.clone(), r.value.clone())).collect();
+    let plain: BTreeMap<String, Resource> = all
+        .iter()
+        .map(|(id, r)| (id.clone(), r.value.clone()))
+        .collect();
     let mut out: Vec<Resource> = plain
         .values()
         .map(|r| {
@@ -55,11 +61,19 @@ pub fn with_paths(all: &Resources) -> Vec<Resource> {
 }
 
 fn kind_of(resource: &Resource) -> Option<PathPartKind> {
-    resource.path_part.as_deref().and_then(|p| validate::path_part(p).ok())
+    resource
+        .path_part
+        .as_deref()
+        .and_then(|p| validate::path_part(p).ok())
 }
 
 /// The rules API Gateway enforces where a resource sits in the tree.
-fn check_placement(all: &Resources, parent_id: &str, part: &str, this: Option<&str>) -> AdminResult<()> {
+fn check_placement(
+    all: &Resources,
+    parent_id: &str,
+    part: &str,
+    this: Option<&str>,
+) -> AdminResult<()> {
     let kind = validate::path_part(part)?;
     let parent = all
         .get(parent_id)
@@ -88,14 +102,15 @@ fn check_placement(all: &Resources, parent_id: &str, part: &str, this: Option<&s
             )));
         }
     }
-    if kind == PathPartKind::Greedy {
-        if let Some(id) = this {
-            if all.values().any(|r| r.value.parent_id.as_deref() == Some(id)) {
-                return Err(AdminError::bad_request(
-                    "A resource with a greedy path variable cannot have children",
-                ));
-            }
-        }
+    if kind == PathPartKind::Greedy
+        && let Some(id) = this
+        && all
+            .values()
+            .any(|r| r.value.parent_id.as_deref() == Some(id))
+    {
+        return Err(AdminError::bad_request(
+            "A resource with a greedy path variable cannot have children",
+        ));
     }
     Ok(())
 }
@@ -163,7 +178,13 @@ pub async fn create(
         batch.create(Key::new(&api_id, RESOURCE, &resource.id), &resource);
         state.repo.commit(batch).await?;
         let view_of = resource.clone();
-        all.insert(resource.id.clone(), Versioned { value: resource, version: 1 });
+        all.insert(
+            resource.id.clone(),
+            Versioned {
+                value: resource,
+                version: 1,
+            },
+        );
         Ok(view(&view_of, &all, false))
     })
     .await?;
@@ -188,11 +209,26 @@ pub async fn update(
                 "A resource cannot be moved under itself or one of its descendants",
             ));
         }
-        check_placement(&all, &parent_id, patched.path_part.as_deref().unwrap_or_default(), Some(&resource_id))?;
+        check_placement(
+            &all,
+            &parent_id,
+            patched.path_part.as_deref().unwrap_or_default(),
+            Some(&resource_id),
+        )?;
         let mut batch = Batch::for_api(&api);
-        batch.put_versioned(Key::new(&api_id, RESOURCE, &resource_id), &patched, current.version);
+        batch.put_versioned(
+            Key::new(&api_id, RESOURCE, &resource_id),
+            &patched,
+            current.version,
+        );
         state.repo.commit(batch).await?;
-        all.insert(resource_id.clone(), Versioned { value: patched.clone(), version: 0 });
+        all.insert(
+            resource_id.clone(),
+            Versioned {
+                value: patched.clone(),
+                version: 0,
+            },
+        );
         Ok(view(&patched, &all, false))
     })
     .await?;
@@ -210,7 +246,9 @@ pub async fn delete(
             .get(&resource_id)
             .ok_or_else(|| AdminError::not_found("Invalid Resource identifier specified"))?;
         if resource.value.parent_id.is_none() {
-            return Err(AdminError::bad_request("Cannot delete the root resource of a REST API"));
+            return Err(AdminError::bad_request(
+                "Cannot delete the root resource of a REST API",
+            ));
         }
         let mut batch = Batch::for_api(&api);
         for id in subtree(&all, &resource_id) {

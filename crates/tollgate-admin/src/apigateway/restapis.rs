@@ -43,7 +43,12 @@ pub async fn create(
 
 /// `cloneFrom`: the new API starts with the source's resources (with new ids), methods,
 /// models and validators.
-async fn clone_contents(state: &AppState, source: &str, api: &RestApi, batch: &mut Batch) -> AdminResult<()> {
+async fn clone_contents(
+    state: &AppState,
+    source: &str,
+    api: &RestApi,
+    batch: &mut Batch,
+) -> AdminResult<()> {
     let source_api = state.repo.rest_api(source).await?;
     let resources = state.repo.resources(source).await?;
     let new_ids: std::collections::HashMap<&str, String> = resources
@@ -57,15 +62,21 @@ async fn clone_contents(state: &AppState, source: &str, api: &RestApi, batch: &m
             (id.as_str(), new)
         })
         .collect();
-    for Versioned { value: resource, .. } in resources.values() {
+    for Versioned {
+        value: resource, ..
+    } in resources.values()
+    {
         let mut copy = resource.clone();
         copy.id = new_ids[resource.id.as_str()].clone();
-        copy.parent_id = resource.parent_id.as_ref().and_then(|p| new_ids.get(p.as_str()).cloned());
+        copy.parent_id = resource
+            .parent_id
+            .as_ref()
+            .and_then(|p| new_ids.get(p.as_str()).cloned());
         for method in copy.resource_methods.values_mut() {
-            if let Some(integration) = method.method_integration.as_mut() {
-                if integration.cache_namespace == resource.id {
-                    integration.cache_namespace = copy.id.clone();
-                }
+            if let Some(integration) = method.method_integration.as_mut()
+                && integration.cache_namespace == resource.id
+            {
+                integration.cache_namespace = copy.id.clone();
             }
         }
         batch.create(Key::new(&api.id, RESOURCE, &copy.id), &copy);
@@ -74,18 +85,30 @@ async fn clone_contents(state: &AppState, source: &str, api: &RestApi, batch: &m
         batch.create(Key::new(&api.id, MODEL, &model.value.name), &model.value);
     }
     for validator in state.repo.validators(source).await? {
-        batch.create(Key::new(&api.id, super::repo::VALIDATOR, &validator.value.id), &validator.value);
+        batch.create(
+            Key::new(&api.id, super::repo::VALIDATOR, &validator.value.id),
+            &validator.value,
+        );
     }
     Ok(())
 }
 
-pub async fn get(State(state): State<AppState>, Path(api_id): Path<String>) -> AdminResult<Response> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+) -> AdminResult<Response> {
     let api = state.repo.rest_api(&api_id).await?;
     Ok(json(StatusCode::OK, &api.value))
 }
 
 pub async fn list(State(state): State<AppState>, query: QueryParams) -> AdminResult<Response> {
-    let apis: Vec<RestApi> = state.repo.rest_apis().await?.into_iter().map(|a| a.value).collect();
+    let apis: Vec<RestApi> = state
+        .repo
+        .rest_apis()
+        .await?
+        .into_iter()
+        .map(|a| a.value)
+        .collect();
     Ok(json(StatusCode::OK, &paginate(apis, &query)?))
 }
 
@@ -106,7 +129,10 @@ pub async fn update(
     Ok(json(StatusCode::OK, &api))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(api_id): Path<String>) -> AdminResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+) -> AdminResult<Response> {
     retry(|| async {
         let current = state.repo.rest_api(&api_id).await?;
         let mut batch = Batch::default();

@@ -15,7 +15,11 @@ use crate::wire::{AwsJson, QueryParams, empty, json};
 /// The deployments a stage refers to must exist.
 async fn check_deployments(state: &AppState, api_id: &str, stage: &Stage) -> AdminResult<()> {
     state.repo.deployment(api_id, &stage.deployment_id).await?;
-    if let Some(id) = stage.canary_settings.as_ref().and_then(|c| c.deployment_id.as_ref()) {
+    if let Some(id) = stage
+        .canary_settings
+        .as_ref()
+        .and_then(|c| c.deployment_id.as_ref())
+    {
         state.repo.deployment(api_id, id).await?;
     }
     Ok(())
@@ -47,7 +51,10 @@ pub async fn get(
     Path((api_id, name)): Path<(String, String)>,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    Ok(json(StatusCode::OK, &state.repo.stage(&api_id, &name).await?.value))
+    Ok(json(
+        StatusCode::OK,
+        &state.repo.stage(&api_id, &name).await?.value,
+    ))
 }
 
 pub async fn list(

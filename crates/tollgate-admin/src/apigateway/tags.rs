@@ -23,7 +23,8 @@ enum Target {
 }
 
 fn parse_arn(arn: &str) -> AdminResult<Target> {
-    let invalid = || AdminError::bad_request(format!("Invalid ARN specified in the request: {arn}"));
+    let invalid =
+        || AdminError::bad_request(format!("Invalid ARN specified in the request: {arn}"));
     let rest = arn.strip_prefix("arn:").ok_or_else(invalid)?;
     let parts: Vec<&str> = rest.splitn(5, ':').collect();
     let [_partition, service, _region, _account, resource] = parts.as_slice() else {
@@ -36,7 +37,9 @@ fn parse_arn(arn: &str) -> AdminResult<Target> {
     match segments.as_slice() {
         ["restapis", id] => Ok(Target::RestApi(id.to_string())),
         ["restapis", id, "stages", name] => Ok(Target::Stage(id.to_string(), name.to_string())),
-        _ => Err(AdminError::not_found(format!("Invalid resource specified in the ARN: {arn}"))),
+        _ => Err(AdminError::not_found(format!(
+            "Invalid resource specified in the ARN: {arn}"
+        ))),
     }
 }
 
@@ -124,5 +127,8 @@ pub async fn get(State(state): State<AppState>, Path(arn): Path<String>) -> Admi
             state.repo.stage(&api_id, &name).await?.value.tags
         }
     };
-    Ok(json(StatusCode::OK, &serde_json::json!({ "tags": tags.unwrap_or_default() })))
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "tags": tags.unwrap_or_default() }),
+    ))
 }

@@ -35,7 +35,10 @@ pub async fn get(
     Path((api_id, id)): Path<(String, String)>,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    Ok(json(StatusCode::OK, &state.repo.validator(&api_id, &id).await?.value))
+    Ok(json(
+        StatusCode::OK,
+        &state.repo.validator(&api_id, &id).await?.value,
+    ))
 }
 
 pub async fn list(
@@ -44,8 +47,13 @@ pub async fn list(
     query: QueryParams,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    let items: Vec<RequestValidator> =
-        state.repo.validators(&api_id).await?.into_iter().map(|v| v.value).collect();
+    let items: Vec<RequestValidator> = state
+        .repo
+        .validators(&api_id)
+        .await?
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
     Ok(json(StatusCode::OK, &paginate(items, &query)?))
 }
 
