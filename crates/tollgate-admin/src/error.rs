@@ -11,6 +11,9 @@ use tollgate_store::StoreError;
 pub enum AdminError {
     #[error("{0}")]
     BadRequest(String),
+    /// A value outside the service model's constraints.
+    #[error("{0}")]
+    Validation(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -30,6 +33,7 @@ impl AdminError {
     fn code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequestException"),
+            Self::Validation(_) => (StatusCode::BAD_REQUEST, "ValidationException"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "NotFoundException"),
             Self::Conflict(_) | Self::ConcurrentModification => {
                 (StatusCode::CONFLICT, "ConflictException")
@@ -61,7 +65,11 @@ impl AdminError {
 
 impl From<ModelError> for AdminError {
     fn from(e: ModelError) -> Self {
-        Self::BadRequest(e.to_string())
+        match e {
+            ModelError::Validation(m) => Self::Validation(m),
+            ModelError::NotFound(m) => Self::NotFound(m),
+            other => Self::BadRequest(other.to_string()),
+        }
     }
 }
 

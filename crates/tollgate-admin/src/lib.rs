@@ -36,10 +36,11 @@ pub struct AdminConfig {
 
 /// The management API's routes.
 pub fn router(store: Arc<dyn Store>, config: AdminConfig) -> Router {
+    let account_id: Arc<str> = config.account_id.into();
     let state = AppState {
-        repo: Repo::new(store),
+        repo: Repo::new(store, Arc::clone(&account_id)),
         region: config.region.into(),
-        account_id: config.account_id.into(),
+        account_id,
     };
     let mut router = apigateway::routes();
     if config.dev {

@@ -154,7 +154,10 @@ async fn errors_have_the_aws_shape() {
     let (status, kind, body) = call(&app, "GET", "/restapis/nope", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(kind.as_deref(), Some("NotFoundException"));
-    assert_eq!(body["message"], "Invalid REST API identifier specified");
+    assert_eq!(
+        body["message"],
+        "Invalid API identifier specified 000000000000:nope"
+    );
 
     let request = Request::builder()
         .method("POST")

@@ -22,10 +22,26 @@ pub enum ModelError {
     /// Any other invalid input, with AWS's message.
     #[error("{0}")]
     Invalid(String),
+    /// A value outside the service model's constraints (an enum, a pattern), which AWS's
+    /// front end refuses with `ValidationException` before the service sees it.
+    #[error("{0}")]
+    Validation(String),
+    /// A patch that names something that is not there (`Invalid parameter name specified`),
+    /// a `NotFoundException` on AWS.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl ModelError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Invalid(message.into())
+    }
+
+    /// A value that is not one of an enum's members.
+    pub fn not_in_enum(field: &str, value: &str, allowed: &[&str]) -> Self {
+        Self::Validation(format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            allowed.join(", ")
+        ))
     }
 }

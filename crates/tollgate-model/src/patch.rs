@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ModelError;
 
 /// The operation of a patch, as the `Op` enum of the service model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PatchOp {
     Add,
@@ -23,6 +23,29 @@ pub enum PatchOp {
 }
 
 impl PatchOp {
+    const ALL: [PatchOp; 6] = [
+        Self::Add,
+        Self::Remove,
+        Self::Replace,
+        Self::Move,
+        Self::Copy,
+        Self::Test,
+    ];
+
+    /// Parses the wire name; anything else fails the service model's enum constraint, which
+    /// AWS reports as a `ValidationException`.
+    pub fn parse(name: &str, index: usize) -> Result<Self, ModelError> {
+        Self::ALL
+            .into_iter()
+            .find(|op| op.as_str() == name)
+            .ok_or_else(|| {
+                ModelError::Validation(format!(
+                    "1 validation error detected: Value '{name}' at 'patchOperations.{}.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]",
+                    index + 1
+                ))
+            })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Add => "add",
@@ -35,8 +58,37 @@ impl PatchOp {
     }
 }
 
+/// One element of `patchOperations` as it arrives, before its op is checked.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RawPatchOperation {
+    pub op: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+impl RawPatchOperation {
+    /// Checks every op name; the first unknown one is reported.
+    pub fn parse_all(raw: Vec<RawPatchOperation>) -> Result<Vec<PatchOperation>, ModelError> {
+        raw.into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Ok(PatchOperation {
+                    op: PatchOp::parse(&r.op, i)?,
+                    path: r.path,
+                    value: r.value,
+                    from: r.from,
+                })
+            })
+            .collect()
+    }
+}
+
 /// One element of `patchOperations`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PatchOperation {
     pub op: PatchOp,
     #[serde(default)]
@@ -147,8 +199,11 @@ impl PatchOperation {
                     .insert(key.to_string(), value);
             }
             PatchOp::Remove => {
-                if let Some(m) = map.as_mut() {
-                    m.remove(key);
+                // Removing a parameter that is not there is an error on AWS.
+                if map.as_mut().and_then(|m| m.remove(key)).is_none() {
+                    return Err(ModelError::NotFound(
+                        "Invalid parameter name specified".into(),
+                    ));
                 }
             }
             _ => return Err(self.unsupported()),
@@ -191,6 +246,72 @@ impl PatchOperation {
             _ => return Err(self.unsupported()),
         }
         Ok(())
+    }
+}
+
+/// How a resource type words a refused patch: AWS uses two styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchStyle {
+    /// `Invalid patch path  '/x' specified for op 'replace'. Must be one of: [/a, /b]`
+    /// (resources, models, validators, stages, ...).
+    Listed,
+    /// `Invalid patch path /x`, or `Invalid patch operation specified. Must be one of: [replace]`
+    /// when the path exists but not for that op (methods, responses, integrations).
+    Terse,
+}
+
+/// The patch paths a resource type supports, for the messages of refused patches. A `*`
+/// segment stands for any one segment.
+pub struct PatchRules {
+    pub style: PatchStyle,
+    pub paths: &'static [(&'static str, &'static [PatchOp])],
+}
+
+impl PatchRules {
+    fn matches(pattern: &str, path: &str) -> bool {
+        let p: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+        let a: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| *p == "*" || p == a)
+    }
+
+    /// The error for an operation the resource type's `patched` did not accept.
+    pub fn reject(&self, op: &PatchOperation) -> ModelError {
+        let known: Vec<&[PatchOp]> = self
+            .paths
+            .iter()
+            .filter(|(pattern, _)| Self::matches(pattern, &op.path))
+            .map(|(_, ops)| *ops)
+            .collect();
+        let message = match (self.style, known.first()) {
+            (PatchStyle::Terse, Some(ops)) => format!(
+                "Invalid patch operation specified. Must be one of: [{}]",
+                ops.iter()
+                    .map(|o| o.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (PatchStyle::Terse, None) => format!("Invalid patch path {}", op.path),
+            (PatchStyle::Listed, Some(_)) => format!(
+                "Invalid patch path  '{}' specified for op '{}'. Please choose supported operations",
+                op.path,
+                op.op.as_str()
+            ),
+            (PatchStyle::Listed, None) => {
+                let paths: Vec<&str> = self
+                    .paths
+                    .iter()
+                    .filter(|(_, ops)| ops.contains(&op.op))
+                    .map(|(p, _)| *p)
+                    .collect();
+                format!(
+                    "Invalid patch path  '{}' specified for op '{}'. Must be one of: [{}]",
+                    op.path,
+                    op.op.as_str(),
+                    paths.join(", ")
+                )
+            }
+        };
+        ModelError::Invalid(message)
     }
 }
 

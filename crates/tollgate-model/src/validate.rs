@@ -24,14 +24,12 @@ pub fn name(field: &str, value: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// An enum member; anything else is the `ValidationException` AWS's front end gives.
 pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), ModelError> {
     if allowed.contains(&value) {
         Ok(())
     } else {
-        Err(ModelError::invalid(format!(
-            "Invalid value '{value}' for {field}; must be one of [{}]",
-            allowed.join(", ")
-        )))
+        Err(ModelError::not_in_enum(field, value, allowed))
     }
 }
 
@@ -151,6 +149,9 @@ pub fn stage_name(name: &str) -> Result<(), ModelError> {
 
 /// Model names: alphanumeric only.
 pub fn model_name(name: &str) -> Result<(), ModelError> {
+    if name.is_empty() {
+        return Err(ModelError::invalid("Model name must be non-empty"));
+    }
     if !name.is_empty() && name.len() <= 255 && name.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(())
     } else {
@@ -160,14 +161,15 @@ pub fn model_name(name: &str) -> Result<(), ModelError> {
 
 /// A three-digit HTTP status code, as method and integration responses use.
 pub fn status_code(code: &str) -> Result<(), ModelError> {
+    // The service model's pattern is `[1-5]\d\d`; AWS's front end refuses anything else.
     let ok = code.len() == 3
         && code.bytes().all(|b| b.is_ascii_digit())
-        && (100..=599).contains(&code.parse::<u16>().unwrap_or(0));
+        && (b'1'..=b'5').contains(&code.as_bytes()[0]);
     if ok {
         Ok(())
     } else {
-        Err(ModelError::invalid(format!(
-            "Invalid status code specified: {code}"
+        Err(ModelError::Validation(format!(
+            "1 validation error detected: Value '{code}' at 'statusCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [1-5]\\d\\d"
         )))
     }
 }

@@ -9,16 +9,13 @@ use super::PatchBody;
 use super::repo::{ACCOUNT, Batch, retry};
 use crate::AppState;
 use crate::error::AdminResult;
-use crate::wire::{AwsJson, json};
+use crate::wire::json;
 
 pub async fn get(State(state): State<AppState>) -> AdminResult<Response> {
     Ok(json(StatusCode::OK, &state.repo.account().await?.value))
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    AwsJson(body): AwsJson<PatchBody>,
-) -> AdminResult<Response> {
+pub async fn update(State(state): State<AppState>, body: PatchBody) -> AdminResult<Response> {
     let account = retry(|| async {
         let current = state.repo.account().await?;
         let patched = current.value.patched(&body.patch_operations)?;

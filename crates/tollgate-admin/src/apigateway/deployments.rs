@@ -200,7 +200,7 @@ pub async fn list(
 pub async fn update(
     State(state): State<AppState>,
     Path((api_id, deployment_id)): Path<(String, String)>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
     let deployment = retry(|| async {
         let api = state.repo.rest_api(&api_id).await?;

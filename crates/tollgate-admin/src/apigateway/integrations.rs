@@ -15,7 +15,7 @@ use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, empty, json};
 
 fn integration_not_found() -> AdminError {
-    AdminError::not_found("No integration defined for method")
+    AdminError::not_found("Invalid Integration identifier specified")
 }
 
 fn response_not_found() -> AdminError {
@@ -61,7 +61,7 @@ pub async fn get_integration(
 pub async fn update_integration(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method)): Path<(String, String, String)>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
     let integration = edit_resource(&state, &api_id, &resource_id, |resource| {
         let integration = integration_mut(find_method_mut(resource, &http_method)?)?;
@@ -136,7 +136,7 @@ pub async fn get_response(
 pub async fn update_response(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method, status)): Path<(String, String, String, String)>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
     let response = edit_resource(&state, &api_id, &resource_id, |resource| {
         let integration = integration_mut(find_method_mut(resource, &http_method)?)?;

@@ -87,6 +87,15 @@ pub(super) async fn edit_resource<T>(
     .await
 }
 
+/// A method's request validator must exist (a `BadRequestException` on AWS, not a 404).
+async fn check_validator(state: &AppState, api_id: &str, id: Option<&str>) -> AdminResult<()> {
+    let Some(id) = id else { return Ok(()) };
+    match state.repo.validator(api_id, id).await {
+        Err(AdminError::NotFound(m)) => Err(AdminError::BadRequest(m)),
+        other => other.map(|_| ()),
+    }
+}
+
 /// Model names that a method or response refers to must exist in the API.
 async fn check_models<'a>(
     state: &AppState,
@@ -115,9 +124,7 @@ pub async fn put_method(
     if let Some(models) = &method.request_models {
         check_models(&state, &api_id, models.values()).await?;
     }
-    if let Some(id) = &method.request_validator_id {
-        state.repo.validator(&api_id, id).await?;
-    }
+    check_validator(&state, &api_id, method.request_validator_id.as_deref()).await?;
     let method = edit_resource(&state, &api_id, &resource_id, |resource| {
         if resource.resource_methods.contains_key(&http_method) {
             return Err(AdminError::conflict(
@@ -144,11 +151,20 @@ pub async fn get_method(
 pub async fn update_method(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method)): Path<(String, String, String)>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
+    let validators = state.repo.validators(&api_id).await.unwrap_or_default();
     let method = edit_resource(&state, &api_id, &resource_id, |resource| {
         let method = find_method_mut(resource, &http_method)?;
-        *method = method.patched(&body.patch_operations)?;
+        let patched = method.patched(&body.patch_operations)?;
+        if let Some(id) = &patched.request_validator_id {
+            if !validators.iter().any(|v| &v.value.id == id) {
+                return Err(AdminError::bad_request(
+                    "Invalid Request Validator identifier specified",
+                ));
+            }
+        }
+        *method = patched;
         Ok(method.clone())
     })
     .await?;
@@ -216,7 +232,7 @@ pub async fn get_response(
 pub async fn update_response(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method, status)): Path<(String, String, String, String)>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
     let response = edit_resource(&state, &api_id, &resource_id, |resource| {
         let method = find_method_mut(resource, &http_method)?;

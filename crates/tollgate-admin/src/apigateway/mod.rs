@@ -115,10 +115,27 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account::get).patch(account::update))
 }
 
-/// The body of every `Update*` call.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The body of every `Update*` call, with each op checked against the service model's enum
+/// (an unknown op is a `ValidationException`, as on AWS).
 pub struct PatchBody {
-    #[serde(default)]
     pub patch_operations: Vec<tollgate_model::PatchOperation>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPatchBody {
+    #[serde(default)]
+    patch_operations: Vec<tollgate_model::patch::RawPatchOperation>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for PatchBody {
+    type Rejection = crate::error::AdminError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let crate::wire::AwsJson(raw) =
+            crate::wire::AwsJson::<RawPatchBody>::from_request(req, state).await?;
+        let patch_operations =
+            tollgate_model::patch::RawPatchOperation::parse_all(raw.patch_operations)?;
+        Ok(Self { patch_operations })
+    }
 }

@@ -65,7 +65,7 @@ pub async fn list(
 pub async fn update(
     State(state): State<AppState>,
     Path((api_id, name)): Path<(String, String)>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
     let model = retry(|| async {
         let api = state.repo.rest_api(&api_id).await?;

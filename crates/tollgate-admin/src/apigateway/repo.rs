@@ -58,6 +58,8 @@ where
 #[derive(Clone)]
 pub struct Repo {
     store: Arc<dyn Store>,
+    /// For AWS's not-found message, which names the account.
+    account_id: Arc<str>,
 }
 
 fn decode<T: DeserializeOwned>(doc: tollgate_store::Doc) -> AdminResult<Versioned<T>> {
@@ -71,8 +73,8 @@ fn decode<T: DeserializeOwned>(doc: tollgate_store::Doc) -> AdminResult<Versione
 }
 
 impl Repo {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, account_id: Arc<str>) -> Self {
+        Self { store, account_id }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -101,9 +103,14 @@ impl Repo {
     }
 
     pub async fn rest_api(&self, id: &str) -> AdminResult<Versioned<RestApi>> {
-        self.get(&Key::new("", RESTAPI, id))
-            .await?
-            .ok_or_else(|| AdminError::not_found("Invalid REST API identifier specified"))
+        self.get(&Key::new("", RESTAPI, id)).await?.ok_or_else(|| {
+            // The text AWS answers today (recorded responses); around 2017 it was
+            // "Invalid REST API identifier specified".
+            AdminError::not_found(format!(
+                "Invalid API identifier specified {}:{id}",
+                self.account_id
+            ))
+        })
     }
 
     pub async fn rest_apis(&self) -> AdminResult<Vec<Versioned<RestApi>>> {

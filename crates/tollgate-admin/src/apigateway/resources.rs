@@ -194,7 +194,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     Path((api_id, resource_id)): Path<(String, String)>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
     let updated = retry(|| async {
         let api = state.repo.rest_api(&api_id).await?;
@@ -205,9 +205,7 @@ pub async fn update(
         let patched = current.value.patched(&body.patch_operations)?;
         let parent_id = patched.parent_id.clone().unwrap_or_default();
         if subtree(&all, &resource_id).contains(&parent_id) {
-            return Err(AdminError::bad_request(
-                "A resource cannot be moved under itself or one of its descendants",
-            ));
+            return Err(AdminError::bad_request("Resources cannot be cyclical."));
         }
         check_placement(
             &all,

@@ -115,7 +115,7 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> AdminRes
 pub async fn update(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
-    AwsJson(body): AwsJson<PatchBody>,
+    body: PatchBody,
 ) -> AdminResult<Response> {
     let api = retry(|| async {
         let current = state.repo.rest_api(&api_id).await?;

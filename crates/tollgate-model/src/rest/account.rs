@@ -1,7 +1,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Listed,
+    paths: &[
+        ("/cloudwatchRoleArn", &[PatchOp::Replace]),
+        ("/features", &[PatchOp::Add, PatchOp::Remove]),
+        ("/throttle/rateLimit", &[PatchOp::Replace]),
+        ("/throttle/burstLimit", &[PatchOp::Replace]),
+    ],
+};
 
 /// `ThrottleSettings`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +77,7 @@ impl Account {
                     }
                     a.throttle_settings.burst_limit = burst;
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
         })

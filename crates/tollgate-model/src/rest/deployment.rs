@@ -4,7 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{Model, RequestValidator, Resource, RestApi, StringMap};
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Listed,
+    paths: &[("/description", &[PatchOp::Replace])],
+};
 
 /// `Deployment`: an immutable snapshot of an API that stages point at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,7 +104,7 @@ impl Deployment {
                 (PatchOp::Replace, [p]) if p == "description" => {
                     d.description = op.optional_value()
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
         })

@@ -4,8 +4,50 @@ use serde::{Deserialize, Serialize};
 
 use super::{HTTP_METHODS, StringMap};
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
 use crate::validate;
+
+const RESPONSE_RULES: PatchRules = PatchRules {
+    style: PatchStyle::Terse,
+    paths: &[
+        ("/selectionPattern", &[PatchOp::Replace]),
+        ("/contentHandling", &[PatchOp::Replace]),
+        (
+            "/responseParameters/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        (
+            "/responseTemplates/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+    ],
+};
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Terse,
+    paths: &[
+        ("/type", &[PatchOp::Replace]),
+        ("/httpMethod", &[PatchOp::Replace]),
+        ("/uri", &[PatchOp::Replace]),
+        ("/connectionType", &[PatchOp::Replace]),
+        ("/connectionId", &[PatchOp::Replace]),
+        ("/credentials", &[PatchOp::Replace]),
+        ("/passthroughBehavior", &[PatchOp::Replace]),
+        ("/contentHandling", &[PatchOp::Replace]),
+        ("/timeoutInMillis", &[PatchOp::Replace]),
+        ("/cacheNamespace", &[PatchOp::Replace]),
+        ("/tlsConfig/insecureSkipVerification", &[PatchOp::Replace]),
+        (
+            "/requestParameters/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        (
+            "/requestTemplates/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        ("/cacheKeyParameters/*", &[PatchOp::Add, PatchOp::Remove]),
+    ],
+};
 
 /// `IntegrationType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,9 +69,11 @@ impl IntegrationType {
             "HTTP_PROXY" => Self::HttpProxy,
             "AWS_PROXY" => Self::AwsProxy,
             other => {
-                return Err(ModelError::invalid(format!(
-                    "Invalid integration type specified: {other}; must be one of [HTTP, AWS, MOCK, HTTP_PROXY, AWS_PROXY]"
-                )));
+                return Err(ModelError::not_in_enum(
+                    "type",
+                    other,
+                    &["HTTP", "AWS", "MOCK", "HTTP_PROXY", "AWS_PROXY"],
+                ));
             }
         })
     }
@@ -230,7 +274,7 @@ impl Integration {
                     op.apply_to_list(&mut list, Some(p))?;
                     i.cache_key_parameters = list.unwrap_or_default();
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
         })?;
@@ -301,7 +345,7 @@ impl IntegrationResponse {
                 (PatchOp::Add | PatchOp::Replace | PatchOp::Remove, ["responseTemplates", ct]) => {
                     op.apply_to_map(&mut r.response_templates, ct)?
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RESPONSE_RULES.reject(op)),
             }
             Ok(())
         })

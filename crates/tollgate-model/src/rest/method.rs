@@ -4,8 +4,42 @@ use serde::{Deserialize, Serialize};
 
 use super::{BoolMap, Integration, StringMap};
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
 use crate::validate;
+
+const RESPONSE_RULES: PatchRules = PatchRules {
+    style: PatchStyle::Terse,
+    paths: &[
+        (
+            "/responseParameters/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        (
+            "/responseModels/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+    ],
+};
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Terse,
+    paths: &[
+        ("/authorizationType", &[PatchOp::Replace]),
+        ("/authorizerId", &[PatchOp::Replace]),
+        ("/apiKeyRequired", &[PatchOp::Replace]),
+        ("/requestValidatorId", &[PatchOp::Replace]),
+        ("/operationName", &[PatchOp::Replace]),
+        (
+            "/requestParameters/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        (
+            "/requestModels/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        ("/authorizationScopes", &[PatchOp::Add, PatchOp::Remove]),
+    ],
+};
 
 const AUTHORIZATION_TYPES: &[&str] = &["NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"];
 
@@ -56,6 +90,7 @@ impl Method {
             &authorization_type,
             AUTHORIZATION_TYPES,
         )?;
+        check_authorizer(&authorization_type, input.authorizer_id.as_deref())?;
         if let Some(params) = &input.request_parameters {
             params.keys().try_for_each(|k| request_parameter_name(k))?;
         }
@@ -103,9 +138,13 @@ impl Method {
                 (PatchOp::Add | PatchOp::Remove, ["authorizationScopes"]) => {
                     op.apply_to_list(&mut m.authorization_scopes, None)?;
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
+        })
+        .and_then(|m| {
+            check_authorizer(&m.authorization_type, m.authorizer_id.as_deref())?;
+            Ok(m)
         })
         .map(|mut m| {
             m.request_parameters = m.request_parameters.filter(|p| !p.is_empty());
@@ -114,6 +153,20 @@ impl Method {
             m
         })
     }
+}
+
+/// `CUSTOM` and `COGNITO_USER_POOLS` methods need an authorizer.
+fn check_authorizer(
+    authorization_type: &str,
+    authorizer_id: Option<&str>,
+) -> Result<(), ModelError> {
+    let needs_one = matches!(authorization_type, "CUSTOM" | "COGNITO_USER_POOLS");
+    if needs_one && authorizer_id.is_none_or(str::is_empty) {
+        return Err(ModelError::invalid(
+            "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
+        ));
+    }
+    Ok(())
 }
 
 /// `method.request.{querystring|header|path|multivaluequerystring|multivalueheader}.{name}`.
@@ -183,7 +236,7 @@ impl MethodResponse {
                 (PatchOp::Add | PatchOp::Replace | PatchOp::Remove, ["responseModels", ct]) => {
                     op.apply_to_map(&mut r.response_models, ct)?;
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RESPONSE_RULES.reject(op)),
             }
             Ok(())
         })

@@ -35,6 +35,7 @@ pub type StringMap = std::collections::BTreeMap<String, String>;
 pub type BoolMap = std::collections::BTreeMap<String, bool>;
 
 /// The HTTP methods a method resource may have, as API Gateway accepts them.
+/// In the order AWS lists them in its error message.
 pub const HTTP_METHODS: &[&str] = &[
-    "ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
+    "GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "ANY",
 ];

@@ -1,8 +1,25 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
 use crate::validate;
+
+const VALIDATOR_RULES: PatchRules = PatchRules {
+    style: PatchStyle::Listed,
+    paths: &[
+        ("/name", &[PatchOp::Replace]),
+        ("/validateRequestBody", &[PatchOp::Replace]),
+        ("/validateRequestParameters", &[PatchOp::Replace]),
+    ],
+};
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Listed,
+    paths: &[
+        ("/description", &[PatchOp::Replace]),
+        ("/schema", &[PatchOp::Replace]),
+    ],
+};
 
 /// `Model`: a named schema for request and response payloads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,7 +104,7 @@ impl Model {
                 (PatchOp::Replace, [p]) if p == "description" => {
                     m.description = op.optional_value()
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
         })?;
@@ -166,7 +183,7 @@ pub struct CreateRequestValidator {
 impl RequestValidator {
     pub fn create(id: String, input: CreateRequestValidator) -> Result<Self, ModelError> {
         if let Some(name) = &input.name {
-            validate::name("name", name)?;
+            validator_name(name)?;
         }
         Ok(Self {
             id,
@@ -181,8 +198,8 @@ impl RequestValidator {
         apply_all(self, ops, |v, op, path| {
             match (op.op, path) {
                 (PatchOp::Replace, [p]) if p == "name" => {
-                    let name = op.value()?.to_string();
-                    validate::name("name", &name)?;
+                    let name = op.value.clone().unwrap_or_default();
+                    validator_name(&name)?;
                     v.name = Some(name);
                 }
                 (PatchOp::Replace, [p]) if p == "validateRequestBody" => {
@@ -191,11 +208,20 @@ impl RequestValidator {
                 (PatchOp::Replace, [p]) if p == "validateRequestParameters" => {
                     v.validate_request_parameters = op.bool_value()?
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(VALIDATOR_RULES.reject(op)),
             }
             Ok(())
         })
     }
+}
+
+fn validator_name(name: &str) -> Result<(), ModelError> {
+    if name.trim().is_empty() {
+        return Err(ModelError::invalid(
+            "Request Validator name cannot be blank",
+        ));
+    }
+    validate::name("name", name)
 }
 
 #[cfg(test)]

@@ -4,8 +4,16 @@ use serde::{Deserialize, Serialize};
 
 use super::Method;
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
 use crate::validate;
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Listed,
+    paths: &[
+        ("/parentId", &[PatchOp::Replace]),
+        ("/pathPart", &[PatchOp::Replace]),
+    ],
+};
 
 /// `Resource`: one node of an API's path tree, with its methods.
 ///
@@ -67,15 +75,25 @@ impl Resource {
         apply_all(self, ops, |res, op, path| {
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             match (op.op, path.as_slice()) {
-                (PatchOp::Replace, ["pathPart"]) if res.parent_id.is_some() => {
+                (PatchOp::Replace, ["pathPart"]) if res.parent_id.is_none() => {
+                    return Err(ModelError::invalid(
+                        "Root resource cannot update its pathPart.",
+                    ));
+                }
+                (PatchOp::Replace, ["parentId"]) if res.parent_id.is_none() => {
+                    return Err(ModelError::invalid(
+                        "Root resource cannot update its parentId.",
+                    ));
+                }
+                (PatchOp::Replace, ["pathPart"]) => {
                     let part = op.value()?.to_string();
                     validate::path_part(&part)?;
                     res.path_part = Some(part);
                 }
-                (PatchOp::Replace, ["parentId"]) if res.parent_id.is_some() => {
+                (PatchOp::Replace, ["parentId"]) => {
                     res.parent_id = Some(op.value()?.to_string());
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
         })

@@ -2,8 +2,31 @@ use serde::{Deserialize, Serialize};
 
 use super::StringMap;
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
 use crate::validate;
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Listed,
+    paths: &[
+        ("/name", &[PatchOp::Replace]),
+        ("/description", &[PatchOp::Replace]),
+        ("/version", &[PatchOp::Replace]),
+        ("/policy", &[PatchOp::Replace]),
+        ("/apiKeySource", &[PatchOp::Replace]),
+        ("/minimumCompressionSize", &[PatchOp::Replace]),
+        ("/disableExecuteApiEndpoint", &[PatchOp::Replace]),
+        (
+            "/binaryMediaTypes/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        ("/endpointConfiguration/types/*", &[PatchOp::Replace]),
+        ("/endpointConfiguration/ipAddressType", &[PatchOp::Replace]),
+        (
+            "/endpointConfiguration/vpcEndpointIds",
+            &[PatchOp::Add, PatchOp::Remove],
+        ),
+    ],
+};
 
 /// `EndpointConfiguration`: how the API is reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +60,7 @@ impl EndpointConfiguration {
         let types = self.types.take().unwrap_or_else(|| vec!["EDGE".into()]);
         if types.len() != 1 {
             return Err(ModelError::invalid(
-                "A single endpoint type must be specified in the endpoint configuration",
+                "Cannot create an api with multiple Endpoint Types.",
             ));
         }
         validate::one_of("endpointConfiguration.types", &types[0], ENDPOINT_TYPES)?;
@@ -104,6 +127,9 @@ impl RestApi {
     ) -> Result<Self, ModelError> {
         let name = validate::required("name", input.name)?;
         validate::name("name", &name)?;
+        if input.description.as_deref() == Some("") {
+            return Err(ModelError::invalid("Description cannot be an empty string"));
+        }
         let api_key_source = input.api_key_source.unwrap_or_else(|| "HEADER".into());
         validate::one_of("apiKeySource", &api_key_source, API_KEY_SOURCES)?;
         if let Some(size) = input.minimum_compression_size {
@@ -187,7 +213,7 @@ impl RestApi {
                 (PatchOp::Add | PatchOp::Remove, ["endpointConfiguration", "vpcEndpointIds"]) => {
                     op.apply_to_list(&mut api.endpoint_configuration.vpc_endpoint_ids, None)?;
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
         })

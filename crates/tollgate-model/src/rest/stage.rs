@@ -4,8 +4,55 @@ use serde::{Deserialize, Serialize};
 
 use super::StringMap;
 use crate::ModelError;
-use crate::patch::{PatchOp, PatchOperation, apply_all};
+use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
 use crate::validate;
+
+const RULES: PatchRules = PatchRules {
+    style: PatchStyle::Listed,
+    paths: &[
+        ("/description", &[PatchOp::Replace]),
+        ("/deploymentId", &[PatchOp::Replace, PatchOp::Copy]),
+        ("/cacheClusterEnabled", &[PatchOp::Replace]),
+        ("/cacheClusterSize", &[PatchOp::Replace]),
+        ("/tracingEnabled", &[PatchOp::Replace]),
+        ("/clientCertificateId", &[PatchOp::Replace]),
+        ("/documentationVersion", &[PatchOp::Replace]),
+        ("/webAclArn", &[PatchOp::Replace]),
+        (
+            "/variables/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        ("/variables", &[PatchOp::Copy]),
+        ("/accessLogSettings", &[PatchOp::Remove]),
+        ("/accessLogSettings/format", &[PatchOp::Replace]),
+        ("/accessLogSettings/destinationArn", &[PatchOp::Replace]),
+        ("/canarySettings", &[PatchOp::Remove]),
+        ("/canarySettings/percentTraffic", &[PatchOp::Replace]),
+        ("/canarySettings/deploymentId", &[PatchOp::Replace]),
+        ("/canarySettings/useStageCache", &[PatchOp::Replace]),
+        (
+            "/canarySettings/stageVariableOverrides/*",
+            &[PatchOp::Add, PatchOp::Remove, PatchOp::Replace],
+        ),
+        ("/*/*", &[PatchOp::Remove]),
+        ("/*/*/metrics/enabled", &[PatchOp::Replace]),
+        ("/*/*/logging/loglevel", &[PatchOp::Replace]),
+        ("/*/*/logging/dataTrace", &[PatchOp::Replace]),
+        ("/*/*/throttling/burstLimit", &[PatchOp::Replace]),
+        ("/*/*/throttling/rateLimit", &[PatchOp::Replace]),
+        ("/*/*/caching/enabled", &[PatchOp::Replace]),
+        ("/*/*/caching/ttlInSeconds", &[PatchOp::Replace]),
+        ("/*/*/caching/dataEncrypted", &[PatchOp::Replace]),
+        (
+            "/*/*/caching/requireAuthorizationForCacheControl",
+            &[PatchOp::Replace],
+        ),
+        (
+            "/*/*/caching/unauthorizedCacheControlHeaderStrategy",
+            &[PatchOp::Replace],
+        ),
+    ],
+};
 
 const CACHE_SIZES: &[&str] = &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
 const LOGGING_LEVELS: &[&str] = &["OFF", "ERROR", "INFO"];
@@ -86,7 +133,7 @@ impl MethodSetting {
                 )?;
                 self.unauthorized_cache_control_header_strategy = v.to_string();
             }
-            _ => return Err(op.unsupported()),
+            _ => return Err(RULES.reject(op)),
         }
         Ok(())
     }
@@ -293,7 +340,7 @@ impl Stage {
                 // and from `/canarySettings/stageVariableOverrides` to `/variables`.
                 (PatchOp::Copy, ["deploymentId"]) => {
                     if op.from.as_deref() != Some("/canarySettings/deploymentId") {
-                        return Err(op.unsupported());
+                        return Err(RULES.reject(op));
                     }
                     let canary = s
                         .canary_settings
@@ -305,7 +352,7 @@ impl Stage {
                 }
                 (PatchOp::Copy, ["variables"]) => {
                     if op.from.as_deref() != Some("/canarySettings/stageVariableOverrides") {
-                        return Err(op.unsupported());
+                        return Err(RULES.reject(op));
                     }
                     let overrides = s
                         .canary_settings
@@ -321,13 +368,13 @@ impl Stage {
                         .remove(&method_setting_key(resource, method));
                 }
                 (PatchOp::Replace | PatchOp::Add, [resource, method, group, name]) => {
-                    check_method_setting_target(resource, method).map_err(|_| op.unsupported())?;
+                    check_method_setting_target(resource, method).map_err(|_| RULES.reject(op))?;
                     s.method_settings
                         .entry(method_setting_key(resource, method))
                         .or_default()
                         .set(op, group, name)?
                 }
-                _ => return Err(op.unsupported()),
+                _ => return Err(RULES.reject(op)),
             }
             Ok(())
         })?;
