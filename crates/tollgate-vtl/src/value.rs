@@ -1,0 +1,387 @@
+//! The value model.
+//!
+//! Velocity manipulates Java objects; API Gateway templates only ever see a
+//! handful of kinds: strings, boxed numbers, booleans, `ArrayList`s,
+//! `LinkedHashMap`s and a few host objects (`$input`, `$util`, ...).
+//!
+//! Lists and maps are *shared mutable references*, exactly like Java
+//! collections: `#set($b = $a)` followed by `$b.add(1)` changes `$a` too, and a
+//! list stored inside a map can be grown through either path. They are
+//! therefore `Arc<Mutex<..>>` so that values stay `Send + Sync`.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// An object supplied by the embedder (API Gateway's `$input`, `$util`, ...).
+///
+/// Velocity resolves `$obj.name` as a property and `$obj.name(args)` as a
+/// method call; both are forwarded here.
+pub trait HostObject: Send + Sync {
+    /// Calls `method` with evaluated arguments. `Err` aborts rendering, like a
+    /// Java exception thrown from a method does in Velocity.
+    /// Return `Ok(Value::Null)` for "no such method": Velocity then renders the
+    /// reference literally.
+    fn call(&self, method: &str, args: &[Value]) -> Result<Value, String>;
+
+    /// Resolves `$obj.name`; `None` renders the reference literally.
+    fn property(&self, name: &str) -> Option<Value>;
+
+    /// What `$obj` renders as (Java's `toString()`).
+    fn display(&self) -> String {
+        String::from("[object]")
+    }
+}
+
+/// A value seen by templates.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// Java `null`; a reference holding it renders literally (`$x`).
+    #[default]
+    Null,
+    Bool(bool),
+    /// Java `Integer`/`Long`; both render identically.
+    Int(i64),
+    /// Java `Double`.
+    Float(f64),
+    String(String),
+    List(List),
+    Map(Map),
+    Object(Arc<dyn HostObject>),
+}
+
+/// Locks a mutex, ignoring poisoning: values hold no invariants that a
+/// panicking writer could break.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A shared, mutable list (Java `ArrayList`).
+#[derive(Clone, Default)]
+pub struct List(Arc<Mutex<Vec<Value>>>);
+
+impl List {
+    pub fn new(items: Vec<Value>) -> Self {
+        List(Arc::new(Mutex::new(items)))
+    }
+    /// A snapshot of the elements (cheap: lists and maps inside are shared).
+    pub fn items(&self) -> Vec<Value> {
+        lock(&self.0).clone()
+    }
+    pub fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn get(&self, i: usize) -> Option<Value> {
+        lock(&self.0).get(i).cloned()
+    }
+    /// Runs `f` with the vector locked. `f` must not touch other values that
+    /// could be this same list (evaluate arguments before calling).
+    pub fn with_mut<R>(&self, f: impl FnOnce(&mut Vec<Value>) -> R) -> R {
+        f(&mut lock(&self.0))
+    }
+    /// True when both handles point at the same list.
+    pub fn same(&self, other: &List) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// A shared, mutable, insertion-ordered map with string keys (Java
+/// `LinkedHashMap<String, Object>`, which is what API Gateway builds from JSON).
+#[derive(Clone, Default)]
+pub struct Map(Arc<Mutex<Vec<(String, Value)>>>);
+
+impl Map {
+    pub fn new(entries: Vec<(String, Value)>) -> Self {
+        let m = Map::default();
+        for (k, v) in entries {
+            m.insert(k, v);
+        }
+        m
+    }
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        lock(&self.0).clone()
+    }
+    pub fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn get(&self, key: &str) -> Option<Value> {
+        lock(&self.0)
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+    pub fn contains_key(&self, key: &str) -> bool {
+        lock(&self.0).iter().any(|(k, _)| k == key)
+    }
+    /// Inserts or replaces (keeping the original position, as LinkedHashMap
+    /// does) and returns the previous value.
+    pub fn insert(&self, key: String, value: Value) -> Option<Value> {
+        let mut g = lock(&self.0);
+        if let Some(slot) = g.iter_mut().find(|(k, _)| *k == key) {
+            return Some(std::mem::replace(&mut slot.1, value));
+        }
+        g.push((key, value));
+        None
+    }
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        let mut g = lock(&self.0);
+        let idx = g.iter().position(|(k, _)| k == key)?;
+        Some(g.remove(idx).1)
+    }
+    pub fn clear(&self) {
+        lock(&self.0).clear();
+    }
+    pub fn same(&self, other: &Map) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Nesting beyond which rendering a (possibly self-containing) collection
+/// gives up instead of recursing forever.
+const MAX_RENDER_DEPTH: usize = 64;
+
+impl Value {
+    /// Builds a list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(List::new(items))
+    }
+    /// Builds a map value from key/value pairs (insertion order kept).
+    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Map(Map::new(
+            entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        ))
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn is_number(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::Float(_))
+    }
+    /// The Java type name, used in error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "Boolean",
+            Value::Int(_) => "Integer",
+            Value::Float(_) => "Double",
+            Value::String(_) => "String",
+            Value::List(_) => "List",
+            Value::Map(_) => "Map",
+            Value::Object(_) => "Object",
+        }
+    }
+
+    /// Java `String.valueOf(value)`: what Velocity writes for `$value`.
+    pub fn to_java_string(&self) -> String {
+        let mut out = String::new();
+        self.write_java(&mut out, 0);
+        out
+    }
+
+    fn write_java(&self, out: &mut String, depth: usize) {
+        if depth > MAX_RENDER_DEPTH {
+            out.push_str("(this Collection)");
+            return;
+        }
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Float(f) => out.push_str(&java_double(*f)),
+            Value::String(s) => out.push_str(s),
+            Value::List(l) => {
+                out.push('[');
+                for (i, v) in l.items().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.write_java(out, depth + 1);
+                }
+                out.push(']');
+            }
+            Value::Map(m) => {
+                out.push('{');
+                for (i, (k, v)) in m.entries().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(k);
+                    out.push('=');
+                    v.write_java(out, depth + 1);
+                }
+                out.push('}');
+            }
+            Value::Object(o) => out.push_str(&o.display()),
+        }
+    }
+
+    /// Java `a.equals(b)`: no numeric widening between Integer and Double.
+    pub fn java_equals(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits() || a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                if a.same(b) {
+                    return true;
+                }
+                let (a, b) = (a.items(), b.items());
+                a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.java_equals(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                if a.same(b) {
+                    return true;
+                }
+                let (a, b) = (a.entries(), b.entries());
+                a.len() == b.len()
+                    && a.iter().all(|(k, v)| {
+                        b.iter()
+                            .find(|(k2, _)| k2 == k)
+                            .is_some_and(|(_, v2)| v.java_equals(v2))
+                    })
+            }
+            (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// Formats a double like Java's `Double.toString`: shortest round-trip digits,
+/// always with a fractional part, and computerized scientific notation
+/// (`1.0E7`, `1.0E-4`) outside `[1e-3, 1e7)`.
+pub fn java_double(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    let abs = f.abs();
+    if (1e-3..1e7).contains(&abs) {
+        let s = format!("{f}");
+        if s.contains('.') { s } else { s + ".0" }
+    } else {
+        // Rust gives e.g. "1.23456789123e8" or "1e20".
+        let s = format!("{f:e}");
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mant = if mant.contains('.') {
+            mant.to_string()
+        } else {
+            format!("{mant}.0")
+        };
+        format!("{mant}E{exp}")
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::String(s) => write!(f, "{s:?}"),
+            Value::Object(o) => write!(f, "Object({})", o.display()),
+            other => f.write_str(&other.to_java_string()),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_java_string())
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<i32> for Value {
+    fn from(i: i32) -> Self {
+        Value::Int(i64::from(i))
+    }
+}
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<Vec<Value>> for Value {
+    fn from(v: Vec<Value>) -> Self {
+        Value::list(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_render_like_java() {
+        assert_eq!(java_double(1.0), "1.0");
+        assert_eq!(java_double(3.5), "3.5");
+        assert_eq!(java_double(1e7), "1.0E7");
+        assert_eq!(java_double(9999999.0), "9999999.0");
+        assert_eq!(java_double(0.001), "0.001");
+        assert_eq!(java_double(0.0001), "1.0E-4");
+        assert_eq!(java_double(123456789.123), "1.23456789123E8");
+        assert_eq!(java_double(-0.5), "-0.5");
+        assert_eq!(java_double(0.1 + 0.2), "0.30000000000000004");
+    }
+
+    #[test]
+    fn collections_render_like_java() {
+        let v = Value::map([
+            ("a", Value::Int(1)),
+            ("b", Value::list(vec![Value::from("x"), Value::Null])),
+        ]);
+        assert_eq!(v.to_java_string(), "{a=1, b=[x, null]}");
+    }
+
+    #[test]
+    fn self_containing_list_does_not_recurse_forever() {
+        let l = List::new(vec![]);
+        l.with_mut(|v| v.push(Value::List(l.clone())));
+        assert!(Value::List(l.clone()).to_java_string().len() < 10_000);
+        l.with_mut(|v| v.clear()); // break the cycle so the Arc is freed
+    }
+
+    #[test]
+    fn map_keeps_insertion_order_on_replace() {
+        let m = Map::new(vec![
+            ("a".into(), Value::Int(1)),
+            ("b".into(), Value::Int(2)),
+        ]);
+        assert!(m.insert("a".into(), Value::Int(3)).is_some());
+        assert_eq!(Value::Map(m).to_java_string(), "{a=3, b=2}");
+    }
+}
