@@ -1,1 +1,22 @@
-//! wip
+//! The data plane: it serves every deployed stage of every REST API.
+//!
+//! - [`address`] tells a data-plane request from a management one and finds its API, stage and
+//!   path (path style and host style addresses).
+//! - [`plans`] keeps the compiled per-stage plans, follows the store's change feed, recompiles
+//!   what changed and swaps the result in atomically: the request path reads plans without
+//!   locks and never touches the store.
+//! - [`pipeline`] runs one request: route, method, integration, response.
+//! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
+//! - [`server`] is the listener loop shared with the management API.
+
+pub mod address;
+mod context;
+mod error;
+pub mod integration;
+mod pipeline;
+pub mod plans;
+pub mod server;
+
+pub use address::Address;
+pub use error::GatewayError;
+pub use pipeline::{Gateway, GatewayConfig};

@@ -20,3 +20,15 @@ pub fn now_epoch_seconds() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// How the management API lays resources out in the store, which the data plane reads too:
+/// REST APIs in scope `""`, everything of an API in the scope named by its id.
+pub mod layout {
+    pub const RESTAPI: &str = "restapi";
+    pub const RESOURCE: &str = "resource";
+    pub const DEPLOYMENT: &str = "deployment";
+    pub const STAGE: &str = "stage";
+    pub const MODEL: &str = "model";
+    pub const VALIDATOR: &str = "requestvalidator";
+    pub const ACCOUNT: &str = "account";
+}

@@ -1,1 +1,331 @@
-//! wip
+//! The per-stage plan: everything the data plane needs to serve one stage, compiled once from
+//! a deployment's snapshot plus the stage's settings, then shared immutably.
+//!
+//! Compiling does all the work that does not depend on the request: the path router, the
+//! per-method integration settings, parsed parameter mappings, parsed mapping templates and
+//! compiled `selectionPattern` regexes. Serving a request then only reads the plan.
+
+mod mapping;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use mapping::{ParameterMapping, Source, Target};
+use regex::Regex;
+use tollgate_model::rest::{DeploymentRecord, Integration, IntegrationType, Method, Stage};
+use tollgate_router::Router;
+use tollgate_vtl::Template;
+
+/// One stage, ready to serve: its primary deployment and, with canary settings, the canary.
+pub struct StagePlan {
+    pub api_id: String,
+    pub stage: String,
+    pub primary: Variant,
+    /// `(percentTraffic, variant)`: that share of requests goes to the canary deployment.
+    pub canary: Option<(f64, Variant)>,
+}
+
+impl StagePlan {
+    /// Compiles a stage against its deployment, and its canary deployment if it has one.
+    pub fn compile(
+        api_id: &str,
+        stage: &Stage,
+        primary: &DeploymentRecord,
+        canary: Option<&DeploymentRecord>,
+    ) -> Self {
+        let variables: HashMap<String, String> = stage
+            .variables
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let canary = match (&stage.canary_settings, canary) {
+            (Some(settings), Some(record)) => {
+                let mut canary_vars = variables.clone();
+                canary_vars.extend(
+                    settings
+                        .stage_variable_overrides
+                        .clone()
+                        .unwrap_or_default(),
+                );
+                Some((
+                    settings.percent_traffic,
+                    Variant::compile(api_id, &stage.stage_name, record, canary_vars, true),
+                ))
+            }
+            _ => None,
+        };
+        Self {
+            api_id: api_id.to_string(),
+            stage: stage.stage_name.clone(),
+            primary: Variant::compile(api_id, &stage.stage_name, primary, variables, false),
+            canary,
+        }
+    }
+
+    /// The variant a request goes to, given a uniform random number in `[0, 100)`.
+    pub fn pick(&self, roll: f64) -> &Variant {
+        match &self.canary {
+            Some((percent, canary)) if roll < *percent => canary,
+            _ => &self.primary,
+        }
+    }
+}
+
+/// One deployment as a stage serves it.
+pub struct Variant {
+    pub deployment_id: String,
+    pub is_canary: bool,
+    pub stage_variables: Arc<HashMap<String, String>>,
+    pub routes: Router<ResourcePlan>,
+    pub binary_media_types: Vec<String>,
+}
+
+impl Variant {
+    fn compile(
+        api_id: &str,
+        stage: &str,
+        record: &DeploymentRecord,
+        variables: HashMap<String, String>,
+        is_canary: bool,
+    ) -> Self {
+        let mut routes = Router::new();
+        for resource in &record.snapshot.resources {
+            let path = resource.path.clone().unwrap_or_else(|| "/".into());
+            let methods = resource
+                .resource_methods
+                .values()
+                .filter_map(|m| MethodPlan::compile(m, &resource.id, &path))
+                .map(Arc::new)
+                .collect();
+            let plan = ResourcePlan {
+                id: resource.id.clone(),
+                path: path.clone(),
+                methods,
+            };
+            if let Err(e) = routes.insert(&path, plan) {
+                tracing::warn!(api_id, stage, path, error = %e, "resource left out of the plan");
+            }
+        }
+        Self {
+            deployment_id: record.deployment.id.clone(),
+            is_canary,
+            stage_variables: Arc::new(variables),
+            routes,
+            binary_media_types: record
+                .snapshot
+                .api
+                .binary_media_types
+                .clone()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A resource and its methods.
+pub struct ResourcePlan {
+    pub id: String,
+    pub path: String,
+    pub methods: Vec<Arc<MethodPlan>>,
+}
+
+impl ResourcePlan {
+    /// The method for an HTTP method: an exact one, else `ANY`.
+    pub fn method(&self, http_method: &str) -> Option<&Arc<MethodPlan>> {
+        self.methods
+            .iter()
+            .find(|m| m.http_method == http_method)
+            .or_else(|| self.methods.iter().find(|m| m.http_method == "ANY"))
+    }
+}
+
+/// A method with its integration.
+pub struct MethodPlan {
+    pub http_method: String,
+    pub resource_id: String,
+    pub resource_path: String,
+    pub authorization_type: String,
+    pub api_key_required: bool,
+    pub integration: IntegrationPlan,
+}
+
+impl MethodPlan {
+    fn compile(method: &Method, resource_id: &str, path: &str) -> Option<Self> {
+        let integration = method.method_integration.as_ref()?;
+        Some(Self {
+            http_method: method.http_method.clone(),
+            resource_id: resource_id.to_string(),
+            resource_path: path.to_string(),
+            authorization_type: method.authorization_type.clone(),
+            api_key_required: method.api_key_required,
+            integration: IntegrationPlan::compile(integration),
+        })
+    }
+}
+
+/// What a request template does when none matches the request's content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passthrough {
+    WhenNoMatch,
+    WhenNoTemplates,
+    Never,
+}
+
+/// A mapping template, parsed.
+pub struct MappingTemplate {
+    pub content_type: String,
+    pub template: Template,
+}
+
+fn compile_templates(
+    templates: Option<&std::collections::BTreeMap<String, String>>,
+) -> Vec<MappingTemplate> {
+    templates
+        .into_iter()
+        .flatten()
+        .filter_map(|(content_type, text)| match Template::parse(text) {
+            Ok(template) => Some(MappingTemplate {
+                content_type: content_type.to_ascii_lowercase(),
+                template,
+            }),
+            Err(e) => {
+                tracing::warn!(content_type, error = %e, "mapping template does not parse; left out");
+                None
+            }
+        })
+        .collect()
+}
+
+/// The template for a content type (`application/json` when the request has none), if any.
+pub fn template_for<'a>(
+    templates: &'a [MappingTemplate],
+    content_type: Option<&str>,
+) -> Option<&'a MappingTemplate> {
+    let wanted = content_type
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "application/json".to_string());
+    templates.iter().find(|t| t.content_type == wanted)
+}
+
+/// An integration, compiled.
+pub struct IntegrationPlan {
+    pub kind: IntegrationType,
+    /// The method of the backend call (`integrationHttpMethod`).
+    pub http_method: Option<String>,
+    pub uri: Option<String>,
+    pub request_parameters: Vec<ParameterMapping>,
+    pub request_templates: Vec<MappingTemplate>,
+    pub passthrough: Passthrough,
+    pub timeout: Duration,
+    /// Integration responses with a `selectionPattern`, in status-code order.
+    pub responses: Vec<ResponsePlan>,
+    /// The integration response without a pattern, if any.
+    pub default_response: Option<ResponsePlan>,
+    pub insecure_skip_verification: bool,
+}
+
+impl IntegrationPlan {
+    fn compile(integration: &Integration) -> Self {
+        let request_parameters = integration
+            .request_parameters
+            .iter()
+            .flatten()
+            .filter_map(|(target, source)| ParameterMapping::parse(target, source))
+            .collect();
+        let mut responses = Vec::new();
+        let mut default_response = None;
+        for response in integration
+            .integration_responses
+            .iter()
+            .flat_map(|r| r.values())
+        {
+            let plan = ResponsePlan::compile(response);
+            match (&plan.pattern, &default_response) {
+                (None, None) => default_response = Some(plan),
+                (None, Some(_)) => {}
+                (Some(_), _) => responses.push(plan),
+            }
+        }
+        Self {
+            kind: integration.integration_type,
+            http_method: integration.http_method.clone(),
+            uri: integration.uri.clone(),
+            request_parameters,
+            request_templates: compile_templates(integration.request_templates.as_ref()),
+            passthrough: match integration.passthrough_behavior.as_str() {
+                "NEVER" => Passthrough::Never,
+                "WHEN_NO_TEMPLATES" => Passthrough::WhenNoTemplates,
+                _ => Passthrough::WhenNoMatch,
+            },
+            timeout: Duration::from_millis(integration.timeout_in_millis.clamp(50, 29_000) as u64),
+            responses,
+            default_response,
+            insecure_skip_verification: integration
+                .tls_config
+                .as_ref()
+                .is_some_and(|t| t.insecure_skip_verification),
+        }
+    }
+
+    /// The integration response for what the integration answered (its status code as text,
+    /// or an error message for Lambda): the first pattern that matches all of it, else the
+    /// default one.
+    pub fn select_response(&self, selector: &str) -> Option<&ResponsePlan> {
+        self.responses
+            .iter()
+            .find(|r| r.pattern.as_ref().is_some_and(|p| p.is_match(selector)))
+            .or(self.default_response.as_ref())
+    }
+}
+
+/// An integration response, compiled.
+pub struct ResponsePlan {
+    pub status: u16,
+    pub pattern: Option<Regex>,
+    /// `method.response.header.X` mappings.
+    pub headers: Vec<(String, Source)>,
+    pub templates: Vec<MappingTemplate>,
+}
+
+impl ResponsePlan {
+    fn compile(response: &tollgate_model::rest::IntegrationResponse) -> Self {
+        // API Gateway matches the pattern against the whole selector (Java `matches`).
+        let pattern = response
+            .selection_pattern
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| match Regex::new(&format!("^(?s:{p})$")) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(pattern = p, error = %e, "selectionPattern does not compile; it never matches");
+                    Regex::new("[^\\s\\S]").ok()
+                }
+            });
+        let headers = response
+            .response_parameters
+            .iter()
+            .flatten()
+            .filter_map(|(target, source)| {
+                let name = target.strip_prefix("method.response.header.")?;
+                Some((name.to_string(), Source::parse(source)?))
+            })
+            .collect();
+        Self {
+            status: response.status_code.parse().unwrap_or(500),
+            pattern,
+            headers,
+            templates: compile_templates(response.response_templates.as_ref()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,9 @@ pub struct ServeArgs {
     /// Address of the listener for the management API and data plane [default: 127.0.0.1:4566]
     #[arg(long, env = "TOLLGATE_LISTEN")]
     listen: Option<String>,
+    /// An extra listener that serves only the data plane (no management API), for production
+    #[arg(long, env = "TOLLGATE_GATEWAY_LISTEN")]
+    gateway_listen: Option<String>,
     /// Directory for all state (SQLite database, settings file) [default: ./.tollgate]
     #[arg(long, env = "TOLLGATE_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -40,6 +43,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileSettings {
     listen: Option<String>,
+    gateway_listen: Option<String>,
     region: Option<String>,
     account_id: Option<String>,
     dev: Option<bool>,
@@ -49,6 +53,7 @@ struct FileSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: String,
+    pub gateway_listen: Option<String>,
     pub data_dir: PathBuf,
     pub region: String,
     pub account_id: String,
@@ -72,6 +77,7 @@ impl Settings {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| "127.0.0.1:4566".into()),
+            gateway_listen: args.gateway_listen.or(file.gateway_listen),
             data_dir,
             region: args
                 .region
@@ -103,6 +109,7 @@ mod tests {
     fn args(data_dir: &std::path::Path) -> ServeArgs {
         ServeArgs {
             listen: None,
+            gateway_listen: None,
             data_dir: Some(data_dir.to_path_buf()),
             region: None,
             account_id: None,

@@ -3,12 +3,19 @@
 mod config;
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use tokio::net::TcpListener;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio::sync::watch;
+use tollgate_gateway::server::{self, ResponseBody};
+use tollgate_gateway::{Gateway, GatewayConfig, GatewayError};
+use tower::ServiceExt;
 
 use crate::config::{LogFormat, ServeArgs, Settings};
 
@@ -25,7 +32,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the gateway: the management API (and, as they land, the data plane) on one listener.
+    /// Run the gateway: the management API and the data plane on one listener.
     Serve(ServeArgs),
 }
 
@@ -73,24 +80,99 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
-    let store = tollgate_store::SqliteStore::open(&settings.data_dir)
-        .map_err(|e| format!("data dir {} is unusable: {e}", settings.data_dir.display()))?;
-    let listener = TcpListener::bind(&settings.listen)
+async fn bind(address: &str) -> Result<tokio::net::TcpListener, String> {
+    let resolved: SocketAddr = tokio::net::lookup_host(address)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("cannot listen on {address}: not an address"))?;
+    server::bind(resolved).map_err(|e| format!("cannot listen on {address}: {e}"))
+}
+
+fn boxed<B>(response: Response<B>) -> Response<ResponseBody>
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<server::BoxError>,
+{
+    response.map(|b| b.map_err(Into::into).boxed_unsync())
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let store: Arc<dyn tollgate_store::Store> = Arc::new(
+        tollgate_store::SqliteStore::open(&settings.data_dir)
+            .map_err(|e| format!("data dir {} is unusable: {e}", settings.data_dir.display()))?,
+    );
+    let listener = bind(&settings.listen).await?;
+    let gateway_listener = match &settings.gateway_listen {
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
+    let gateway = Gateway::start(
+        Arc::clone(&store),
+        GatewayConfig {
+            region: settings.region.clone(),
+            account_id: settings.account_id.clone(),
+        },
+    )
+    .await?;
     let admin = tollgate_admin::router(
-        Arc::new(store),
+        store,
         tollgate_admin::AdminConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
             dev: settings.dev,
         },
-    );
-    let app = admin.layer(axum::middleware::from_fn(log_request));
+    )
+    .layer(axum::middleware::from_fn(log_request));
 
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let mut servers = Vec::new();
+    if let Some(listener) = gateway_listener {
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let gateway = Arc::clone(&gateway);
+        let handler = move |request: Request<Incoming>, remote: SocketAddr| {
+            let gateway = Arc::clone(&gateway);
+            async move {
+                let host = request
+                    .headers()
+                    .get(hyper::header::HOST)
+                    .and_then(|h| h.to_str().ok());
+                match tollgate_gateway::address::resolve(host, request.uri().path()) {
+                    Some(address) => boxed(gateway.handle(request, address, remote).await),
+                    None => boxed(GatewayError::MissingAuthenticationToken.into_response()),
+                }
+            }
+        };
+        tracing::info!("data plane only listening on http://{address}");
+        servers.push(tokio::spawn(server::serve(
+            listener,
+            handler,
+            until_stopped(stopped.clone()),
+        )));
+    }
+    let handler = move |request: Request<Incoming>, remote: SocketAddr| {
+        let gateway = Arc::clone(&gateway);
+        let admin = admin.clone();
+        async move {
+            let host = request
+                .headers()
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok());
+            match tollgate_gateway::address::resolve(host, request.uri().path()) {
+                Some(address) => boxed(gateway.handle(request, address, remote).await),
+                None => match admin.oneshot(request).await {
+                    Ok(response) => boxed(response),
+                    Err(never) => match never {},
+                },
+            }
+        }
+    };
     tracing::info!(
         address = %local,
         data_dir = %settings.data_dir.display(),
@@ -98,10 +180,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
         dev = settings.dev,
         "tollgate listening on http://{local}"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+    servers.push(tokio::spawn(server::serve(
+        listener,
+        handler,
+        until_stopped(stopped.clone()),
+    )));
+
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    for server in servers {
+        let _ = server.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -114,11 +203,11 @@ async fn log_request(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    tracing::debug!(%method, %path, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    tracing::debug!(%method, %path, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, "management request");
     response
 }
 
-/// Resolves on SIGINT or SIGTERM; the server then stops accepting and drains.
+/// Resolves on SIGINT or SIGTERM; the servers then stop accepting and drain.
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]

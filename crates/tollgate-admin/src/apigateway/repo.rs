@@ -22,13 +22,7 @@ use tollgate_store::{Expect, Key, Store, Write};
 
 use crate::error::{AdminError, AdminResult};
 
-pub const RESTAPI: &str = "restapi";
-pub const RESOURCE: &str = "resource";
-pub const DEPLOYMENT: &str = "deployment";
-pub const STAGE: &str = "stage";
-pub const MODEL: &str = "model";
-pub const VALIDATOR: &str = "requestvalidator";
-pub const ACCOUNT: &str = "account";
+pub use tollgate_model::layout::{ACCOUNT, DEPLOYMENT, MODEL, RESOURCE, RESTAPI, STAGE, VALIDATOR};
 
 /// A value as read, with the version to expect when writing it back.
 #[derive(Debug, Clone)]

@@ -1,0 +1,133 @@
+//! Where a data-plane request is going.
+//!
+//! - Host style (AWS): `Host: {apiId}.execute-api.{anything}`, path `/{stage}/{path}`.
+//! - Path style (LocalStack): `/restapis/{apiId}/{stage}/_user_request_/{path}` and
+//!   `/_aws/execute-api/{apiId}/{stage}/{path}`.
+
+/// The API, stage and resource path a request addresses. `path` keeps its percent-encoding and
+/// always starts with `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub api_id: String,
+    pub stage: String,
+    pub path: String,
+}
+
+fn split_stage(rest: &str) -> Option<(&str, &str)> {
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let (stage, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    (!stage.is_empty()).then_some((stage, path))
+}
+
+fn address(api_id: &str, stage: &str, path: &str) -> Option<Address> {
+    if api_id.is_empty() {
+        return None;
+    }
+    Some(Address {
+        api_id: api_id.to_string(),
+        stage: stage.to_string(),
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_string()
+        },
+    })
+}
+
+/// Resolves a request's `Host` header and path; `None` when it is not a data-plane request.
+pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
+    if let Some(host) = host {
+        let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        if let Some((api_id, _)) = name.split_once(".execute-api.") {
+            let (stage, rest) = split_stage(path)?;
+            return address(api_id, stage, rest);
+        }
+    }
+    if let Some(rest) = path.strip_prefix("/restapis/") {
+        let mut parts = rest.splitn(4, '/');
+        let (api_id, stage, marker) = (parts.next()?, parts.next()?, parts.next()?);
+        if marker != "_user_request_" {
+            return None;
+        }
+        let tail = parts.next().unwrap_or("");
+        return address(api_id, stage, &format!("/{tail}"));
+    }
+    if let Some(rest) = path.strip_prefix("/_aws/execute-api/") {
+        let (api_id, rest) = rest.split_once('/')?;
+        let (stage, tail) = split_stage(rest)?;
+        return address(api_id, stage, tail);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(api: &str, stage: &str, path: &str) -> Option<Address> {
+        Some(Address {
+            api_id: api.into(),
+            stage: stage.into(),
+            path: path.into(),
+        })
+    }
+
+    #[test]
+    fn host_style() {
+        assert_eq!(
+            resolve(Some("abc123.execute-api.localhost:4566"), "/dev/pets/1"),
+            a("abc123", "dev", "/pets/1")
+        );
+        assert_eq!(
+            resolve(Some("abc123.execute-api.us-east-1.amazonaws.com"), "/dev"),
+            a("abc123", "dev", "/")
+        );
+        assert_eq!(resolve(Some("abc123.execute-api.localhost"), "/"), None);
+    }
+
+    #[test]
+    fn path_styles() {
+        assert_eq!(
+            resolve(
+                Some("127.0.0.1:4566"),
+                "/restapis/abc/dev/_user_request_/pets"
+            ),
+            a("abc", "dev", "/pets")
+        );
+        assert_eq!(
+            resolve(None, "/restapis/abc/dev/_user_request_/"),
+            a("abc", "dev", "/")
+        );
+        assert_eq!(
+            resolve(None, "/restapis/abc/dev/_user_request_"),
+            a("abc", "dev", "/")
+        );
+        assert_eq!(
+            resolve(None, "/_aws/execute-api/abc/dev/a/b"),
+            a("abc", "dev", "/a/b")
+        );
+        assert_eq!(
+            resolve(None, "/_aws/execute-api/abc/dev"),
+            a("abc", "dev", "/")
+        );
+    }
+
+    #[test]
+    fn management_paths_are_not_data_plane() {
+        assert_eq!(
+            resolve(Some("127.0.0.1"), "/restapis/abc/resources/xyz"),
+            None
+        );
+        assert_eq!(resolve(Some("127.0.0.1"), "/restapis"), None);
+        assert_eq!(resolve(None, "/account"), None);
+    }
+}

@@ -1,0 +1,202 @@
+//! What the pipeline knows about a request, and the `$context` / parameter-mapping values
+//! derived from it.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use hyper::HeaderMap;
+use percent_encoding::percent_decode_str;
+use tollgate_plan::{MethodPlan, Source};
+
+/// A request, read in full, with everything mappings and integrations may ask for.
+pub struct RequestInfo<'a> {
+    pub request_id: String,
+    pub extended_request_id: String,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub deployment_id: &'a str,
+    pub account_id: &'a str,
+    pub method: &'a MethodPlan,
+    pub http_method: String,
+    /// The resource path as requested (raw), e.g. `/pets/1`.
+    pub path: &'a str,
+    /// The full path as the client sent it, stage included.
+    pub full_path: String,
+    pub raw_query: Option<String>,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    /// Path parameters: name, raw value (as sent), decoded value.
+    pub path_params: Vec<(String, String, String)>,
+    pub body: Bytes,
+    pub source_ip: String,
+    pub domain_name: String,
+    pub protocol: String,
+    pub stage_variables: &'a HashMap<String, String>,
+    pub received: SystemTime,
+}
+
+pub fn decode(raw: &str) -> String {
+    percent_decode_str(raw).decode_utf8_lossy().into_owned()
+}
+
+/// Query string pairs, decoded (`+` as space, as API Gateway does).
+pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
+        })
+        .collect()
+}
+
+impl RequestInfo<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The last value of a query parameter, as API Gateway's single-value view has it.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, v)| v.as_str())
+    }
+
+    pub fn raw_path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, r, _)| r.as_str())
+    }
+
+    /// `http` or `https`, as the client reached the gateway.
+    pub fn protocol_scheme(&self) -> String {
+        "http".to_string()
+    }
+
+    /// The X-Ray style trace id of this request: `1-{epoch seconds hex}-{24 hex}`.
+    pub fn trace_id(&self) -> String {
+        let secs = self
+            .received
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        format!("1-{secs:08x}-{}", &self.request_id.replace('-', "")[..24])
+    }
+
+    fn epoch_millis(&self) -> u128 {
+        self.received
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    }
+
+    /// `$context.name` for the variables the data plane knows today.
+    pub fn context(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "requestId" => self.request_id.clone(),
+            "extendedRequestId" => self.extended_request_id.clone(),
+            "apiId" => self.api_id.to_string(),
+            "stage" => self.stage.to_string(),
+            "deploymentId" => self.deployment_id.to_string(),
+            "accountId" => self.account_id.to_string(),
+            "resourceId" => self.method.resource_id.clone(),
+            "resourcePath" => self.method.resource_path.clone(),
+            "httpMethod" => self.http_method.clone(),
+            "path" => self.full_path.clone(),
+            "protocol" => self.protocol.clone(),
+            "domainName" => self.domain_name.clone(),
+            "domainPrefix" => self.domain_name.split('.').next().unwrap_or("").to_string(),
+            "requestTimeEpoch" => self.epoch_millis().to_string(),
+            "identity.sourceIp" => self.source_ip.clone(),
+            "identity.userAgent" => self.header("user-agent").unwrap_or("").to_string(),
+            _ => return None,
+        })
+    }
+
+    /// The value of a mapping source on the request side.
+    pub fn source(&self, source: &Source) -> Option<String> {
+        match source {
+            Source::Static(v) => Some(v.clone()),
+            Source::Path(n) => self.path_param(n).map(String::from),
+            Source::Query(n) => self.query_param(n).map(String::from),
+            Source::MultiValueQuery(n) => {
+                let values: Vec<&str> = self
+                    .query
+                    .iter()
+                    .filter(|(k, _)| k == n)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                (!values.is_empty()).then(|| values.join(","))
+            }
+            Source::Header(n) => self.header(n).map(String::from),
+            Source::MultiValueHeader(n) => {
+                let values: Vec<&str> = self
+                    .headers
+                    .get_all(n.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                (!values.is_empty()).then(|| values.join(","))
+            }
+            Source::Body => Some(String::from_utf8_lossy(&self.body).into_owned()),
+            Source::StageVariable(n) => self.stage_variables.get(n).cloned(),
+            Source::Context(n) => self.context(n),
+            Source::IntegrationHeader(_)
+            | Source::IntegrationMultiValueHeader(_)
+            | Source::IntegrationBody => None,
+        }
+    }
+
+    /// `$context` and `$stageVariables` for mapping templates.
+    pub fn template_context(&self) -> tollgate_vtl::Context {
+        use tollgate_vtl::Value;
+        let mut ctx = tollgate_vtl::Context::new();
+        let names = [
+            "requestId",
+            "extendedRequestId",
+            "apiId",
+            "stage",
+            "deploymentId",
+            "accountId",
+            "resourceId",
+            "resourcePath",
+            "httpMethod",
+            "path",
+            "protocol",
+            "domainName",
+            "domainPrefix",
+            "requestTimeEpoch",
+        ];
+        let mut entries: Vec<(String, Value)> = names
+            .iter()
+            .filter_map(|n| Some((n.to_string(), Value::from(self.context(n)?.as_str()))))
+            .collect();
+        let identity = Value::map([
+            ("sourceIp", Value::from(self.source_ip.as_str())),
+            (
+                "userAgent",
+                Value::from(self.header("user-agent").unwrap_or("")),
+            ),
+        ]);
+        entries.push(("identity".into(), identity));
+        ctx.insert("context", Value::map(entries));
+        let vars = self
+            .stage_variables
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())));
+        ctx.insert("stageVariables", Value::map(vars));
+        ctx
+    }
+}

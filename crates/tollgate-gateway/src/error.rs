@@ -1,0 +1,89 @@
+//! Errors of the data plane, and the one place they become API Gateway's responses: a status,
+//! `{"message": ...}` and, where AWS sends one, `x-amzn-ErrorType`.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Response;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// No resource or method matches (what AWS answers for an unknown route).
+    #[error("Missing Authentication Token")]
+    MissingAuthenticationToken,
+    /// The API exists but has no such stage.
+    #[error("Forbidden")]
+    Forbidden,
+    /// No API has this id (LocalStack's wording; AWS would not resolve the host).
+    #[error("The API id '{0}' does not correspond to a deployed API Gateway API")]
+    UnknownApi(String),
+    #[error("Request Too Long")]
+    RequestTooLarge,
+    #[error("Request-URI Too Long")]
+    UriTooLong,
+    #[error("Unsupported Media Type")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    BadRequest(String),
+    /// The backend did not answer within `timeoutInMillis`.
+    #[error("Endpoint request timed out")]
+    IntegrationTimeout,
+    /// The backend could not be reached or answered garbage; AWS logs the cause and answers a
+    /// plain 500.
+    #[error("Internal server error")]
+    IntegrationFailure(String),
+    /// A configuration the gateway cannot run (no matching integration response, a template
+    /// that fails, an integration type not supported yet).
+    #[error("Internal server error")]
+    Internal(String),
+}
+
+impl GatewayError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MissingAuthenticationToken | Self::Forbidden => 403,
+            Self::UnknownApi(_) => 404,
+            Self::RequestTooLarge => 413,
+            Self::UriTooLong => 414,
+            Self::UnsupportedMediaType => 415,
+            Self::BadRequest(_) => 400,
+            Self::IntegrationTimeout => 504,
+            Self::IntegrationFailure(_) | Self::Internal(_) => 500,
+        }
+    }
+
+    fn error_type(&self) -> Option<&'static str> {
+        match self {
+            Self::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
+            Self::Forbidden => Some("ForbiddenException"),
+            Self::UnknownApi(_) => Some("NotFoundException"),
+            Self::BadRequest(_) => Some("BadRequestException"),
+            Self::IntegrationFailure(_) | Self::Internal(_) => Some("InternalServerErrorException"),
+            _ => None,
+        }
+    }
+
+    /// The cause worth logging, beyond the client-facing message.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::IntegrationFailure(d) | Self::Internal(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        let body = format!(
+            "{{\"message\":{}}}",
+            serde_json::Value::String(self.to_string())
+        );
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = hyper::StatusCode::from_u16(self.status())
+            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(kind) = self.error_type() {
+            headers.insert("x-amzn-errortype", HeaderValue::from_static(kind));
+        }
+        response
+    }
+}

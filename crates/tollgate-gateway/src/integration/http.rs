@@ -1,0 +1,328 @@
+//! `HTTP_PROXY` and `HTTP`: a call to an HTTP backend.
+//!
+//! Proxy: the client's method, query string, headers (minus hop-by-hop ones) and body go to the
+//! backend, and its status, headers and body come back unchanged. Non-proxy: only what the
+//! parameter mappings name is sent, the body goes through the request template (or passes
+//! through), and the answer goes through the integration responses.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, Request, Response, Uri};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use tollgate_plan::{IntegrationPlan, Passthrough, Source, Target, template_for};
+
+use super::BackendClient;
+use super::respond::{IntegrationAnswer, respond};
+use crate::context::RequestInfo;
+use crate::error::GatewayError;
+
+/// Largest backend response the gateway reads (API Gateway's payload limit).
+pub const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Headers that belong to one hop and are never forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// What percent-encoding a mapped (decoded) value needs to go back into a URL path segment.
+const PATH_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+const QUERY_VALUE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'&')
+    .add(b'=')
+    .add(b'+')
+    .add(b'%');
+
+/// The request parameters after mapping.
+#[derive(Default)]
+struct Mapped {
+    path: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+}
+
+fn map_parameters(plan: &IntegrationPlan, request: &RequestInfo<'_>) -> Mapped {
+    let mut mapped = Mapped::default();
+    for mapping in &plan.request_parameters {
+        // A path parameter keeps the encoding the client sent, so a greedy `{proxy+}` value
+        // reaches the backend as it was written; anything else is encoded here.
+        let value = match (&mapping.target, &mapping.source) {
+            (Target::Path(_), Source::Path(n)) => request.raw_path_param(n).map(String::from),
+            (Target::Path(_), source) => request
+                .source(source)
+                .map(|v| utf8_percent_encode(&v, PATH_SEGMENT).to_string()),
+            (_, source) => request.source(source),
+        };
+        let Some(value) = value else { continue };
+        match &mapping.target {
+            Target::Path(n) => mapped.path.push((n.clone(), value)),
+            Target::Query(n) => mapped.query.push((n.clone(), value)),
+            Target::MultiValueQuery(n) => mapped
+                .query
+                .extend(value.split(',').map(|v| (n.clone(), v.to_string()))),
+            Target::Header(n) | Target::MultiValueHeader(n) => {
+                mapped.headers.push((n.clone(), value))
+            }
+        }
+    }
+    mapped
+}
+
+/// The backend URL: stage variables and path parameters substituted, query string added.
+fn backend_uri(
+    plan: &IntegrationPlan,
+    request: &RequestInfo<'_>,
+    mapped: &Mapped,
+    proxy: bool,
+) -> Result<Uri, GatewayError> {
+    let template = plan
+        .uri
+        .as_deref()
+        .ok_or_else(|| GatewayError::Internal("integration has no uri".into()))?;
+    let mut uri = substitute_stage_variables(template, request);
+    // `{name}` placeholders: mapped path parameters first, then the method's own.
+    let mut out = String::with_capacity(uri.len());
+    let mut rest = uri.as_str();
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        let name = name.strip_suffix('+').unwrap_or(name);
+        let value = mapped
+            .path
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .or_else(|| request.raw_path_param(name));
+        out.push_str(&rest[..start]);
+        match value {
+            Some(v) => out.push_str(v),
+            None => out.push_str(&rest[start..=start + len]),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    uri = out;
+
+    let mut query: Vec<String> = Vec::new();
+    if proxy {
+        if let Some(raw) = request.raw_query.as_deref().filter(|q| !q.is_empty()) {
+            query.push(raw.to_string());
+        }
+    }
+    for (k, v) in &mapped.query {
+        query.push(format!(
+            "{}={}",
+            utf8_percent_encode(k, QUERY_VALUE),
+            utf8_percent_encode(v, QUERY_VALUE)
+        ));
+    }
+    if !query.is_empty() {
+        uri.push(if uri.contains('?') { '&' } else { '?' });
+        uri.push_str(&query.join("&"));
+    }
+    let parsed: Uri = uri
+        .parse()
+        .map_err(|e| GatewayError::Internal(format!("Invalid endpoint address {uri}: {e}")))?;
+    match parsed.scheme_str() {
+        Some("http") | Some("https") if parsed.authority().is_some() => Ok(parsed),
+        _ => Err(GatewayError::Internal(format!(
+            "Invalid endpoint address {uri}"
+        ))),
+    }
+}
+
+/// `${stageVariables.name}` in an integration URI.
+fn substitute_stage_variables(template: &str, request: &RequestInfo<'_>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${stageVariables.") {
+        let after = &rest[start + "${stageVariables.".len()..];
+        let Some(end) = after.find('}') else { break };
+        out.push_str(&rest[..start]);
+        out.push_str(
+            request
+                .stage_variables
+                .get(&after[..end])
+                .map(String::as_str)
+                .unwrap_or(""),
+        );
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>) {
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}, {}", request.source_ip),
+        None => request.source_ip.clone(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+        headers.insert("x-forwarded-for", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&request.protocol_scheme()) {
+        headers.insert("x-forwarded-proto", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("Root={}", request.trace_id())) {
+        headers.insert("x-amzn-trace-id", v);
+    }
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named in `Connection` are hop-by-hop too.
+    let named: Vec<String> = headers
+        .get_all("connection")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(name);
+    }
+    headers.remove(CONTENT_LENGTH);
+}
+
+/// The body a non-proxy integration sends: the request template's output, or the request body
+/// as the passthrough behavior allows.
+fn integration_body(
+    plan: &IntegrationPlan,
+    request: &RequestInfo<'_>,
+) -> Result<Bytes, GatewayError> {
+    match template_for(&plan.request_templates, request.header("content-type")) {
+        Some(t) => {
+            let mut ctx = request.template_context();
+            t.template
+                .render(&mut ctx, &tollgate_vtl::Limits::default())
+                .map(Bytes::from)
+                .map_err(|e| GatewayError::Internal(format!("request template failed: {e}")))
+        }
+        None => match plan.passthrough {
+            Passthrough::WhenNoMatch => Ok(request.body.clone()),
+            Passthrough::WhenNoTemplates if plan.request_templates.is_empty() => {
+                Ok(request.body.clone())
+            }
+            _ => Err(GatewayError::UnsupportedMediaType),
+        },
+    }
+}
+
+pub async fn run(
+    client: &BackendClient,
+    plan: &IntegrationPlan,
+    request: &RequestInfo<'_>,
+    proxy: bool,
+) -> Result<Response<Full<Bytes>>, GatewayError> {
+    let mapped = map_parameters(plan, request);
+    let uri = backend_uri(plan, request, &mapped, proxy)?;
+    let method = match plan.http_method.as_deref() {
+        None | Some("ANY") => request.http_method.as_str(),
+        Some(m) => m,
+    };
+    let method =
+        Method::from_bytes(method.as_bytes()).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let (mut headers, body) = if proxy {
+        let mut headers = request.headers.clone();
+        strip_hop_by_hop(&mut headers);
+        append_forwarded(&mut headers, request);
+        (headers, request.body.clone())
+    } else {
+        let body = integration_body(plan, request)?;
+        let mut headers = HeaderMap::new();
+        if !body.is_empty() {
+            let content_type = request.header("content-type").unwrap_or("application/json");
+            if let Ok(v) = HeaderValue::from_str(content_type) {
+                headers.insert(CONTENT_TYPE, v);
+            }
+        }
+        (headers, body)
+    };
+    headers.remove(HOST);
+    for (name, value) in &mapped.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+    if let Ok(host) = HeaderValue::from_str(&authority) {
+        headers.insert(HOST, host);
+    }
+    let mut backend_request = Request::new(Full::new(body));
+    *backend_request.method_mut() = method;
+    *backend_request.uri_mut() = uri;
+    *backend_request.headers_mut() = headers;
+
+    let call = async {
+        let _permit = client.permit(&authority).await;
+        let response = client
+            .client(plan.insecure_skip_verification)
+            .request(backend_request)
+            .await
+            .map_err(|e| {
+                GatewayError::IntegrationFailure(format!(
+                    "Execution failed due to a network error: {e}"
+                ))
+            })?;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| GatewayError::IntegrationFailure(format!("backend response body: {e}")))?
+            .to_bytes();
+        Ok::<_, GatewayError>((parts, body))
+    };
+    let (parts, body) = tokio::time::timeout(plan.timeout, call)
+        .await
+        .map_err(|_| GatewayError::IntegrationTimeout)??;
+
+    if proxy {
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = parts.status;
+        *response.headers_mut() = parts.headers;
+        strip_hop_by_hop(response.headers_mut());
+        Ok(response)
+    } else {
+        respond(
+            plan,
+            request,
+            IntegrationAnswer {
+                selector: parts.status.as_u16().to_string(),
+                headers: parts.headers,
+                body,
+            },
+        )
+    }
+}

@@ -1,0 +1,89 @@
+//! Turning a non-proxy integration's answer into the method response: select the integration
+//! response, map headers, render the response template (or pass the body through).
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::{HeaderMap, Response, StatusCode};
+use tollgate_plan::{IntegrationPlan, Source, template_for};
+
+use crate::context::RequestInfo;
+use crate::error::GatewayError;
+
+/// What a non-proxy integration answered.
+pub struct IntegrationAnswer {
+    /// What `selectionPattern`s are matched against: the backend's status code as text.
+    pub selector: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+pub fn respond(
+    plan: &IntegrationPlan,
+    request: &RequestInfo<'_>,
+    answer: IntegrationAnswer,
+) -> Result<Response<Full<Bytes>>, GatewayError> {
+    let selected = plan.select_response(&answer.selector).ok_or_else(|| {
+        GatewayError::Internal(format!(
+            "No match for output mapping and no default output mapping configured. Endpoint Response Status Code: {}",
+            answer.selector
+        ))
+    })?;
+    let accept = request.header("accept").filter(|a| !a.contains('*'));
+    let template = template_for(&selected.templates, accept)
+        .or_else(|| template_for(&selected.templates, None))
+        .or_else(|| selected.templates.first());
+    let (body, content_type) = match template {
+        Some(t) => {
+            let mut ctx = request.template_context();
+            let rendered = t
+                .template
+                .render(&mut ctx, &tollgate_vtl::Limits::default())
+                .map_err(|e| GatewayError::Internal(format!("response template failed: {e}")))?;
+            (Bytes::from(rendered), t.content_type.clone())
+        }
+        None => {
+            let content_type = answer
+                .headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
+            (answer.body.clone(), content_type)
+        }
+    };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() =
+        StatusCode::from_u16(selected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        headers.insert(CONTENT_TYPE, v);
+    }
+    for (name, source) in &selected.headers {
+        let value = match source {
+            Source::IntegrationHeader(n) => answer
+                .headers
+                .get(n.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(String::from),
+            Source::IntegrationMultiValueHeader(n) => {
+                let all: Vec<&str> = answer
+                    .headers
+                    .get_all(n.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                (!all.is_empty()).then(|| all.join(","))
+            }
+            Source::IntegrationBody => Some(String::from_utf8_lossy(&answer.body).into_owned()),
+            other => request.source(other),
+        };
+        let (Some(value), Ok(name)) = (value, HeaderName::try_from(name.as_str())) else {
+            continue;
+        };
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    Ok(response)
+}

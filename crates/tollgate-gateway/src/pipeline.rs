@@ -1,0 +1,222 @@
+//! One request through the data plane: resolve the stage, route, read the body within limits,
+//! run the integration, and add the headers every API Gateway response carries.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
+use hyper::header::HeaderValue;
+use hyper::{Request, Response};
+use tollgate_model::rest::IntegrationType;
+use tollgate_store::{Store, StoreError};
+
+use crate::address::Address;
+use crate::context::{RequestInfo, decode, parse_query};
+use crate::error::GatewayError;
+use crate::integration::{BackendClient, http, mock};
+use crate::plans::{Lookup, PlanSet};
+
+/// Largest request body API Gateway accepts.
+pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// Longest request target (path and query) accepted.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+pub struct GatewayConfig {
+    pub region: String,
+    pub account_id: String,
+}
+
+pub struct Gateway {
+    plans: Arc<PlanSet>,
+    client: BackendClient,
+    config: GatewayConfig,
+}
+
+/// An id like API Gateway's `x-amz-apigw-id` / extended request id: 16 characters of base64
+/// alphabet ending in `=`.
+fn extended_request_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut id: String = (0..15)
+        .map(|_| ALPHABET[fastrand::usize(..64)] as char)
+        .collect();
+    id.push('=');
+    id
+}
+
+impl Gateway {
+    /// Loads the plans of every deployed stage and starts following the store.
+    pub async fn start(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Arc<Self>, String> {
+        let plans = PlanSet::start(store)
+            .await
+            .map_err(|e: StoreError| e.to_string())?;
+        let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
+        Ok(Arc::new(Self {
+            plans,
+            client,
+            config,
+        }))
+    }
+
+    /// Serves one data-plane request; never fails (errors become API Gateway's responses).
+    pub async fn handle<B>(
+        &self,
+        request: Request<B>,
+        address: Address,
+        remote: SocketAddr,
+    ) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = Instant::now();
+        let request_id = tollgate_model::ids::request_id();
+        let extended_id = extended_request_id();
+        let method = request.method().clone();
+        let result = self
+            .run(request, &address, remote, &request_id, &extended_id)
+            .await;
+        let mut response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                if let Some(detail) = error.detail() {
+                    tracing::warn!(request_id, api_id = address.api_id, stage = address.stage, %detail, "request failed");
+                }
+                error.into_response()
+            }
+        };
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            headers.insert("x-amzn-requestid", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&extended_id) {
+            headers.insert("x-amz-apigw-id", v);
+        }
+        tracing::debug!(
+            request_id,
+            api_id = address.api_id,
+            stage = address.stage,
+            %method,
+            path = address.path,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "served"
+        );
+        response
+    }
+
+    async fn run<B>(
+        &self,
+        request: Request<B>,
+        address: &Address,
+        remote: SocketAddr,
+        request_id: &str,
+        extended_id: &str,
+    ) -> Result<Response<Full<Bytes>>, GatewayError>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if request
+            .uri()
+            .path_and_query()
+            .map_or(0, |p| p.as_str().len())
+            > MAX_URI_BYTES
+        {
+            return Err(GatewayError::UriTooLong);
+        }
+        let snapshot = self.plans.snapshot();
+        let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
+            Lookup::Stage(plan) => Arc::clone(plan),
+            Lookup::NoStage => return Err(GatewayError::Forbidden),
+            Lookup::NoApi => return Err(GatewayError::UnknownApi(address.api_id.clone())),
+        };
+        drop(snapshot);
+        let variant = stage.pick(fastrand::f64() * 100.0);
+        let found = variant
+            .routes
+            .at(&address.path)
+            .ok_or(GatewayError::MissingAuthenticationToken)?;
+        let http_method = request.method().as_str().to_string();
+        let method = found
+            .value
+            .method(&http_method)
+            .ok_or(GatewayError::MissingAuthenticationToken)?;
+        let path_params = found
+            .params
+            .iter()
+            .map(|(name, raw)| (name.to_string(), raw.to_string(), decode(raw)))
+            .collect();
+
+        let (parts, body) = request.into_parts();
+        if parts
+            .headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > MAX_REQUEST_BYTES)
+        {
+            return Err(GatewayError::RequestTooLarge);
+        }
+        let body = Limited::new(body, MAX_REQUEST_BYTES)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    GatewayError::RequestTooLarge
+                } else {
+                    GatewayError::BadRequest(format!("could not read the request body: {e}"))
+                }
+            })?
+            .to_bytes();
+        let raw_query = parts.uri.query().map(String::from);
+        let domain_name = parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.split(':').next().unwrap_or(h).to_string())
+            .unwrap_or_default();
+        let info = RequestInfo {
+            request_id: request_id.to_string(),
+            extended_request_id: extended_id.to_string(),
+            api_id: &address.api_id,
+            stage: &address.stage,
+            deployment_id: &variant.deployment_id,
+            account_id: &self.config.account_id,
+            method,
+            http_method,
+            path: &address.path,
+            full_path: parts.uri.path().to_string(),
+            query: parse_query(raw_query.as_deref()),
+            raw_query,
+            headers: parts.headers,
+            path_params,
+            body,
+            source_ip: remote.ip().to_string(),
+            domain_name,
+            protocol: format!("{:?}", parts.version),
+            stage_variables: &variant.stage_variables,
+            received: SystemTime::now(),
+        };
+        let integration = &method.integration;
+        match integration.kind {
+            IntegrationType::Mock => mock::run(integration, &info),
+            IntegrationType::HttpProxy => http::run(&self.client, integration, &info, true).await,
+            IntegrationType::Http => http::run(&self.client, integration, &info, false).await,
+            IntegrationType::Aws | IntegrationType::AwsProxy => {
+                Err(GatewayError::Internal(format!(
+                    "integration type {:?} is not supported by this version of Tollgate",
+                    integration.kind
+                )))
+            }
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.config.region
+    }
+}

@@ -1,0 +1,161 @@
+//! The compiled plans of every stage, kept current from the store's change feed.
+//!
+//! Readers call [`PlanSet::stage`]: an atomic load of an immutable map, no lock. A background
+//! task follows the feed; for every API a change touched it re-reads that API's stages and
+//! deployments, compiles them, and swaps in a new map that shares every other API's plans.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::broadcast::error::RecvError;
+use tollgate_model::layout::{DEPLOYMENT, RESTAPI, STAGE};
+use tollgate_model::rest::{DeploymentRecord, Stage};
+use tollgate_plan::StagePlan;
+use tollgate_store::{Key, Store, StoreError};
+
+/// The stages of one API.
+#[derive(Default)]
+pub struct ApiPlans {
+    pub stages: HashMap<String, Arc<StagePlan>>,
+}
+
+/// What a lookup found.
+pub enum Lookup<'a> {
+    Stage(&'a Arc<StagePlan>),
+    NoStage,
+    NoApi,
+}
+
+type Snapshot = HashMap<String, Arc<ApiPlans>>;
+
+pub struct PlanSet {
+    current: ArcSwap<Snapshot>,
+    store: Arc<dyn Store>,
+}
+
+impl PlanSet {
+    /// Loads every API's plans and starts following the change feed.
+    pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
+        let feed = store.subscribe();
+        let set = Arc::new(Self {
+            current: ArcSwap::from_pointee(HashMap::new()),
+            store,
+        });
+        set.reload_all().await?;
+        tokio::spawn(Arc::clone(&set).follow(feed));
+        Ok(set)
+    }
+
+    /// The current plans; hold the guard for the duration of a request.
+    pub fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.current.load()
+    }
+
+    pub fn lookup<'a>(snapshot: &'a Snapshot, api_id: &str, stage: &str) -> Lookup<'a> {
+        match snapshot.get(api_id) {
+            None => Lookup::NoApi,
+            Some(api) => match api.stages.get(stage) {
+                Some(plan) => Lookup::Stage(plan),
+                None => Lookup::NoStage,
+            },
+        }
+    }
+
+    async fn follow(
+        self: Arc<Self>,
+        mut feed: tokio::sync::broadcast::Receiver<tollgate_store::Change>,
+    ) {
+        loop {
+            let result = match feed.recv().await {
+                Ok(change) => {
+                    let mut result = Ok(());
+                    for scope in change.scopes.iter().filter(|s| !s.is_empty()) {
+                        result = result.and(self.reload_api(scope).await);
+                    }
+                    result
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "change feed lagged; reloading every plan");
+                    self.reload_all().await
+                }
+                Err(RecvError::Closed) => return,
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "could not reload plans; serving the previous ones");
+            }
+        }
+    }
+
+    async fn reload_all(&self) -> Result<(), StoreError> {
+        let mut all = HashMap::new();
+        for api in self.store.list("", RESTAPI).await? {
+            if let Some(plans) = self.compile_api(&api.id).await? {
+                all.insert(api.id, Arc::new(plans));
+            }
+        }
+        self.current.store(Arc::new(all));
+        Ok(())
+    }
+
+    async fn reload_api(&self, api_id: &str) -> Result<(), StoreError> {
+        let plans = self.compile_api(api_id).await?;
+        // Changes arrive in order from one task, so read-modify-store cannot lose an update.
+        let mut next: Snapshot = (**self.current.load()).clone();
+        match plans {
+            Some(plans) => next.insert(api_id.to_string(), Arc::new(plans)),
+            None => next.remove(api_id),
+        };
+        self.current.store(Arc::new(next));
+        tracing::debug!(api_id, "plans reloaded");
+        Ok(())
+    }
+
+    /// Compiles every stage of an API; `None` when the API does not exist.
+    async fn compile_api(&self, api_id: &str) -> Result<Option<ApiPlans>, StoreError> {
+        if self
+            .store
+            .get(&Key::new("", RESTAPI, api_id))
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let mut deployments: HashMap<String, Option<DeploymentRecord>> = HashMap::new();
+        let mut plans = ApiPlans::default();
+        for doc in self.store.list(api_id, STAGE).await? {
+            let Ok(stage) = serde_json::from_value::<Stage>(doc.body) else {
+                tracing::error!(api_id, stage = doc.id, "stored stage is unreadable");
+                continue;
+            };
+            let canary_id = stage
+                .canary_settings
+                .as_ref()
+                .and_then(|c| c.deployment_id.clone());
+            for id in std::iter::once(stage.deployment_id.clone()).chain(canary_id.clone()) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = deployments.entry(id) {
+                    let record = self
+                        .store
+                        .get(&Key::new(api_id, DEPLOYMENT, slot.key()))
+                        .await?
+                        .and_then(|d| serde_json::from_value(d.body).ok());
+                    slot.insert(record);
+                }
+            }
+            let Some(Some(primary)) = deployments.get(&stage.deployment_id) else {
+                tracing::warn!(
+                    api_id,
+                    stage = stage.stage_name,
+                    "stage points at a missing deployment"
+                );
+                continue;
+            };
+            let canary = canary_id.and_then(|id| deployments.get(&id).cloned().flatten());
+            let plan = StagePlan::compile(api_id, &stage, primary, canary.as_ref());
+            plans
+                .stages
+                .insert(stage.stage_name.clone(), Arc::new(plan));
+        }
+        Ok(Some(plans))
+    }
+}
