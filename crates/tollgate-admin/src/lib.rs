@@ -22,6 +22,8 @@ use crate::error::AdminError;
 #[derive(Clone)]
 pub struct AppState {
     pub repo: Repo,
+    /// Runs `TestInvokeMethod`; the data plane provides it.
+    pub tester: Option<Arc<dyn tollgate_plan::test_invoke::MethodTester>>,
     pub region: Arc<str>,
     pub account_id: Arc<str>,
 }
@@ -32,6 +34,8 @@ pub struct AdminConfig {
     pub account_id: String,
     /// Local-development mode: also serve `POST /_tollgate/reset`.
     pub dev: bool,
+    /// What runs `TestInvokeMethod` (the data plane), if this node has one.
+    pub tester: Option<Arc<dyn tollgate_plan::test_invoke::MethodTester>>,
 }
 
 /// The management API's routes.
@@ -39,6 +43,7 @@ pub fn router(store: Arc<dyn Store>, config: AdminConfig) -> Router {
     let account_id: Arc<str> = config.account_id.into();
     let state = AppState {
         repo: Repo::new(store, Arc::clone(&account_id)),
+        tester: config.tester,
         region: config.region.into(),
         account_id,
     };

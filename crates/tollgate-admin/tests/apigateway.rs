@@ -22,6 +22,7 @@ fn app(dev: bool) -> Router {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             dev,
+            tester: None,
         },
     )
 }

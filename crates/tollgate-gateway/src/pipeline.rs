@@ -18,6 +18,8 @@ use crate::context::{RequestInfo, decode, parse_query};
 use crate::error::GatewayError;
 use crate::integration::{BackendClient, http, mock};
 use crate::plans::{Lookup, PlanSet};
+use tollgate_plan::Variant;
+use tollgate_plan::test_invoke::{MethodTester, TestInvocation, TestOutcome};
 
 /// Largest request body API Gateway accepts.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -135,6 +137,23 @@ impl Gateway {
         };
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
+        let ids = (request_id, extended_id);
+        self.execute(address, variant, request, remote, ids).await
+    }
+
+    /// Routes a request within one deployment and runs its method.
+    async fn execute<B>(
+        &self,
+        address: &Address,
+        variant: &Variant,
+        request: Request<B>,
+        remote: SocketAddr,
+        (request_id, extended_id): (&str, &str),
+    ) -> Result<Response<Full<Bytes>>, GatewayError>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let found = variant
             .routes
             .at(&address.path)
@@ -218,5 +237,105 @@ impl Gateway {
 
     pub fn region(&self) -> &str {
         &self.config.region
+    }
+
+    async fn test_invoke_inner(&self, invocation: TestInvocation) -> TestOutcome {
+        let started = Instant::now();
+        let request_id = tollgate_model::ids::request_id();
+        let variant = Variant::compile(
+            &invocation.api_id,
+            "test-invoke-stage",
+            &invocation.record,
+            invocation.stage_variables,
+            false,
+        );
+        let path = invocation
+            .path_with_query
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .to_string();
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
+        let mut log = vec![
+            format!("Execution log for request {request_id}"),
+            format!("Starting execution for request: {request_id}"),
+            format!(
+                "HTTP Method: {}, Resource Path: {path}",
+                invocation.http_method
+            ),
+        ];
+        let mut builder = Request::builder()
+            .method(invocation.http_method.as_str())
+            .uri(if invocation.path_with_query.starts_with('/') {
+                invocation.path_with_query.clone()
+            } else {
+                format!("/{}", invocation.path_with_query)
+            });
+        for (name, value) in &invocation.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let address = Address {
+            api_id: invocation.api_id.clone(),
+            stage: "test-invoke-stage".into(),
+            path,
+        };
+        let remote = SocketAddr::from(([127, 0, 0, 1], 0));
+        let result = match builder.body(Full::new(Bytes::from(invocation.body))) {
+            Ok(request) => {
+                self.execute(
+                    &address,
+                    &variant,
+                    request,
+                    remote,
+                    (&request_id, "test-invoke-extended-id"),
+                )
+                .await
+            }
+            Err(e) => Err(GatewayError::BadRequest(format!(
+                "invalid test request: {e}"
+            ))),
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                if let Some(detail) = error.detail() {
+                    log.push(format!("Execution failed: {detail}"));
+                }
+                error.into_response()
+            }
+        };
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        log.push(format!("Method completed with status: {status}"));
+        TestOutcome {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            log: log.join("\n") + "\n",
+            latency_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+impl MethodTester for Gateway {
+    fn test_invoke(
+        &self,
+        invocation: TestInvocation,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = TestOutcome> + Send + '_>> {
+        Box::pin(self.test_invoke_inner(invocation))
     }
 }

@@ -83,7 +83,8 @@ pub struct Variant {
 }
 
 impl Variant {
-    fn compile(
+    /// Compiles one deployment with the stage variables it is served with.
+    pub fn compile(
         api_id: &str,
         stage: &str,
         record: &DeploymentRecord,
@@ -329,3 +330,43 @@ impl ResponsePlan {
 
 #[cfg(test)]
 mod tests;
+
+/// `TestInvokeMethod`: running one method of an API's current, undeployed configuration the
+/// way the data plane would. The management API asks; the data plane answers, through this
+/// trait, so that neither depends on the other.
+pub mod test_invoke {
+    use std::collections::HashMap;
+    use std::future::Future;
+    use std::pin::Pin;
+
+    use tollgate_model::rest::DeploymentRecord;
+
+    /// One test invocation.
+    pub struct TestInvocation {
+        pub api_id: String,
+        /// The API as it is now, frozen like a deployment.
+        pub record: DeploymentRecord,
+        pub stage_variables: HashMap<String, String>,
+        pub resource_id: String,
+        pub http_method: String,
+        pub path_with_query: String,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    /// What the method answered, and the execution log.
+    pub struct TestOutcome {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+        pub log: String,
+        pub latency_ms: u64,
+    }
+
+    pub trait MethodTester: Send + Sync {
+        fn test_invoke(
+            &self,
+            invocation: TestInvocation,
+        ) -> Pin<Box<dyn Future<Output = TestOutcome> + Send + '_>>;
+    }
+}

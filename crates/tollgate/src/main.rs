@@ -123,6 +123,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
             dev: settings.dev,
+            tester: Some(Arc::clone(&gateway) as Arc<dyn tollgate_plan::test_invoke::MethodTester>),
         },
     )
     .layer(axum::middleware::from_fn(log_request));

@@ -25,28 +25,14 @@ fn view(record: &DeploymentRecord, embed_summary: bool) -> Deployment {
     deployment
 }
 
-/// Freezes the API as it is now. AWS refuses to deploy an API without methods, or with a
-/// method that has no integration.
-async fn snapshot(
+/// The API as it is now, frozen.
+pub(super) async fn current_snapshot(
     state: &AppState,
     api: &tollgate_model::rest::RestApi,
 ) -> AdminResult<ApiSnapshot> {
-    let resources = with_paths(&state.repo.resources(&api.id).await?);
-    if resources.iter().all(|r| r.resource_methods.is_empty()) {
-        return Err(AdminError::bad_request(
-            "The REST API doesn't contain any methods",
-        ));
-    }
-    if resources
-        .iter()
-        .flat_map(|r| r.resource_methods.values())
-        .any(|m| m.method_integration.is_none())
-    {
-        return Err(AdminError::bad_request("No integration defined for method"));
-    }
     Ok(ApiSnapshot {
         api: api.clone(),
-        resources,
+        resources: with_paths(&state.repo.resources(&api.id).await?),
         models: state
             .repo
             .models(&api.id)
@@ -62,6 +48,30 @@ async fn snapshot(
             .map(|v| v.value)
             .collect(),
     })
+}
+
+/// Freezes the API as it is now. AWS refuses to deploy an API without methods, or with a
+/// method that has no integration.
+async fn snapshot(
+    state: &AppState,
+    api: &tollgate_model::rest::RestApi,
+) -> AdminResult<ApiSnapshot> {
+    let snapshot = current_snapshot(state, api).await?;
+    let methods = || {
+        snapshot
+            .resources
+            .iter()
+            .flat_map(|r| r.resource_methods.values())
+    };
+    if methods().next().is_none() {
+        return Err(AdminError::bad_request(
+            "The REST API doesn't contain any methods",
+        ));
+    }
+    if methods().any(|m| m.method_integration.is_none()) {
+        return Err(AdminError::bad_request("No integration defined for method"));
+    }
+    Ok(snapshot)
 }
 
 pub async fn create(

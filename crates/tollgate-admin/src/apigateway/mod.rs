@@ -11,6 +11,7 @@ mod resources;
 mod restapis;
 mod stages;
 mod tags;
+mod test_invoke;
 mod validators;
 
 use axum::Router;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             METHOD,
             put(methods::put_method)
+                .post(test_invoke::test_invoke_method)
                 .get(methods::get_method)
                 .patch(methods::update_method)
                 .delete(methods::delete_method),
