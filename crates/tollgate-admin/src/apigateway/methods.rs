@@ -157,12 +157,12 @@ pub async fn update_method(
     let method = edit_resource(&state, &api_id, &resource_id, |resource| {
         let method = find_method_mut(resource, &http_method)?;
         let patched = method.patched(&body.patch_operations)?;
-        if let Some(id) = &patched.request_validator_id {
-            if !validators.iter().any(|v| &v.value.id == id) {
-                return Err(AdminError::bad_request(
-                    "Invalid Request Validator identifier specified",
-                ));
-            }
+        if let Some(id) = &patched.request_validator_id
+            && !validators.iter().any(|v| &v.value.id == id)
+        {
+            return Err(AdminError::bad_request(
+                "Invalid Request Validator identifier specified",
+            ));
         }
         *method = patched;
         Ok(method.clone())

@@ -130,11 +130,10 @@ fn backend_uri(
     uri = out;
 
     let mut query: Vec<String> = Vec::new();
-    if proxy {
-        if let Some(raw) = request.raw_query.as_deref().filter(|q| !q.is_empty()) {
-            query.push(raw.to_string());
-        }
+    if proxy && let Some(raw) = request.raw_query.as_deref().filter(|q| !q.is_empty()) {
+        query.push(raw.to_string());
     }
+
     for (k, v) in &mapped.query {
         query.push(format!(
             "{}={}",
