@@ -1,0 +1,1 @@
+//! API Gateway mapping-template bindings (in progress).
