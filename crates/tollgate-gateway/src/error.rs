@@ -19,6 +19,9 @@ pub enum GatewayError {
     UnknownApi(String),
     #[error("Request Too Long")]
     RequestTooLarge,
+    /// The client did not send its body in time.
+    #[error("Request Timeout")]
+    RequestTimeout,
     #[error("Request-URI Too Long")]
     UriTooLong,
     #[error("Unsupported Media Type")]
@@ -44,6 +47,7 @@ impl GatewayError {
             Self::MissingAuthenticationToken | Self::Forbidden => 403,
             Self::UnknownApi(_) => 404,
             Self::RequestTooLarge => 413,
+            Self::RequestTimeout => 408,
             Self::UriTooLong => 414,
             Self::UnsupportedMediaType => 415,
             Self::BadRequest(_) => 400,

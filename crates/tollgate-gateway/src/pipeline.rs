@@ -25,6 +25,8 @@ use tollgate_plan::test_invoke::{MethodTester, TestInvocation, TestOutcome};
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// Longest request target (path and query) accepted.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// A client gets this long to send its request body.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub struct GatewayConfig {
     pub region: String,
@@ -154,11 +156,14 @@ impl Gateway {
         B: Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let http_method = request.method().as_str().to_string();
+        // The most specific resource that has this method (or ANY); others are backed past.
         let found = variant
             .routes
-            .at(&address.path)
+            .at_where(&address.path, |resource| {
+                resource.method(&http_method).is_some()
+            })
             .ok_or(GatewayError::MissingAuthenticationToken)?;
-        let http_method = request.method().as_str().to_string();
         let method = found
             .value
             .method(&http_method)
@@ -179,19 +184,22 @@ impl Gateway {
         {
             return Err(GatewayError::RequestTooLarge);
         }
-        let body = Limited::new(body, MAX_REQUEST_BYTES)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some()
-                {
-                    GatewayError::RequestTooLarge
-                } else {
-                    GatewayError::BadRequest(format!("could not read the request body: {e}"))
-                }
-            })?
-            .to_bytes();
+        let body = tokio::time::timeout(
+            BODY_READ_TIMEOUT,
+            Limited::new(body, MAX_REQUEST_BYTES).collect(),
+        )
+        .await
+        .map_err(|_| GatewayError::RequestTimeout)?
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                GatewayError::RequestTooLarge
+            } else {
+                GatewayError::BadRequest(format!("could not read the request body: {e}"))
+            }
+        })?
+        .to_bytes();
         let raw_query = parts.uri.query().map(String::from);
         let domain_name = parts
             .headers

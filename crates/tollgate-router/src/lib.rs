@@ -160,6 +160,17 @@ impl<T> Router<T> {
 
     /// Finds the resource for a raw request path.
     pub fn at<'r, 'p>(&'r self, path: &'p str) -> Option<Match<'r, 'p, T>> {
+        self.at_where(path, |_| true)
+    }
+
+    /// Finds the most specific resource for a path that `accept` takes, backing up past those it
+    /// refuses: with `/users/me` (PATCH only) and `/users/{id}` (GET), a GET of `/users/me` is
+    /// served by `/users/{id}`.
+    pub fn at_where<'r, 'p>(
+        &'r self,
+        path: &'p str,
+        accept: impl Fn(&T) -> bool,
+    ) -> Option<Match<'r, 'p, T>> {
         let parts = segments(path);
         let mut params = Vec::new();
         let tail_start = |i: usize| -> &'p str {
@@ -171,7 +182,7 @@ impl<T> Router<T> {
             let end = path.len() - usize::from(path.ends_with('/') && path.len() > offset);
             &path[offset..end.max(offset)]
         };
-        let value = walk(&self.root, &parts, 0, &mut params, &tail_start)?;
+        let value = walk(&self.root, &parts, 0, &mut params, &tail_start, &accept)?;
         Some(Match { value, params })
     }
 }
@@ -182,14 +193,15 @@ fn walk<'r, 'p, T>(
     i: usize,
     params: &mut Vec<(&'r str, &'p str)>,
     tail_start: &dyn Fn(usize) -> &'p str,
+    accept: &dyn Fn(&T) -> bool,
 ) -> Option<&'r T> {
     let Some(segment) = parts.get(i) else {
-        return node.value.as_ref();
+        return node.value.as_ref().filter(|v| accept(v));
     };
     if !node.literals.is_empty() {
         let decoded = percent_decode_str(segment).decode_utf8_lossy();
         if let Some(child) = node.literals.get(decoded.as_ref())
-            && let Some(found) = walk(child, parts, i + 1, params, tail_start)
+            && let Some(found) = walk(child, parts, i + 1, params, tail_start, accept)
         {
             return Some(found);
         }
@@ -198,12 +210,14 @@ fn walk<'r, 'p, T>(
         && !segment.is_empty()
     {
         params.push((name.as_str(), *segment));
-        if let Some(found) = walk(child, parts, i + 1, params, tail_start) {
+        if let Some(found) = walk(child, parts, i + 1, params, tail_start, accept) {
             return Some(found);
         }
         params.pop();
     }
-    if let Some((name, value)) = &node.greedy {
+    if let Some((name, value)) = &node.greedy
+        && accept(value)
+    {
         params.push((name.as_str(), tail_start(i)));
         return Some(value);
     }
@@ -302,6 +316,19 @@ mod tests {
             Err(RouteError::Duplicate(_))
         ));
         assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn refused_resources_are_skipped() {
+        let r = router(&["/users/me", "/users/{id}", "/{proxy+}"]);
+        let m = r.at_where("/users/me", |v| v != "/users/me").unwrap();
+        assert_eq!(m.value, "/users/{id}");
+        let m = r.at_where("/users/me", |v| v == "/{proxy+}").unwrap();
+        assert_eq!(
+            (m.value.as_str(), m.params),
+            ("/{proxy+}", vec![("proxy", "users/me")])
+        );
+        assert!(r.at_where("/users/me", |_| false).is_none());
     }
 
     #[test]
