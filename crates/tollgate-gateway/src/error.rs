@@ -67,6 +67,27 @@ impl GatewayError {
         }
     }
 
+    /// The gateway response type that answers this error, when the API can customize it.
+    pub fn response_type(&self) -> &'static str {
+        match self {
+            Self::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            Self::RequestTooLarge => "REQUEST_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
+            Self::Internal(_) => "API_CONFIGURATION_ERROR",
+            Self::IntegrationFailure(_) => "DEFAULT_5XX",
+            Self::Forbidden
+            | Self::UnknownApi(_)
+            | Self::RequestTimeout
+            | Self::UriTooLong
+            | Self::BadRequest(_) => "DEFAULT_4XX",
+        }
+    }
+
+    pub fn error_type_header(&self) -> Option<&'static str> {
+        self.error_type()
+    }
+
     /// The cause worth logging, beyond the client-facing message.
     pub fn detail(&self) -> Option<&str> {
         match self {

@@ -39,6 +39,101 @@ pub struct Gateway {
     config: GatewayConfig,
 }
 
+/// Answers an error through the API's gateway responses: the response type's status, headers
+/// and template (by default `{"message":$context.error.messageString}`).
+fn gateway_response(
+    variant: &Variant,
+    address: &Address,
+    request_id: &str,
+    error: GatewayError,
+) -> Response<Full<Bytes>> {
+    use tollgate_vtl::Value;
+    let response_type = error.response_type();
+    let Some(plan) = variant.gateway_responses.resolve(response_type) else {
+        return error.into_response();
+    };
+    let status = if matches!(response_type, "DEFAULT_4XX" | "DEFAULT_5XX") {
+        error.status()
+    } else {
+        plan.status
+    };
+    let message = error.to_string();
+    let context_value = |name: &str| -> Option<String> {
+        Some(match name {
+            "requestId" => request_id.to_string(),
+            "apiId" => address.api_id.clone(),
+            "stage" => address.stage.clone(),
+            "error.message" => message.clone(),
+            "error.messageString" => serde_json::Value::String(message.clone()).to_string(),
+            "error.responseType" => response_type.to_string(),
+            _ => return None,
+        })
+    };
+    let mut ctx = tollgate_vtl::Context::new();
+    let error_map = Value::map([
+        ("message", Value::from(message.as_str())),
+        (
+            "messageString",
+            Value::from(serde_json::Value::String(message.clone()).to_string()),
+        ),
+        ("responseType", Value::from(response_type)),
+        ("validationErrorString", Value::from("")),
+    ]);
+    ctx.insert(
+        "context",
+        Value::map([
+            ("requestId", Value::from(request_id)),
+            ("apiId", Value::from(address.api_id.as_str())),
+            ("stage", Value::from(address.stage.as_str())),
+            ("error", error_map),
+        ]),
+    );
+    let vars = variant
+        .stage_variables
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())));
+    ctx.insert("stageVariables", Value::map(vars));
+    let template =
+        tollgate_plan::template_for(&plan.templates, None).or_else(|| plan.templates.first());
+    let (body, content_type) = match template {
+        Some(t) => match t
+            .template
+            .render(&mut ctx, &tollgate_vtl::Limits::default())
+        {
+            Ok(body) => (body, t.content_type.clone()),
+            Err(e) => {
+                tracing::warn!(request_id, error = %e, "gateway response template failed");
+                return error.into_response();
+            }
+        },
+        None => (String::new(), "application/json".to_string()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        headers.insert(hyper::header::CONTENT_TYPE, v);
+    }
+    if let Some(kind) = error.error_type_header() {
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(kind));
+    }
+    for (name, source) in &plan.headers {
+        let value = match source {
+            tollgate_plan::Source::Static(v) => Some(v.clone()),
+            tollgate_plan::Source::StageVariable(n) => variant.stage_variables.get(n).cloned(),
+            tollgate_plan::Source::Context(n) => context_value(n),
+            _ => None,
+        };
+        if let (Some(value), Ok(name)) = (value, hyper::header::HeaderName::try_from(name.as_str()))
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
 /// An id like API Gateway's `x-amz-apigw-id` / extended request id: 16 characters of base64
 /// alphabet ending in `=`.
 fn extended_request_id() -> String {
@@ -140,7 +235,15 @@ impl Gateway {
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
         let ids = (request_id, extended_id);
-        self.execute(address, variant, request, remote, ids).await
+        match self.execute(address, variant, request, remote, ids).await {
+            Ok(response) => Ok(response),
+            Err(error) => {
+                if let Some(detail) = error.detail() {
+                    tracing::warn!(request_id, api_id = address.api_id, stage = address.stage, %detail, "request failed");
+                }
+                Ok(gateway_response(variant, address, request_id, error))
+            }
+        }
     }
 
     /// Routes a request within one deployment and runs its method.

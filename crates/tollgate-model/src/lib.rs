@@ -31,4 +31,5 @@ pub mod layout {
     pub const MODEL: &str = "model";
     pub const VALIDATOR: &str = "requestvalidator";
     pub const ACCOUNT: &str = "account";
+    pub const GATEWAY_RESPONSE: &str = "gatewayresponse";
 }

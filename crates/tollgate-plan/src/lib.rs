@@ -5,12 +5,14 @@
 //! per-method integration settings, parsed parameter mappings, parsed mapping templates and
 //! compiled `selectionPattern` regexes. Serving a request then only reads the plan.
 
+mod gateway_responses;
 mod mapping;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use gateway_responses::{GatewayResponsePlan, GatewayResponses};
 pub use mapping::{ParameterMapping, Source, Target};
 use regex::Regex;
 use tollgate_model::rest::{DeploymentRecord, Integration, IntegrationType, Method, Stage};
@@ -80,6 +82,7 @@ pub struct Variant {
     pub stage_variables: Arc<HashMap<String, String>>,
     pub routes: Router<ResourcePlan>,
     pub binary_media_types: Vec<String>,
+    pub gateway_responses: GatewayResponses,
 }
 
 impl Variant {
@@ -114,6 +117,7 @@ impl Variant {
             is_canary,
             stage_variables: Arc::new(variables),
             routes,
+            gateway_responses: GatewayResponses::compile(&record.snapshot.gateway_responses),
             binary_media_types: record
                 .snapshot
                 .api

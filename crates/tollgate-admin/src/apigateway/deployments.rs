@@ -47,6 +47,13 @@ pub(super) async fn current_snapshot(
             .into_iter()
             .map(|v| v.value)
             .collect(),
+        gateway_responses: state
+            .repo
+            .list::<tollgate_model::rest::GatewayResponse>(&api.id, super::repo::GATEWAY_RESPONSE)
+            .await?
+            .into_iter()
+            .map(|g| g.value)
+            .collect(),
     })
 }
 

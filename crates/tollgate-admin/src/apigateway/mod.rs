@@ -3,6 +3,7 @@
 
 mod account;
 mod deployments;
+mod gateway_responses;
 mod integrations;
 mod methods;
 mod models;
@@ -113,6 +114,17 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/tags/{resource_arn}",
             get(tags::get).put(tags::tag).delete(tags::untag),
+        )
+        .route(
+            "/restapis/{restapi_id}/gatewayresponses",
+            get(gateway_responses::list),
+        )
+        .route(
+            "/restapis/{restapi_id}/gatewayresponses/{response_type}",
+            put(gateway_responses::put)
+                .get(gateway_responses::get)
+                .patch(gateway_responses::update)
+                .delete(gateway_responses::delete),
         )
         .route("/account", get(account::get).patch(account::update))
 }

@@ -22,7 +22,9 @@ use tollgate_store::{Expect, Key, Store, Write};
 
 use crate::error::{AdminError, AdminResult};
 
-pub use tollgate_model::layout::{ACCOUNT, DEPLOYMENT, MODEL, RESOURCE, RESTAPI, STAGE, VALIDATOR};
+pub use tollgate_model::layout::{
+    ACCOUNT, DEPLOYMENT, GATEWAY_RESPONSE, MODEL, RESOURCE, RESTAPI, STAGE, VALIDATOR,
+};
 
 /// A value as read, with the version to expect when writing it back.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Model, RequestValidator, Resource, RestApi, StringMap};
+use super::{GatewayResponse, Model, RequestValidator, Resource, RestApi, StringMap};
 use crate::ModelError;
 use crate::patch::{PatchOp, PatchOperation, PatchRules, PatchStyle, apply_all};
 
@@ -63,6 +63,9 @@ pub struct ApiSnapshot {
     pub resources: Vec<Resource>,
     pub models: Vec<Model>,
     pub request_validators: Vec<RequestValidator>,
+    /// The API's customized gateway responses (the others answer with AWS's defaults).
+    #[serde(default)]
+    pub gateway_responses: Vec<GatewayResponse>,
 }
 
 impl ApiSnapshot {

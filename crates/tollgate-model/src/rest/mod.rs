@@ -5,6 +5,7 @@
 
 mod account;
 mod deployment;
+mod gateway_response;
 mod integration;
 mod method;
 mod model;
@@ -16,6 +17,9 @@ pub use account::{Account, ThrottleSettings};
 pub use deployment::{
     ApiSnapshot, CreateDeployment, Deployment, DeploymentCanarySettings, DeploymentRecord,
     MethodSnapshot,
+};
+pub use gateway_response::{
+    DEFAULT_TEMPLATE, GatewayResponse, PutGatewayResponse, RESPONSE_TYPES, check_response_type,
 };
 pub use integration::{
     Integration, IntegrationResponse, IntegrationType, PutIntegration, PutIntegrationResponse,
