@@ -42,7 +42,15 @@ fn plan(
                 Some((name.to_string(), Source::parse(source)?))
             })
             .collect(),
-        templates: compile_templates(Some(templates)),
+        templates: if templates.is_empty() {
+            // A customization without templates keeps the default body (the usual CORS setup
+            // adds only headers to DEFAULT_4XX).
+            compile_templates(Some(
+                &[("application/json".to_string(), DEFAULT_TEMPLATE.to_string())].into(),
+            ))
+        } else {
+            compile_templates(Some(templates))
+        },
     }
 }
 
