@@ -28,6 +28,13 @@ pub enum GatewayError {
     UnsupportedMediaType,
     #[error("{0}")]
     BadRequest(String),
+    /// Required parameters are missing (request validation).
+    #[error("Missing required request parameters: [{}]", .0.join(", "))]
+    MissingParameters(Vec<String>),
+    /// The body does not match the method's model (request validation); the detail is
+    /// `$context.error.validationErrorString`.
+    #[error("Invalid request body")]
+    InvalidBody(String),
     /// The backend did not answer within `timeoutInMillis`.
     #[error("Endpoint request timed out")]
     IntegrationTimeout,
@@ -41,6 +48,17 @@ pub enum GatewayError {
     Internal(String),
 }
 
+impl From<tollgate_plan::ValidationFailure> for GatewayError {
+    fn from(failure: tollgate_plan::ValidationFailure) -> Self {
+        match failure {
+            tollgate_plan::ValidationFailure::MissingParameters(names) => {
+                Self::MissingParameters(names)
+            }
+            tollgate_plan::ValidationFailure::InvalidBody(detail) => Self::InvalidBody(detail),
+        }
+    }
+}
+
 impl GatewayError {
     pub fn status(&self) -> u16 {
         match self {
@@ -50,7 +68,7 @@ impl GatewayError {
             Self::RequestTimeout => 408,
             Self::UriTooLong => 414,
             Self::UnsupportedMediaType => 415,
-            Self::BadRequest(_) => 400,
+            Self::BadRequest(_) | Self::MissingParameters(_) | Self::InvalidBody(_) => 400,
             Self::IntegrationTimeout => 504,
             Self::IntegrationFailure(_) | Self::Internal(_) => 500,
         }
@@ -61,7 +79,9 @@ impl GatewayError {
             Self::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
             Self::Forbidden => Some("ForbiddenException"),
             Self::UnknownApi(_) => Some("NotFoundException"),
-            Self::BadRequest(_) => Some("BadRequestException"),
+            Self::BadRequest(_) | Self::MissingParameters(_) | Self::InvalidBody(_) => {
+                Some("BadRequestException")
+            }
             Self::IntegrationFailure(_) | Self::Internal(_) => Some("InternalServerErrorException"),
             _ => None,
         }
@@ -71,6 +91,8 @@ impl GatewayError {
     pub fn response_type(&self) -> &'static str {
         match self {
             Self::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            Self::MissingParameters(_) => "BAD_REQUEST_PARAMETERS",
+            Self::InvalidBody(_) => "BAD_REQUEST_BODY",
             Self::RequestTooLarge => "REQUEST_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
@@ -86,6 +108,15 @@ impl GatewayError {
 
     pub fn error_type_header(&self) -> Option<&'static str> {
         self.error_type()
+    }
+
+    /// `$context.error.validationErrorString`.
+    pub fn validation_error(&self) -> String {
+        match self {
+            Self::InvalidBody(detail) => detail.clone(),
+            Self::MissingParameters(_) => self.to_string(),
+            _ => String::new(),
+        }
     }
 
     /// The cause worth logging, beyond the client-facing message.

@@ -77,7 +77,10 @@ fn gateway_response(
             Value::from(serde_json::Value::String(message.clone()).to_string()),
         ),
         ("responseType", Value::from(response_type)),
-        ("validationErrorString", Value::from("")),
+        (
+            "validationErrorString",
+            Value::from(error.validation_error().as_str()),
+        ),
     ]);
     ctx.insert(
         "context",
@@ -332,6 +335,15 @@ impl Gateway {
             stage_variables: &variant.stage_variables,
             received: SystemTime::now(),
         };
+        if let Some(validation) = &method.validation {
+            use tollgate_plan::ParameterLocation;
+            let present = |location: ParameterLocation, name: &str| match location {
+                ParameterLocation::Path => info.path_param(name).is_some(),
+                ParameterLocation::Query => info.query_param(name).is_some(),
+                ParameterLocation::Header => info.header(name).is_some(),
+            };
+            validation.check(present, info.header("content-type"), &info.body)?;
+        }
         let integration = &method.integration;
         match integration.kind {
             IntegrationType::Mock => mock::run(integration, &info),

@@ -7,6 +7,7 @@
 
 mod gateway_responses;
 mod mapping;
+mod validation;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,9 +16,12 @@ use std::time::Duration;
 pub use gateway_responses::{GatewayResponsePlan, GatewayResponses};
 pub use mapping::{ParameterMapping, Source, Target};
 use regex::Regex;
-use tollgate_model::rest::{DeploymentRecord, Integration, IntegrationType, Method, Stage};
+use tollgate_model::rest::{
+    ApiSnapshot, DeploymentRecord, Integration, IntegrationType, Method, Stage,
+};
 use tollgate_router::Router;
 use tollgate_vtl::Template;
+pub use validation::{ParameterLocation, RequestValidation, ValidationFailure};
 
 /// One stage, ready to serve: its primary deployment and, with canary settings, the canary.
 pub struct StagePlan {
@@ -100,7 +104,7 @@ impl Variant {
             let methods = resource
                 .resource_methods
                 .values()
-                .filter_map(|m| MethodPlan::compile(m, &resource.id, &path))
+                .filter_map(|m| MethodPlan::compile(m, &resource.id, &path, &record.snapshot))
                 .map(Arc::new)
                 .collect();
             let plan = ResourcePlan {
@@ -152,11 +156,17 @@ pub struct MethodPlan {
     pub resource_path: String,
     pub authorization_type: String,
     pub api_key_required: bool,
+    pub validation: Option<RequestValidation>,
     pub integration: IntegrationPlan,
 }
 
 impl MethodPlan {
-    fn compile(method: &Method, resource_id: &str, path: &str) -> Option<Self> {
+    fn compile(
+        method: &Method,
+        resource_id: &str,
+        path: &str,
+        snapshot: &ApiSnapshot,
+    ) -> Option<Self> {
         let integration = method.method_integration.as_ref()?;
         Some(Self {
             http_method: method.http_method.clone(),
@@ -164,6 +174,7 @@ impl MethodPlan {
             resource_path: path.to_string(),
             authorization_type: method.authorization_type.clone(),
             api_key_required: method.api_key_required,
+            validation: RequestValidation::compile(method, snapshot),
             integration: IntegrationPlan::compile(integration),
         })
     }

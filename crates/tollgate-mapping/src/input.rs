@@ -1,0 +1,232 @@
+//! `$input`: the payload and parameters of the request (or of the
+//! integration response) being mapped.
+//!
+//! | call | result |
+//! |---|---|
+//! | `$input.body` | the raw payload as a string; an empty payload reads as `{}` (as API Gateway does) |
+//! | `$input.json(x)` | JSONPath `x` evaluated on the payload, as JSON text |
+//! | `$input.path(x)` | JSONPath `x` evaluated on the payload, as maps / lists / numbers / strings |
+//! | `$input.params()` | `{path={..}, querystring={..}, header={..}}` |
+//! | `$input.params(n)` | `n` from the path, else the query string, else the headers (case-insensitive), else `""` |
+//!
+//! Choices where API Gateway's behaviour is undocumented (API Gateway is
+//! modelled as Jayway JsonPath with `SUPPRESS_EXCEPTIONS`):
+//!
+//! * a definite path that matches nothing gives null to `$input.path` (the
+//!   reference renders literally, `$!` renders nothing, `#if` is false) and
+//!   the text `null` to `$input.json`; an indefinite one gives an empty list
+//!   / `[]`;
+//! * a payload that is not JSON is a plain string: `$input.path('$')` returns
+//!   it, `$input.json('$')` returns it quoted, any other path matches nothing;
+//! * an invalid JSONPath is an error (Jayway's `InvalidPathException`);
+//! * a repeated query parameter or header keeps its last value.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value as Json;
+use tollgate_vtl::{HostObject, Map, Value};
+
+use crate::RequestData;
+use crate::convert::{json_text, to_vtl};
+use crate::jsonpath::{Found, JsonPath};
+
+/// The payload, parsed at most once per request.
+enum Doc {
+    Json(Json),
+    /// Not JSON: only `$` designates it (as a string).
+    Text(String),
+}
+
+/// The `$input` object for one request.
+pub(crate) struct Input {
+    data: Arc<RequestData>,
+    doc: OnceLock<Doc>,
+}
+
+impl Input {
+    pub(crate) fn new(data: Arc<RequestData>) -> Self {
+        Input {
+            data,
+            doc: OnceLock::new(),
+        }
+    }
+
+    fn body(&self) -> String {
+        if self.data.body.is_empty() {
+            return "{}".into();
+        }
+        String::from_utf8_lossy(&self.data.body).into_owned()
+    }
+
+    fn doc(&self) -> &Doc {
+        self.doc.get_or_init(|| {
+            let body = self.body();
+            match serde_json::from_str::<Json>(&body) {
+                Ok(j) => Doc::Json(j),
+                Err(_) => Doc::Text(body),
+            }
+        })
+    }
+
+    /// `$input.path(x)`.
+    pub(crate) fn path(&self, path: &str) -> Result<Value, String> {
+        let p = compiled(path)?;
+        Ok(match self.doc() {
+            Doc::Json(j) => match p.eval(j) {
+                Found::Missing => Value::Null,
+                Found::One(v) => to_vtl(&v),
+                Found::Many(vs) => Value::list(vs.iter().map(|v| to_vtl(v)).collect()),
+            },
+            Doc::Text(s) if p.is_root() => Value::String(s.clone()),
+            Doc::Text(_) if p.is_definite() => Value::Null,
+            Doc::Text(_) => Value::list(Vec::new()),
+        })
+    }
+
+    /// `$input.json(x)`.
+    pub(crate) fn json(&self, path: &str) -> Result<String, String> {
+        let p = compiled(path)?;
+        Ok(match self.doc() {
+            Doc::Json(j) => match p.eval(j).into_value() {
+                Some(v) => json_text(&v),
+                None => "null".into(),
+            },
+            Doc::Text(s) if p.is_root() => json_text(&Json::String(s.clone())),
+            Doc::Text(_) if p.is_definite() => "null".into(),
+            Doc::Text(_) => "[]".into(),
+        })
+    }
+
+    /// `$input.params()`.
+    pub(crate) fn all_params(&self) -> Value {
+        let section = |pairs: &[(String, String)]| {
+            let m = Map::default();
+            for (k, v) in pairs {
+                m.insert(k.clone(), Value::String(v.clone()));
+            }
+            Value::Map(m)
+        };
+        Value::map([
+            ("path", section(&self.data.path)),
+            ("querystring", section(&self.data.querystring)),
+            ("header", section(&self.data.header)),
+        ])
+    }
+
+    /// `$input.params(name)`.
+    pub(crate) fn param(&self, name: &str) -> String {
+        let last = |pairs: &[(String, String)], eq: &dyn Fn(&str) -> bool| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| eq(k))
+                .map(|(_, v)| v.clone())
+        };
+        last(&self.data.path, &|k| k == name)
+            .or_else(|| last(&self.data.querystring, &|k| k == name))
+            .or_else(|| last(&self.data.header, &|k| k.eq_ignore_ascii_case(name)))
+            .unwrap_or_default()
+    }
+}
+
+impl HostObject for Input {
+    fn call(&self, method: &str, args: &[Value]) -> Result<Value, String> {
+        match (method, args) {
+            ("getBody", []) => Ok(Value::String(self.body())),
+            ("params", []) => Ok(self.all_params()),
+            ("params", [Value::String(n)]) => Ok(Value::String(self.param(n))),
+            ("path", [Value::String(p)]) => self.path(p),
+            ("json", [Value::String(p)]) => self.json(p).map(Value::String),
+            _ => Ok(Value::Null),
+        }
+    }
+
+    fn property(&self, name: &str) -> Option<Value> {
+        (name == "body").then(|| Value::String(self.body()))
+    }
+
+    fn display(&self) -> String {
+        "$input".into()
+    }
+}
+
+/// Compiled paths, shared by all requests: templates use a handful of
+/// literal paths, so compiling each once is enough. Bounded so that paths
+/// built from request data cannot grow it without limit.
+fn compiled(path: &str) -> Result<Arc<JsonPath>, String> {
+    const MAX_CACHED: usize = 1024;
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<JsonPath>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = lock().get(path) {
+        return Ok(p.clone());
+    }
+    let p = Arc::new(JsonPath::compile(path).map_err(|e| format!("Invalid JSONPath: {e}"))?);
+    let mut g = lock();
+    if g.len() >= MAX_CACHED {
+        g.clear();
+    }
+    g.insert(path.to_string(), p.clone());
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(body: &str) -> Input {
+        Input::new(Arc::new(RequestData {
+            body: body.as_bytes().to_vec(),
+            path: vec![("id".into(), "p1".into())],
+            querystring: vec![
+                ("q".into(), "1".into()),
+                ("q".into(), "2".into()),
+                ("id".into(), "q1".into()),
+            ],
+            header: vec![("X-Trace".into(), "t".into())],
+        }))
+    }
+
+    #[test]
+    fn params_lookup_order() {
+        let i = input("");
+        assert_eq!(i.param("id"), "p1");
+        assert_eq!(i.param("q"), "2");
+        assert_eq!(i.param("x-trace"), "t");
+        assert_eq!(i.param("nope"), "");
+        assert_eq!(
+            i.all_params().to_java_string(),
+            "{path={id=p1}, querystring={q=2, id=q1}, header={X-Trace=t}}"
+        );
+    }
+
+    #[test]
+    fn json_and_path() {
+        let i = input(r#"{"a":{"b":[1,2]},"s":"x"}"#);
+        assert_eq!(i.json("$.s").as_deref(), Ok("\"x\""));
+        assert_eq!(i.json("$.a").as_deref(), Ok(r#"{"b":[1,2]}"#));
+        assert_eq!(i.json("$.zz").as_deref(), Ok("null"));
+        assert_eq!(i.json("$..zz").as_deref(), Ok("[]"));
+        assert!(i.path("$.zz").is_ok_and(|v| v.is_null()));
+        assert_eq!(
+            i.path("$.a.b").map(|v| v.to_java_string()).as_deref(),
+            Ok("[1, 2]")
+        );
+        assert!(i.json("$[").is_err());
+    }
+
+    #[test]
+    fn non_json_and_empty_bodies() {
+        let i = input("a=b&c");
+        assert_eq!(
+            i.path("$").map(|v| v.to_java_string()).as_deref(),
+            Ok("a=b&c")
+        );
+        assert_eq!(i.json("$").as_deref(), Ok("\"a=b&c\""));
+        assert!(i.path("$.a").is_ok_and(|v| v.is_null()));
+        let e = input("");
+        assert_eq!(e.body(), "{}");
+        assert_eq!(e.json("$").as_deref(), Ok("{}"));
+    }
+}
