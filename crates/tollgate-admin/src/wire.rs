@@ -82,6 +82,21 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
+/// Mapping templates must parse: AWS refuses a template it cannot parse when it is written,
+/// not when a request uses it.
+pub fn check_templates<'a>(
+    templates: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Result<(), AdminError> {
+    for (content_type, text) in templates {
+        tollgate_vtl::Template::parse(text).map_err(|e| {
+            AdminError::bad_request(format!(
+                "Invalid mapping template specified for content type {content_type}: {e}"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// A JSON response with the given status.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {

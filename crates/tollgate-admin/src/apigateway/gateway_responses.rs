@@ -15,7 +15,7 @@ use super::PatchBody;
 use super::repo::{Batch, GATEWAY_RESPONSE, retry};
 use crate::AppState;
 use crate::error::{AdminError, AdminResult};
-use crate::wire::{AwsJson, QueryParams, empty, json, paginate};
+use crate::wire::{AwsJson, QueryParams, check_templates, empty, json, paginate};
 
 async fn current(
     state: &AppState,
@@ -41,6 +41,7 @@ pub async fn put(
     AwsJson(input): AwsJson<PutGatewayResponse>,
 ) -> AdminResult<Response> {
     let response = GatewayResponse::create(&response_type, input)?;
+    check_templates(&response.response_templates)?;
     retry(|| async {
         let api = state.repo.rest_api(&api_id).await?;
         let key = Key::new(&api_id, GATEWAY_RESPONSE, &response_type);
@@ -100,6 +101,7 @@ pub async fn update(
         let api = state.repo.rest_api(&api_id).await?;
         let (response, version) = current(&state, &api_id, &response_type).await?;
         let patched = response.patched(&body.patch_operations)?;
+        check_templates(&patched.response_templates)?;
         let mut batch = Batch::for_api(&api);
         batch.put_versioned(
             Key::new(&api_id, GATEWAY_RESPONSE, &response_type),

@@ -12,7 +12,7 @@ use super::PatchBody;
 use super::methods::{edit_resource, find_method, find_method_mut, read_resource};
 use crate::AppState;
 use crate::error::{AdminError, AdminResult};
-use crate::wire::{AwsJson, empty, json};
+use crate::wire::{AwsJson, check_templates, empty, json};
 
 fn integration_not_found() -> AdminError {
     AdminError::not_found("Invalid Integration identifier specified")
@@ -35,6 +35,7 @@ pub async fn put_integration(
     AwsJson(input): AwsJson<PutIntegration>,
 ) -> AdminResult<Response> {
     let integration = Integration::create(&resource_id, input)?;
+    check_templates(integration.request_templates.iter().flatten())?;
     let integration = edit_resource(&state, &api_id, &resource_id, |resource| {
         let method = find_method_mut(resource, &http_method)?;
         // A new integration replaces the old one, responses included, as on AWS.
@@ -65,7 +66,9 @@ pub async fn update_integration(
 ) -> AdminResult<Response> {
     let integration = edit_resource(&state, &api_id, &resource_id, |resource| {
         let integration = integration_mut(find_method_mut(resource, &http_method)?)?;
-        *integration = integration.patched(&body.patch_operations)?;
+        let patched = integration.patched(&body.patch_operations)?;
+        check_templates(patched.request_templates.iter().flatten())?;
+        *integration = patched;
         Ok(integration.clone())
     })
     .await?;
@@ -94,6 +97,7 @@ pub async fn put_response(
     AwsJson(input): AwsJson<PutIntegrationResponse>,
 ) -> AdminResult<Response> {
     let response = IntegrationResponse::create(status.clone(), input)?;
+    check_templates(response.response_templates.iter().flatten())?;
     let response = edit_resource(&state, &api_id, &resource_id, |resource| {
         let method = find_method_mut(resource, &http_method)?;
         // AWS maps an integration response onto a method response of the same status code,
@@ -145,7 +149,9 @@ pub async fn update_response(
             .as_mut()
             .and_then(|r| r.get_mut(&status))
             .ok_or_else(response_not_found)?;
-        *response = response.patched(&body.patch_operations)?;
+        let patched = response.patched(&body.patch_operations)?;
+        check_templates(patched.response_templates.iter().flatten())?;
+        *response = patched;
         Ok(response.clone())
     })
     .await?;
