@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
@@ -161,3 +162,26 @@ def test_tls_backend_is_verified_unless_told_otherwise(apigw, endpoint, tls_back
     resp = poll("GET", api.url(endpoint, "test", "/lax"), until=200)
     assert resp.json() == {"secure": True}
     assert call("GET", api.url(endpoint, "test", "/strict")).status_code == 500
+
+
+def test_oversized_headers_are_refused(endpoint, deployed_mock):
+    resp = call("GET", deployed_mock.url(endpoint, "test", "/ok"), headers={"x-big": "a" * 100_000})
+    assert resp.status_code == 431
+    assert call("GET", deployed_mock.url(endpoint, "test", "/ok")).status_code == 200
+
+
+def test_overlong_request_target_is_refused(endpoint, deployed_mock):
+    resp = call("GET", deployed_mock.url(endpoint, "test", "/ok") + "?q=" + "a" * 9000)
+    assert resp.status_code == 414
+    assert call("GET", deployed_mock.url(endpoint, "test", "/ok")).status_code == 200
+
+
+def test_a_client_that_stalls_in_its_headers_is_cut_off(endpoint):
+    url = urlparse(endpoint)
+    with socket.create_connection((url.hostname, url.port), timeout=20) as sock:
+        sock.sendall(b"GET /account HTTP/1.1\r\nHost: x\r\n")  # and never finishes
+        started = time.monotonic()
+        data = sock.recv(65536)
+        waited = time.monotonic() - started
+    assert waited < 15, "the server closed or answered the stalled client within its header timeout"
+    assert data == b"" or data.startswith(b"HTTP/1.1 408")
