@@ -1,0 +1,1 @@
+//! Lambda-style functions (in progress).
