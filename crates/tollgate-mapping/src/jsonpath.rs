@@ -669,11 +669,7 @@ fn walk<'a>(
                     }
                 }
             }
-            Value::Object(_) => {
-                if test(e, &node, root) {
-                    walk(rest, node, root, out);
-                }
-            }
+            Value::Object(_) if test(e, &node, root) => walk(rest, node, root, out),
             _ => {}
         },
         Token::Function(f) => {
