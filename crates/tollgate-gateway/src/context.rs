@@ -159,10 +159,36 @@ impl RequestInfo<'_> {
         }
     }
 
-    /// `$context` and `$stageVariables` for mapping templates.
-    pub fn template_context(&self) -> tollgate_vtl::Context {
-        use tollgate_vtl::Value;
+    /// The bindings of a mapping template: `$input` (over `body`: the request's for request
+    /// templates, the integration's answer for response templates), `$util`, `$context` and
+    /// `$stageVariables`.
+    pub fn template_context(&self, body: &[u8]) -> tollgate_vtl::Context {
+        self.template_context_with_overrides(body).0
+    }
+
+    /// [`Self::template_context`], also giving the `$context.requestOverride` and
+    /// `$context.responseOverride` maps the template may write to.
+    pub fn template_context_with_overrides(
+        &self,
+        body: &[u8],
+    ) -> (tollgate_vtl::Context, Overrides) {
+        use tollgate_vtl::{Map, Value};
         let mut ctx = tollgate_vtl::Context::new();
+        let data = tollgate_mapping::RequestData {
+            body: body.to_vec(),
+            path: self
+                .path_params
+                .iter()
+                .map(|(n, _, v)| (n.clone(), v.clone()))
+                .collect(),
+            querystring: self.query.clone(),
+            header: self
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+        };
+        tollgate_mapping::bind(&mut ctx, std::sync::Arc::new(data));
         let names = [
             "requestId",
             "extendedRequestId",
@@ -191,12 +217,64 @@ impl RequestInfo<'_> {
             ),
         ]);
         entries.push(("identity".into(), identity));
+        let overrides = Overrides {
+            request: Map::new(vec![
+                ("header".into(), Value::Map(Map::default())),
+                ("querystring".into(), Value::Map(Map::default())),
+                ("path".into(), Value::Map(Map::default())),
+            ]),
+            response: Map::new(vec![("header".into(), Value::Map(Map::default()))]),
+        };
+        entries.push((
+            "requestOverride".into(),
+            Value::Map(overrides.request.clone()),
+        ));
+        entries.push((
+            "responseOverride".into(),
+            Value::Map(overrides.response.clone()),
+        ));
         ctx.insert("context", Value::map(entries));
         let vars = self
             .stage_variables
             .iter()
             .map(|(k, v)| (k.clone(), Value::from(v.as_str())));
         ctx.insert("stageVariables", Value::map(vars));
-        ctx
+        (ctx, overrides)
+    }
+}
+
+/// What a mapping template wrote to `$context.requestOverride` / `$context.responseOverride`.
+pub struct Overrides {
+    pub request: tollgate_vtl::Map,
+    pub response: tollgate_vtl::Map,
+}
+
+impl Overrides {
+    fn entries(map: &tollgate_vtl::Map, section: &str) -> Vec<(String, String)> {
+        match map.get(section) {
+            Some(tollgate_vtl::Value::Map(m)) => m
+                .entries()
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, v.to_java_string()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `requestOverride.header|querystring|path` entries.
+    pub fn request(&self, section: &str) -> Vec<(String, String)> {
+        Self::entries(&self.request, section)
+    }
+
+    pub fn response_headers(&self) -> Vec<(String, String)> {
+        Self::entries(&self.response, "header")
+    }
+
+    pub fn response_status(&self) -> Option<u16> {
+        match self.response.get("status")? {
+            tollgate_vtl::Value::Int(n) => u16::try_from(n).ok(),
+            other => other.to_java_string().trim().parse().ok(),
+        }
     }
 }

@@ -14,7 +14,7 @@ use tollgate_plan::{IntegrationPlan, Passthrough, Source, Target, template_for};
 
 use super::BackendClient;
 use super::respond::{IntegrationAnswer, respond};
-use crate::context::RequestInfo;
+use crate::context::{Overrides, RequestInfo};
 use crate::error::GatewayError;
 
 /// Largest backend response the gateway reads (API Gateway's payload limit).
@@ -213,26 +213,54 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// The body a non-proxy integration sends: the request template's output, or the request body
-/// as the passthrough behavior allows.
+/// as the passthrough behavior allows; with what the template wrote to
+/// `$context.requestOverride`.
 fn integration_body(
     plan: &IntegrationPlan,
     request: &RequestInfo<'_>,
-) -> Result<Bytes, GatewayError> {
+) -> Result<(Bytes, Option<Overrides>), GatewayError> {
     match template_for(&plan.request_templates, request.header("content-type")) {
         Some(t) => {
-            let mut ctx = request.template_context();
+            let (mut ctx, overrides) = request.template_context_with_overrides(&request.body);
             t.template
                 .render(&mut ctx, &tollgate_vtl::Limits::default())
-                .map(Bytes::from)
+                .map(|body| (Bytes::from(body), Some(overrides)))
                 .map_err(|e| GatewayError::Internal(format!("request template failed: {e}")))
         }
         None => match plan.passthrough {
-            Passthrough::WhenNoMatch => Ok(request.body.clone()),
+            Passthrough::WhenNoMatch => Ok((request.body.clone(), None)),
             Passthrough::WhenNoTemplates if plan.request_templates.is_empty() => {
-                Ok(request.body.clone())
+                Ok((request.body.clone(), None))
             }
             _ => Err(GatewayError::UnsupportedMediaType),
         },
+    }
+}
+
+impl Mapped {
+    /// `$context.requestOverride.*` wins over the parameter mappings.
+    fn apply(&mut self, overrides: &Overrides) {
+        fn set(
+            list: &mut Vec<(String, String)>,
+            name: String,
+            value: String,
+            same: impl Fn(&str, &str) -> bool,
+        ) {
+            list.retain(|(n, _)| !same(n, &name));
+            list.push((name, value));
+        }
+        for (name, value) in overrides.request("header") {
+            set(&mut self.headers, name, value, |a, b| {
+                a.eq_ignore_ascii_case(b)
+            });
+        }
+        for (name, value) in overrides.request("querystring") {
+            set(&mut self.query, name, value, |a, b| a == b);
+        }
+        for (name, value) in overrides.request("path") {
+            let encoded = utf8_percent_encode(&value, PATH_SEGMENT).to_string();
+            set(&mut self.path, name, encoded, |a, b| a == b);
+        }
     }
 }
 
@@ -242,7 +270,15 @@ pub async fn run(
     request: &RequestInfo<'_>,
     proxy: bool,
 ) -> Result<Response<Full<Bytes>>, GatewayError> {
-    let mapped = map_parameters(plan, request);
+    let mut mapped = map_parameters(plan, request);
+    let (body, overrides) = if proxy {
+        (request.body.clone(), None)
+    } else {
+        integration_body(plan, request)?
+    };
+    if let Some(overrides) = &overrides {
+        mapped.apply(overrides);
+    }
     let uri = backend_uri(plan, request, &mapped, proxy)?;
     let method = match plan.http_method.as_deref() {
         None | Some("ANY") => request.http_method.as_str(),
@@ -250,13 +286,12 @@ pub async fn run(
     };
     let method =
         Method::from_bytes(method.as_bytes()).map_err(|e| GatewayError::Internal(e.to_string()))?;
-    let (mut headers, body) = if proxy {
+    let mut headers = if proxy {
         let mut headers = request.headers.clone();
         strip_hop_by_hop(&mut headers);
         append_forwarded(&mut headers, request);
-        (headers, request.body.clone())
+        headers
     } else {
-        let body = integration_body(plan, request)?;
         let mut headers = HeaderMap::new();
         if !body.is_empty() {
             let content_type = request.header("content-type").unwrap_or("application/json");
@@ -264,7 +299,7 @@ pub async fn run(
                 headers.insert(CONTENT_TYPE, v);
             }
         }
-        (headers, body)
+        headers
     };
     headers.remove(HOST);
     for (name, value) in &mapped.headers {

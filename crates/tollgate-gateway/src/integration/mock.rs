@@ -16,7 +16,7 @@ pub fn run(
 ) -> Result<Response<Full<Bytes>>, GatewayError> {
     let status = match template_for(&plan.request_templates, request.header("content-type")) {
         Some(t) => {
-            let mut ctx = request.template_context();
+            let mut ctx = request.template_context(&request.body);
             let rendered = t
                 .template
                 .render(&mut ctx, &tollgate_vtl::Limits::default())

@@ -33,13 +33,15 @@ pub fn respond(
     let template = template_for(&selected.templates, accept)
         .or_else(|| template_for(&selected.templates, None))
         .or_else(|| selected.templates.first());
+    let mut overrides = None;
     let (body, content_type) = match template {
         Some(t) => {
-            let mut ctx = request.template_context();
+            let (mut ctx, o) = request.template_context_with_overrides(&answer.body);
             let rendered = t
                 .template
                 .render(&mut ctx, &tollgate_vtl::Limits::default())
                 .map_err(|e| GatewayError::Internal(format!("response template failed: {e}")))?;
+            overrides = Some(o);
             (Bytes::from(rendered), t.content_type.clone())
         }
         None => {
@@ -83,6 +85,23 @@ pub fn respond(
         };
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
+        }
+    }
+    // `$context.responseOverride` wins over the integration response.
+    if let Some(overrides) = overrides {
+        if let Some(status) = overrides
+            .response_status()
+            .and_then(|s| StatusCode::from_u16(s).ok())
+        {
+            *response.status_mut() = status;
+        }
+        for (name, value) in overrides.response_headers() {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::from_str(&value),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
         }
     }
     Ok(response)
