@@ -13,14 +13,16 @@ use tollgate_vtl::Value;
 use tollgate_vtl::value::java_double;
 
 /// Converts JSON into a template value: objects become maps (order kept),
-/// arrays lists, integers that fit `i64` ints, other numbers doubles.
+/// arrays JSON lists ([`Value::json_list`], json-smart's `JSONArray`, which
+/// prints itself as JSON), integers that fit `i64` ints, other numbers
+/// doubles.
 pub fn to_vtl(v: &Json) -> Value {
     match v {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
         Json::Number(n) => number_to_vtl(n),
         Json::String(s) => Value::String(s.clone()),
-        Json::Array(a) => Value::list(a.iter().map(to_vtl).collect()),
+        Json::Array(a) => Value::json_list(a.iter().map(to_vtl).collect()),
         Json::Object(m) => Value::map(m.iter().map(|(k, v)| (k.clone(), to_vtl(v)))),
     }
 }
@@ -146,7 +148,7 @@ mod tests {
         let v = to_vtl(&j);
         assert_eq!(
             v.to_java_string(),
-            "{z=1, a=[true, null, 2.5, s], m={k=-3}}"
+            r#"{z=1, a=[true,null,2.5,"s"], m={k=-3}}"#
         );
         assert_eq!(to_json(&v), j);
     }

@@ -76,11 +76,12 @@ impl Input {
             Doc::Json(j) => match p.eval(j) {
                 Found::Missing => Value::Null,
                 Found::One(v) => to_vtl(&v),
-                Found::Many(vs) => Value::list(vs.iter().map(|v| to_vtl(v)).collect()),
+                // Jayway collects matches in a `JSONArray`.
+                Found::Many(vs) => Value::json_list(vs.iter().map(|v| to_vtl(v)).collect()),
             },
             Doc::Text(s) if p.is_root() => Value::String(s.clone()),
             Doc::Text(_) if p.is_definite() => Value::Null,
-            Doc::Text(_) => Value::list(Vec::new()),
+            Doc::Text(_) => Value::json_list(Vec::new()),
         })
     }
 
@@ -211,7 +212,7 @@ mod tests {
         assert!(i.path("$.zz").is_ok_and(|v| v.is_null()));
         assert_eq!(
             i.path("$.a.b").map(|v| v.to_java_string()).as_deref(),
-            Ok("[1, 2]")
+            Ok("[1,2]")
         );
         assert!(i.json("$[").is_err());
     }

@@ -132,8 +132,8 @@ fn corpus_matches_api_gateway_oracle() {
     );
 }
 
-/// Cases where we knowingly differ (see `tests/known_diff/README.md`). Run
-/// with `--ignored` after changing the VTL engine's list rendering.
+/// Cases where we knowingly differ (see `tests/known_diff/README.md`; none at
+/// the moment). Run with `--ignored`.
 #[test]
 #[ignore]
 fn known_differences() {

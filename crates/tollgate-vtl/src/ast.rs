@@ -37,8 +37,9 @@ pub enum Node {
     Break,
     /// `#stop`: ends rendering; output so far is kept.
     Stop,
-    /// `#define($name)body#end`.
-    Define { name: String, body: Vec<Node> },
+    /// `#define($name)body#end`. The body is shared with the value the
+    /// directive binds, which renders it at each use.
+    Define { name: String, body: Arc<[Node]> },
     /// `#evaluate(expr)`: renders a string as a template at render time.
     Evaluate(Expr),
     /// `#name(args)` or `#@name(args)body#end`. When no such macro exists at

@@ -15,15 +15,19 @@
 //! * `#foreach` saves and restores its variable, exposes `$foreach` and the
 //!   1.x `$velocityCount`/`$velocityHasNext`, and stops after
 //!   [`Limits::max_loop_iterations`] iterations silently;
+//! * a `#define` block renders each time its reference is used, with the
+//!   variables as they are then (at most two renderings of one block nest);
 //! * macros see their arguments in a local frame; `#set` inside them writes
 //!   the global context (Velocity 1.7's default `localscope = false`).
 //!
 //! Every step is counted and the output size is bounded so that no template
 //! can hang or exhaust the host ([`Limits`]).
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::ast::{Accessor, BinOp, Expr, MacroCall, Macros, Node, Reference};
 use crate::methods;
@@ -218,7 +222,17 @@ impl Renderer<'_> {
         match node {
             Node::Text(t) => self.write(out, t)?,
             Node::Ref(r) => match self.reference(r)? {
-                Some(v) => self.write(out, &v.to_java_string())?,
+                Some(Value::Object(o)) if DefinedBlock::of(&o).is_some() => {
+                    match self.expand_block(&o, out)? {
+                        Some(flow) => return Ok(flow),
+                        None if r.quiet => {}
+                        None => self.write(out, &r.source)?,
+                    }
+                }
+                Some(v) => {
+                    let s = self.stringify(&v)?;
+                    self.write(out, &s)?;
+                }
                 None if r.quiet => {}
                 None => {
                     let alias = match self.null_args.get(&r.root) {
@@ -238,12 +252,24 @@ impl Renderer<'_> {
                 // and an odd backslash prints the reference literally; an
                 // undefined reference prints everything as written.
                 let s = match self.reference(reference)? {
+                    // Velocity writes a block without the `\` pairs before it.
+                    Some(Value::Object(o))
+                        if backslashes % 2 == 0 && DefinedBlock::of(&o).is_some() =>
+                    {
+                        match self.expand_block(&o, out)? {
+                            Some(flow) => return Ok(flow),
+                            None => reference.source.clone(),
+                        }
+                    }
                     Some(v) => {
                         let mut s = "\\".repeat(backslashes / 2);
                         if backslashes % 2 == 1 {
                             s.push_str(&reference.source);
                         } else {
-                            s.push_str(&v.to_java_string());
+                            match self.java_string(&v)? {
+                                Some(v) => s.push_str(&v),
+                                None => s.push_str(&reference.source),
+                            }
                         }
                         s
                     }
@@ -287,9 +313,12 @@ impl Renderer<'_> {
             Node::Break => return Ok(Flow::Break),
             Node::Stop => return Ok(Flow::Stop),
             Node::Define { name, body } => {
-                let mut s = String::new();
-                self.nodes(body, &mut s)?;
-                self.set_var(name, Value::Object(Arc::new(DefinedBlock(s))));
+                let block = DefinedBlock {
+                    body: Arc::clone(body),
+                    depth: AtomicUsize::new(0),
+                    last: Mutex::new(String::new()),
+                };
+                self.set_var(name, Value::Object(Arc::new(block)));
             }
             Node::Evaluate(e) => {
                 let v = self.eval(e)?;
@@ -300,6 +329,66 @@ impl Renderer<'_> {
             Node::MacroCall(call) => return self.call_macro(call, out),
         }
         Ok(Flow::Normal)
+    }
+
+    /// Renders a `#define` block where it is used, with the variables as
+    /// they are now (Velocity's `Block.Reference`). `None` when `o` is no
+    /// block, or when the block is already rendering [`DEFINE_MAX_DEPTH`]
+    /// times (Velocity then treats it as a null `toString()`).
+    fn expand_block(&mut self, o: &Arc<dyn HostObject>, out: &mut String) -> RResult<Option<Flow>> {
+        let Some(b) = DefinedBlock::of(o) else {
+            return Ok(None);
+        };
+        if b.depth.fetch_add(1, Ordering::Relaxed) >= DEFINE_MAX_DEPTH {
+            b.depth.fetch_sub(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let start = out.len();
+        let flow = self.nodes(&b.body, out);
+        b.depth.fetch_sub(1, Ordering::Relaxed);
+        // `#break` only leaves the block; `#stop` ends the template.
+        let flow = match flow? {
+            Flow::Stop => Flow::Stop,
+            _ => Flow::Normal,
+        };
+        *b.last.lock().unwrap_or_else(|e| e.into_inner()) = out[start..].to_string();
+        Ok(Some(flow))
+    }
+
+    /// `String.valueOf(v)` with `#define` blocks rendered now, wherever they
+    /// sit. A block nested in a collection that may not render gives `null`.
+    fn stringify(&mut self, v: &Value) -> RResult<String> {
+        let mut out = String::new();
+        v.write_java(&mut out, 0, &mut |o, out| {
+            if DefinedBlock::of(o).is_none() {
+                out.push_str(&o.display());
+            } else if self.expand_block(o, out)?.is_none() {
+                out.push_str("null");
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Like [`Self::stringify`], but `None` (Java's null `toString()`) for a
+    /// block that may not render.
+    fn java_string(&mut self, v: &Value) -> RResult<Option<String>> {
+        if let Value::Object(o) = v
+            && DefinedBlock::of(o).is_some()
+        {
+            let mut s = String::new();
+            return Ok(self.expand_block(o, &mut s)?.map(|_| s));
+        }
+        self.stringify(v).map(Some)
+    }
+
+    /// A `#define` block becomes the string it renders now (null when it
+    /// may not render); any other value is kept.
+    fn realize(&mut self, v: Value) -> RResult<Value> {
+        if !is_block(&v) {
+            return Ok(v);
+        }
+        Ok(self.java_string(&v)?.map_or(Value::Null, Value::String))
     }
 
     /// `#evaluate`: parse and render a string with the current context.
@@ -500,13 +589,25 @@ impl Renderer<'_> {
                     for a in args {
                         vals.push(self.eval(a)?);
                     }
-                    match methods::call(&v, name, &vals) {
-                        Ok(x) => Some(x),
-                        Err(e) => {
-                            return err(format!(
-                                "line {}: invocation of {} threw: {e}",
-                                r.line, r.source
-                            ));
+                    if name == "toString" && vals.is_empty() {
+                        // Renders `#define` blocks now, even nested ones.
+                        self.java_string(&v)?.map(Value::String)
+                    } else {
+                        if matches!(v, Value::Object(_)) && !is_block(&v) {
+                            // Host methods take `Object` and call
+                            // `String.valueOf` on it, rendering a block.
+                            for a in &mut vals {
+                                *a = self.realize(std::mem::take(a))?;
+                            }
+                        }
+                        match methods::call(&v, name, &vals) {
+                            Ok(x) => Some(x),
+                            Err(e) => {
+                                return err(format!(
+                                    "line {}: invocation of {} threw: {e}",
+                                    r.line, r.source
+                                ));
+                            }
                         }
                     }
                 }
@@ -589,7 +690,12 @@ impl Renderer<'_> {
             BinOp::And => Value::Bool(self.cond(l)? && self.cond(r)?),
             BinOp::Or => Value::Bool(self.cond(l)? || self.cond(r)?),
             BinOp::Eq | BinOp::Ne => {
-                let (a, b) = (self.eval(l)?, self.eval(r)?);
+                let (mut a, mut b) = (self.eval(l)?, self.eval(r)?);
+                if is_block(&a) != is_block(&b) {
+                    // Different classes compare by `toString()`.
+                    a = self.realize(a)?;
+                    b = self.realize(b)?;
+                }
                 Value::Bool(loose_eq(&a, &b) == (op == BinOp::Eq))
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
@@ -609,13 +715,22 @@ impl Renderer<'_> {
                 if op == BinOp::Add
                     && (matches!(a, Value::String(_)) || matches!(b, Value::String(_)))
                 {
-                    let s = literal_or_string(&a, l) + &literal_or_string(&b, r);
+                    let s = self.operand_string(&a, l)? + &self.operand_string(&b, r)?;
                     let v = Value::String(s);
                     self.check_size(&v)?;
                     return Ok(v);
                 }
                 arith(op, &a, &b)
             }
+        })
+    }
+
+    /// A string concatenation operand: a null reference contributes its
+    /// source text.
+    fn operand_string(&mut self, v: &Value, e: &Expr) -> RResult<String> {
+        Ok(match (v, e) {
+            (Value::Null, Expr::Ref(r)) => r.source.clone(),
+            _ => self.java_string(v)?.unwrap_or_else(|| "null".into()),
         })
     }
 
@@ -642,12 +757,9 @@ impl Renderer<'_> {
     }
 }
 
-/// In string concatenation a null reference contributes its source text.
-fn literal_or_string(v: &Value, e: &Expr) -> String {
-    match (v, e) {
-        (Value::Null, Expr::Ref(r)) => r.source.clone(),
-        _ => v.to_java_string(),
-    }
+/// True for the value of a `#define`.
+fn is_block(v: &Value) -> bool {
+    matches!(v, Value::Object(o) if DefinedBlock::of(o).is_some())
 }
 
 /// Velocity's `==`.
@@ -747,9 +859,27 @@ fn index(v: &Value, i: &Value) -> Result<Option<Value>, String> {
     }
 }
 
-/// The value of a `#define`d reference: renders as its body but, like
-/// Velocity's `Block.Reference`, has no string methods.
-struct DefinedBlock(String);
+/// Velocity's `directive.define.max.depth`: how many renderings of one
+/// block may be in progress at once (a block may refer to itself).
+const DEFINE_MAX_DEPTH: usize = 2;
+
+/// The value of a `#define`d reference (Velocity's `Block.Reference`): the
+/// renderer renders its body at each use, with the variables as they are
+/// then. Like `Block.Reference`, it has no string methods.
+struct DefinedBlock {
+    body: Arc<[Node]>,
+    /// Renderings in progress.
+    depth: AtomicUsize,
+    /// The latest rendering: what the block shows where the renderer cannot
+    /// render it (inside a host object, after rendering).
+    last: Mutex<String>,
+}
+
+impl DefinedBlock {
+    fn of(o: &Arc<dyn HostObject>) -> Option<&DefinedBlock> {
+        o.as_any()?.downcast_ref()
+    }
+}
 
 impl HostObject for DefinedBlock {
     fn call(&self, _method: &str, _args: &[Value]) -> Result<Value, String> {
@@ -759,7 +889,10 @@ impl HostObject for DefinedBlock {
         None
     }
     fn display(&self) -> String {
-        self.0.clone()
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
     }
 }
 

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use crate::regex::Regex;
-use crate::value::{HostObject, Map, Value};
+use crate::value::{HostObject, List, Map, Value};
 
 /// Calls `name` on `target`.
 pub fn call(target: &Value, name: &str, args: &[Value]) -> Result<Value, String> {
@@ -315,6 +315,12 @@ fn list_method(target: &Value, name: &str, args: &[Value]) -> Result<Value, Stri
             l.with_mut(Vec::clear);
             Value::Null
         }
+        // A shallow copy of the same class (`JSONArray.clone()` is a `JSONArray`).
+        ("clone", []) => Value::List(if l.is_json() {
+            List::new_json(l.items())
+        } else {
+            List::new(l.items())
+        }),
         ("subList", [Value::Int(a), Value::Int(b)]) => {
             let items = l.items();
             let len = items.len();
@@ -351,6 +357,7 @@ fn map_method(m: &Map, name: &str, args: &[Value]) -> Result<Value, String> {
         ("containsValue", [v]) => Value::Bool(m.entries().iter().any(|(_, x)| x.java_equals(v))),
         ("size", []) => Value::Int(m.len() as i64),
         ("isEmpty", []) => Value::Bool(m.is_empty()),
+        ("clone", []) => Value::Map(Map::new(m.entries())),
         ("clear", []) => {
             m.clear();
             Value::Null

@@ -509,7 +509,10 @@ impl Parser {
                 self.expect(")")?;
                 self.c.eat_line_end();
                 let body = self.body_until_end(start, "#define")?;
-                nodes.push(Node::Define { name, body });
+                nodes.push(Node::Define {
+                    name,
+                    body: body.into(),
+                });
             }
             "evaluate" => {
                 if !paren(self) {

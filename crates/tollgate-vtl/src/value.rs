@@ -1,14 +1,17 @@
 //! The value model.
 //!
 //! Velocity manipulates Java objects; API Gateway templates only ever see a
-//! handful of kinds: strings, boxed numbers, booleans, `ArrayList`s,
-//! `LinkedHashMap`s and a few host objects (`$input`, `$util`, ...).
+//! handful of kinds: strings, boxed numbers, booleans, `ArrayList`s (and
+//! json-smart `JSONArray`s, which print as JSON), `LinkedHashMap`s and a few
+//! host objects (`$input`, `$util`, ...).
 //!
 //! Lists and maps are *shared mutable references*, exactly like Java
 //! collections: `#set($b = $a)` followed by `$b.add(1)` changes `$a` too, and a
 //! list stored inside a map can be grown through either path. They are
 //! therefore `Arc<Mutex<..>>` so that values stay `Send + Sync`.
 
+use std::any::Any;
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -29,6 +32,13 @@ pub trait HostObject: Send + Sync {
     /// What `$obj` renders as (Java's `toString()`).
     fn display(&self) -> String {
         String::from("[object]")
+    }
+
+    /// Lets the engine recognise its own host objects (`#define` blocks).
+    /// Embedders keep the default.
+    #[doc(hidden)]
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
     }
 }
 
@@ -55,35 +65,59 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A shared, mutable list (Java `ArrayList`).
+/// A shared, mutable list: a Java `ArrayList`, or a json-smart `JSONArray`
+/// when it came from JSON (see [`List::new_json`]).
 #[derive(Clone, Default)]
-pub struct List(Arc<Mutex<Vec<Value>>>);
+pub struct List {
+    items: Arc<Mutex<Vec<Value>>>,
+    /// A `JSONArray`: `toString()` writes JSON (`["a",1]`) instead of
+    /// `[a, 1]`. It is a property of the list itself, so it survives `add`,
+    /// `#set($b = $a)` and nesting.
+    json: bool,
+}
 
 impl List {
+    /// A list made by a template or the embedder (Java `ArrayList`).
     pub fn new(items: Vec<Value>) -> Self {
-        List(Arc::new(Mutex::new(items)))
+        List {
+            items: Arc::new(Mutex::new(items)),
+            json: false,
+        }
+    }
+    /// A list parsed from JSON (json-smart `JSONArray`, which is what API
+    /// Gateway's `$input.path` and `$util.parseJson` return for arrays). It
+    /// behaves like any list but renders as compact JSON.
+    pub fn new_json(items: Vec<Value>) -> Self {
+        List {
+            items: Arc::new(Mutex::new(items)),
+            json: true,
+        }
+    }
+    /// True for a list from [`List::new_json`].
+    pub fn is_json(&self) -> bool {
+        self.json
     }
     /// A snapshot of the elements (cheap: lists and maps inside are shared).
     pub fn items(&self) -> Vec<Value> {
-        lock(&self.0).clone()
+        lock(&self.items).clone()
     }
     pub fn len(&self) -> usize {
-        lock(&self.0).len()
+        lock(&self.items).len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     pub fn get(&self, i: usize) -> Option<Value> {
-        lock(&self.0).get(i).cloned()
+        lock(&self.items).get(i).cloned()
     }
     /// Runs `f` with the vector locked. `f` must not touch other values that
     /// could be this same list (evaluate arguments before calling).
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut Vec<Value>) -> R) -> R {
-        f(&mut lock(&self.0))
+        f(&mut lock(&self.items))
     }
     /// True when both handles point at the same list.
     pub fn same(&self, other: &List) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Arc::ptr_eq(&self.items, &other.items)
     }
 }
 
@@ -141,6 +175,10 @@ impl Map {
     }
 }
 
+/// Writes a host object met while rendering a value (see `Value::write_java`).
+pub(crate) type WriteObject<'a, E> =
+    dyn FnMut(&Arc<dyn HostObject>, &mut String) -> Result<(), E> + 'a;
+
 /// Nesting beyond which rendering a (possibly self-containing) collection
 /// gives up instead of recursing forever.
 const MAX_RENDER_DEPTH: usize = 64;
@@ -149,6 +187,10 @@ impl Value {
     /// Builds a list value.
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(List::new(items))
+    }
+    /// Builds a list parsed from JSON (a `JSONArray`; see [`List::new_json`]).
+    pub fn json_list(items: Vec<Value>) -> Value {
+        Value::List(List::new_json(items))
     }
     /// Builds a map value from key/value pairs (insertion order kept).
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
@@ -185,14 +227,26 @@ impl Value {
     /// Java `String.valueOf(value)`: what Velocity writes for `$value`.
     pub fn to_java_string(&self) -> String {
         let mut out = String::new();
-        self.write_java(&mut out, 0);
-        out
+        let mut display = |o: &Arc<dyn HostObject>, out: &mut String| {
+            out.push_str(&o.display());
+            Ok::<(), Infallible>(())
+        };
+        match self.write_java(&mut out, 0, &mut display) {
+            Ok(()) => out,
+        }
     }
 
-    fn write_java(&self, out: &mut String, depth: usize) {
+    /// Writes `String.valueOf(self)`; `object` writes the host objects met
+    /// on the way (the renderer expands `#define` blocks there).
+    pub(crate) fn write_java<E>(
+        &self,
+        out: &mut String,
+        depth: usize,
+        object: &mut WriteObject<'_, E>,
+    ) -> Result<(), E> {
         if depth > MAX_RENDER_DEPTH {
             out.push_str("(this Collection)");
-            return;
+            return Ok(());
         }
         match self {
             Value::Null => out.push_str("null"),
@@ -200,13 +254,14 @@ impl Value {
             Value::Int(i) => out.push_str(&i.to_string()),
             Value::Float(f) => out.push_str(&java_double(*f)),
             Value::String(s) => out.push_str(s),
+            Value::List(l) if l.is_json() => self.write_json(out, depth),
             Value::List(l) => {
                 out.push('[');
                 for (i, v) in l.items().iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    v.write_java(out, depth + 1);
+                    v.write_java(out, depth + 1, object)?;
                 }
                 out.push(']');
             }
@@ -218,11 +273,55 @@ impl Value {
                     }
                     out.push_str(k);
                     out.push('=');
-                    v.write_java(out, depth + 1);
+                    v.write_java(out, depth + 1, object)?;
                 }
                 out.push('}');
             }
-            Value::Object(o) => out.push_str(&o.display()),
+            Value::Object(o) => object(o, out)?,
+        }
+        Ok(())
+    }
+
+    /// json-smart's `JSONValue.toJSONString`, which is how a `JSONArray`
+    /// prints itself: compact JSON, everything inside it written as JSON too.
+    fn write_json(&self, out: &mut String, depth: usize) {
+        if depth > MAX_RENDER_DEPTH {
+            // Java overflows its stack here.
+            out.push_str("null");
+            return;
+        }
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Float(f) if f.is_infinite() => out.push_str("null"),
+            Value::Float(f) => out.push_str(&java_double(*f)),
+            Value::String(s) => write_json_string(s, out),
+            Value::List(l) => {
+                out.push('[');
+                for (i, v) in l.items().iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out, depth + 1);
+                }
+                out.push(']');
+            }
+            Value::Map(m) => {
+                out.push('{');
+                for (i, (k, v)) in m.entries().iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(k, out);
+                    out.push(':');
+                    v.write_json(out, depth + 1);
+                }
+                out.push('}');
+            }
+            // json-smart writes other objects as beans; the host objects
+            // templates see (`$util`, `#define` blocks) have no properties.
+            Value::Object(_) => out.push_str("{}"),
         }
     }
 
@@ -257,6 +356,30 @@ impl Value {
             _ => false,
         }
     }
+}
+
+/// A quoted JSON string with json-smart's escaping: the usual short escapes,
+/// `\/`, and `\uXXXX` (upper-case hex) for C0/C1 controls, DEL and
+/// U+2000..U+20FF.
+fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' => out.push_str("\\/"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2000}'..='\u{20ff}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Formats a double like Java's `Double.toString`: shortest round-trip digits,
@@ -365,6 +488,18 @@ mod tests {
             ("b", Value::list(vec![Value::from("x"), Value::Null])),
         ]);
         assert_eq!(v.to_java_string(), "{a=1, b=[x, null]}");
+    }
+
+    #[test]
+    fn json_lists_render_as_json() {
+        let inner = Value::json_list(vec![Value::from("a\"/"), Value::Float(1.0)]);
+        let map = Value::map([("k", Value::list(vec![Value::Int(1), Value::Null]))]);
+        let outer = Value::json_list(vec![inner.clone(), map.clone()]);
+        assert_eq!(inner.to_java_string(), r#"["a\"\/",1.0]"#);
+        assert_eq!(outer.to_java_string(), r#"[["a\"\/",1.0],{"k":[1,null]}]"#);
+        // A template list prints Java-style, its JSON elements as JSON.
+        let mixed = Value::list(vec![inner, map]);
+        assert_eq!(mixed.to_java_string(), r#"[["a\"\/",1.0], {k=[1, null]}]"#);
     }
 
     #[test]
