@@ -33,6 +33,7 @@ pub struct RequestInfo<'a> {
     pub domain_name: String,
     pub protocol: String,
     pub stage_variables: &'a HashMap<String, String>,
+    pub binary_media_types: &'a [String],
     pub received: SystemTime,
 }
 
@@ -119,6 +120,7 @@ impl RequestInfo<'_> {
             "domainName" => self.domain_name.clone(),
             "domainPrefix" => self.domain_name.split('.').next().unwrap_or("").to_string(),
             "requestTimeEpoch" => self.epoch_millis().to_string(),
+            "requestTime" => clf_time(self.received),
             "identity.sourceIp" => self.source_ip.clone(),
             "identity.userAgent" => self.header("user-agent").unwrap_or("").to_string(),
             _ => return None,
@@ -276,5 +278,49 @@ impl Overrides {
             tollgate_vtl::Value::Int(n) => u16::try_from(n).ok(),
             other => other.to_java_string().trim().parse().ok(),
         }
+    }
+}
+
+/// `$context.requestTime`: the CLF-formatted time, `24/Nov/2026:13:11:41 +0000`.
+pub fn clf_time(at: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_times() {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_526_623);
+        assert_eq!(clf_time(at), "24/Nov/2026:13:23:43 +0000");
+        assert_eq!(
+            clf_time(SystemTime::UNIX_EPOCH),
+            "01/Jan/1970:00:00:00 +0000"
+        );
     }
 }

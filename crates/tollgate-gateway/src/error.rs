@@ -42,6 +42,12 @@ pub enum GatewayError {
     /// plain 500.
     #[error("Internal server error")]
     IntegrationFailure(String),
+    /// The function (or the account's limits) refused the invocation.
+    #[error("Too Many Requests")]
+    Throttled(String),
+    /// The function failed or answered something that is not a proxy response.
+    #[error("Internal server error")]
+    BadGateway(String),
     /// A configuration the gateway cannot run (no matching integration response, a template
     /// that fails, an integration type not supported yet).
     #[error("Internal server error")]
@@ -71,6 +77,8 @@ impl GatewayError {
             Self::BadRequest(_) | Self::MissingParameters(_) | Self::InvalidBody(_) => 400,
             Self::IntegrationTimeout => 504,
             Self::IntegrationFailure(_) | Self::Internal(_) => 500,
+            Self::Throttled(_) => 429,
+            Self::BadGateway(_) => 502,
         }
     }
 
@@ -82,7 +90,10 @@ impl GatewayError {
             Self::BadRequest(_) | Self::MissingParameters(_) | Self::InvalidBody(_) => {
                 Some("BadRequestException")
             }
-            Self::IntegrationFailure(_) | Self::Internal(_) => Some("InternalServerErrorException"),
+            Self::IntegrationFailure(_) | Self::Internal(_) | Self::BadGateway(_) => {
+                Some("InternalServerErrorException")
+            }
+            Self::Throttled(_) => Some("TooManyRequestsException"),
             _ => None,
         }
     }
@@ -97,7 +108,8 @@ impl GatewayError {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Self::Internal(_) => "API_CONFIGURATION_ERROR",
-            Self::IntegrationFailure(_) => "DEFAULT_5XX",
+            Self::IntegrationFailure(_) | Self::BadGateway(_) => "DEFAULT_5XX",
+            Self::Throttled(_) => "THROTTLED",
             Self::Forbidden
             | Self::UnknownApi(_)
             | Self::RequestTimeout
@@ -122,7 +134,10 @@ impl GatewayError {
     /// The cause worth logging, beyond the client-facing message.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Self::IntegrationFailure(d) | Self::Internal(d) => Some(d),
+            Self::IntegrationFailure(d)
+            | Self::Internal(d)
+            | Self::BadGateway(d)
+            | Self::Throttled(d) => Some(d),
             _ => None,
         }
     }

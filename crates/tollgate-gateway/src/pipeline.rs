@@ -16,7 +16,7 @@ use tollgate_store::{Store, StoreError};
 use crate::address::Address;
 use crate::context::{RequestInfo, decode, parse_query};
 use crate::error::GatewayError;
-use crate::integration::{BackendClient, http, mock};
+use crate::integration::{BackendClient, http, lambda, mock};
 use crate::plans::{Lookup, PlanSet};
 use tollgate_plan::Variant;
 use tollgate_plan::test_invoke::{MethodTester, TestInvocation, TestOutcome};
@@ -36,6 +36,8 @@ pub struct GatewayConfig {
 pub struct Gateway {
     plans: Arc<PlanSet>,
     client: BackendClient,
+    /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
+    functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
 }
 
@@ -150,7 +152,11 @@ fn extended_request_id() -> String {
 
 impl Gateway {
     /// Loads the plans of every deployed stage and starts following the store.
-    pub async fn start(store: Arc<dyn Store>, config: GatewayConfig) -> Result<Arc<Self>, String> {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        config: GatewayConfig,
+        functions: Option<Arc<dyn lambda::FunctionInvoker>>,
+    ) -> Result<Arc<Self>, String> {
         let plans = PlanSet::start(store)
             .await
             .map_err(|e: StoreError| e.to_string())?;
@@ -158,6 +164,7 @@ impl Gateway {
         Ok(Arc::new(Self {
             plans,
             client,
+            functions,
             config,
         }))
     }
@@ -333,6 +340,7 @@ impl Gateway {
             domain_name,
             protocol: format!("{:?}", parts.version),
             stage_variables: &variant.stage_variables,
+            binary_media_types: &variant.binary_media_types,
             received: SystemTime::now(),
         };
         if let Some(validation) = &method.validation {
@@ -349,12 +357,14 @@ impl Gateway {
             IntegrationType::Mock => mock::run(integration, &info),
             IntegrationType::HttpProxy => http::run(&self.client, integration, &info, true).await,
             IntegrationType::Http => http::run(&self.client, integration, &info, false).await,
-            IntegrationType::Aws | IntegrationType::AwsProxy => {
-                Err(GatewayError::Internal(format!(
-                    "integration type {:?} is not supported by this version of Tollgate",
-                    integration.kind
-                )))
-            }
+            IntegrationType::AwsProxy => match &self.functions {
+                Some(functions) => lambda::proxy(functions.as_ref(), integration, &info).await,
+                None => Err(GatewayError::Internal("this node runs no functions".into())),
+            },
+            IntegrationType::Aws => Err(GatewayError::Internal(format!(
+                "integration type {:?} is not supported by this version of Tollgate",
+                integration.kind
+            ))),
         }
     }
 

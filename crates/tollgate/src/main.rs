@@ -115,6 +115,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
         },
+        None,
     )
     .await?;
     let admin = tollgate_admin::router(

@@ -157,7 +157,7 @@ fn backend_uri(
 }
 
 /// `${stageVariables.name}` in an integration URI.
-fn substitute_stage_variables(template: &str, request: &RequestInfo<'_>) -> String {
+pub(crate) fn substitute_stage_variables(template: &str, request: &RequestInfo<'_>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${stageVariables.") {
@@ -219,18 +219,21 @@ fn integration_body(
     plan: &IntegrationPlan,
     request: &RequestInfo<'_>,
 ) -> Result<(Bytes, Option<Overrides>), GatewayError> {
+    let binary =
+        tollgate_plan::is_binary(request.header("content-type"), request.binary_media_types);
+    let payload = super::convert(plan.content_handling, binary, &request.body);
     match template_for(&plan.request_templates, request.header("content-type")) {
         Some(t) => {
-            let (mut ctx, overrides) = request.template_context_with_overrides(&request.body);
+            let (mut ctx, overrides) = request.template_context_with_overrides(&payload);
             t.template
                 .render(&mut ctx, &tollgate_vtl::Limits::default())
                 .map(|body| (Bytes::from(body), Some(overrides)))
                 .map_err(|e| GatewayError::Internal(format!("request template failed: {e}")))
         }
         None => match plan.passthrough {
-            Passthrough::WhenNoMatch => Ok((request.body.clone(), None)),
+            Passthrough::WhenNoMatch => Ok((payload, None)),
             Passthrough::WhenNoTemplates if plan.request_templates.is_empty() => {
-                Ok((request.body.clone(), None))
+                Ok((payload, None))
             }
             _ => Err(GatewayError::UnsupportedMediaType),
         },

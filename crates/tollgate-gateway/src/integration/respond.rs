@@ -29,6 +29,15 @@ pub fn respond(
             answer.selector
         ))
     })?;
+    let answer_type = answer
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let binary = tollgate_plan::is_binary(answer_type, request.binary_media_types);
+    let answer = IntegrationAnswer {
+        body: super::convert(selected.content_handling, binary, &answer.body),
+        ..answer
+    };
     let accept = request.header("accept").filter(|a| !a.contains('*'));
     let template = template_for(&selected.templates, accept)
         .or_else(|| template_for(&selected.templates, None))

@@ -1,0 +1,319 @@
+//! `AWS_PROXY` to a function: API Gateway's proxy event (payload format 1.0) in, the
+//! function's `{statusCode, headers, multiValueHeaders, body, isBase64Encoded}` out.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::{Map, Value, json};
+use tollgate_plan::IntegrationPlan;
+
+use crate::context::RequestInfo;
+use crate::error::GatewayError;
+
+/// What runs functions for the data plane. The binary adapts the function runtime to it, so
+/// the data plane does not depend on how (or where) functions run, and tests can fake it.
+pub trait FunctionInvoker: Send + Sync {
+    fn invoke(
+        &self,
+        call: FunctionCall,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<FunctionResult, FunctionCallError>> + Send + '_,
+        >,
+    >;
+}
+
+/// One synchronous invocation.
+pub struct FunctionCall {
+    pub name: String,
+    /// `$LATEST`, a version number or an alias.
+    pub qualifier: String,
+    pub payload: Bytes,
+    pub trace_id: Option<String>,
+}
+
+/// What the function answered; `function_error` is Lambda's `X-Amz-Function-Error`.
+pub struct FunctionResult {
+    pub payload: Bytes,
+    pub function_error: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum FunctionCallError {
+    NotFound(String),
+    Throttled(String),
+    Failed(String),
+}
+
+/// The function a Lambda integration URI names:
+/// `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`,
+/// where the function ARN may end in `:{version or alias}`.
+pub fn function_of(uri: &str) -> Option<(String, String)> {
+    let arn = uri.split_once(":lambda:path/2015-03-31/functions/")?.1;
+    let arn = arn.strip_suffix("/invocations")?;
+    // arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]
+    let rest = arn.split_once(":function:").map(|(_, r)| r).unwrap_or(arn);
+    let (name, qualifier) = match rest.split_once(':') {
+        Some((name, qualifier)) => (name, qualifier),
+        None => (rest, "$LATEST"),
+    };
+    (!name.is_empty()).then(|| (name.to_string(), qualifier.to_string()))
+}
+
+fn map_or_null(entries: BTreeMap<String, String>) -> Value {
+    if entries.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
+    }
+}
+
+fn multi_or_null(entries: BTreeMap<String, Vec<String>>) -> Value {
+    if entries.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(entries.into_iter().map(|(k, v)| (k, json!(v))).collect())
+    }
+}
+
+/// The proxy event, field by field as API Gateway sends it to a REST API's Lambda proxy.
+pub fn event(request: &RequestInfo<'_>) -> Value {
+    let mut headers = BTreeMap::new();
+    let mut multi_headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, value) in &request.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        // API Gateway keeps the last value in `headers` and every one in `multiValueHeaders`.
+        headers.insert(name.as_str().to_string(), value.clone());
+        multi_headers
+            .entry(name.as_str().to_string())
+            .or_default()
+            .push(value);
+    }
+    let mut query = BTreeMap::new();
+    let mut multi_query: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in &request.query {
+        query.insert(k.clone(), v.clone());
+        multi_query.entry(k.clone()).or_default().push(v.clone());
+    }
+    let path_parameters: BTreeMap<String, String> = request
+        .path_params
+        .iter()
+        .map(|(n, _, v)| (n.clone(), v.clone()))
+        .collect();
+    let stage_variables: BTreeMap<String, String> = request
+        .stage_variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let binary =
+        tollgate_plan::is_binary(request.header("content-type"), request.binary_media_types);
+    let body = if request.body.is_empty() {
+        Value::Null
+    } else if binary || std::str::from_utf8(&request.body).is_err() {
+        Value::String(BASE64.encode(&request.body))
+    } else {
+        Value::String(String::from_utf8_lossy(&request.body).into_owned())
+    };
+    let is_base64 =
+        !request.body.is_empty() && (binary || std::str::from_utf8(&request.body).is_err());
+    let epoch_ms = request
+        .context("requestTimeEpoch")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    json!({
+        "resource": request.method.resource_path,
+        "path": decode_path(request.path),
+        "httpMethod": request.http_method,
+        "headers": map_or_null(headers),
+        "multiValueHeaders": multi_or_null(multi_headers),
+        "queryStringParameters": map_or_null(query),
+        "multiValueQueryStringParameters": multi_or_null(multi_query),
+        "pathParameters": map_or_null(path_parameters),
+        "stageVariables": map_or_null(stage_variables),
+        "requestContext": {
+            "resourceId": request.method.resource_id,
+            "resourcePath": request.method.resource_path,
+            "httpMethod": request.http_method,
+            "extendedRequestId": request.extended_request_id,
+            "requestTime": request.context("requestTime"),
+            "path": request.full_path,
+            "accountId": request.account_id,
+            "protocol": request.protocol,
+            "stage": request.stage,
+            "domainPrefix": request.context("domainPrefix"),
+            "requestTimeEpoch": epoch_ms,
+            "requestId": request.request_id,
+            "identity": {
+                "cognitoIdentityPoolId": null,
+                "accountId": null,
+                "cognitoIdentityId": null,
+                "caller": null,
+                "sourceIp": request.source_ip,
+                "principalOrgId": null,
+                "accessKey": null,
+                "cognitoAuthenticationType": null,
+                "cognitoAuthenticationProvider": null,
+                "userArn": null,
+                "userAgent": request.header("user-agent"),
+                "user": null
+            },
+            "domainName": request.domain_name,
+            "deploymentId": request.deployment_id,
+            "apiId": request.api_id
+        },
+        "body": body,
+        "isBase64Encoded": is_base64
+    })
+}
+
+fn decode_path(raw: &str) -> String {
+    crate::context::decode(raw)
+}
+
+/// Reads a proxy response; anything that is not one is `None` (API Gateway answers 502).
+pub fn parse_response(payload: &[u8]) -> Option<Response<Full<Bytes>>> {
+    let value: Value = serde_json::from_slice(payload).ok()?;
+    let object: &Map<String, Value> = value.as_object()?;
+    let status = match object.get("statusCode") {
+        Some(Value::Number(n)) => n.as_u64()?,
+        Some(Value::String(s)) => s.trim().parse().ok()?,
+        None => 200,
+        _ => return None,
+    };
+    let status = StatusCode::from_u16(u16::try_from(status).ok()?).ok()?;
+    let is_base64 = match object.get("isBase64Encoded") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => return None,
+    };
+    let body = match object.get("body") {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(s)) if is_base64 => Bytes::from(BASE64.decode(s).ok()?),
+        Some(Value::String(s)) => Bytes::from(s.clone()),
+        // A body that is not a string is a malformed proxy response.
+        Some(_) => return None,
+    };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Some(map) = object.get("multiValueHeaders").filter(|v| !v.is_null()) {
+        for (name, values) in map.as_object()? {
+            let name = HeaderName::try_from(name.as_str()).ok()?;
+            for v in values.as_array()? {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                headers.append(name.clone(), HeaderValue::from_str(&text).ok()?);
+            }
+        }
+    }
+    if let Some(map) = object.get("headers").filter(|v| !v.is_null()) {
+        for (name, v) in map.as_object()? {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => continue,
+                other => other.to_string(),
+            };
+            headers.insert(
+                HeaderName::try_from(name.as_str()).ok()?,
+                HeaderValue::from_str(&text).ok()?,
+            );
+        }
+    }
+    if !headers.contains_key(hyper::header::CONTENT_TYPE) {
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    Some(response)
+}
+
+/// Invokes the function of an `AWS_PROXY` integration with the proxy event.
+pub async fn proxy(
+    functions: &dyn FunctionInvoker,
+    plan: &IntegrationPlan,
+    request: &RequestInfo<'_>,
+) -> Result<Response<Full<Bytes>>, GatewayError> {
+    let uri = plan.uri.as_deref().unwrap_or("");
+    let uri = super::http::substitute_stage_variables(uri, request);
+    let (name, qualifier) = function_of(&uri).ok_or_else(|| {
+        GatewayError::Internal(format!(
+            "Invalid Lambda function ARN in integration URI: {uri}"
+        ))
+    })?;
+    let payload =
+        serde_json::to_vec(&event(request)).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let call = functions.invoke(FunctionCall {
+        name,
+        qualifier,
+        payload: Bytes::from(payload),
+        trace_id: Some(format!("Root={}", request.trace_id())),
+    });
+    let outcome = tokio::time::timeout(plan.timeout, call)
+        .await
+        .map_err(|_| GatewayError::IntegrationTimeout)?
+        .map_err(|e| match e {
+            FunctionCallError::NotFound(m) => {
+                GatewayError::Internal(format!("Lambda function not found: {m}"))
+            }
+            FunctionCallError::Throttled(reason) => GatewayError::Throttled(reason),
+            FunctionCallError::Failed(m) => {
+                GatewayError::BadGateway(format!("Lambda invocation failed: {m}"))
+            }
+        })?;
+    if let Some(kind) = outcome.function_error {
+        return Err(GatewayError::BadGateway(format!(
+            "Lambda function error ({kind}): {}",
+            String::from_utf8_lossy(&outcome.payload)
+        )));
+    }
+    parse_response(&outcome.payload).ok_or_else(|| {
+        GatewayError::BadGateway(format!(
+            "Malformed Lambda proxy response: {}",
+            String::from_utf8_lossy(&outcome.payload)
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_come_from_integration_uris() {
+        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations";
+        assert_eq!(function_of(uri), Some(("hello".into(), "$LATEST".into())));
+        let aliased = uri.replace("function:hello", "function:hello:live");
+        assert_eq!(function_of(&aliased), Some(("hello".into(), "live".into())));
+        assert_eq!(function_of("http://example.com"), None);
+    }
+
+    #[test]
+    fn proxy_responses_are_read_as_api_gateway_does() {
+        let r = parse_response(br#"{"statusCode": 201, "headers": {"x-a": "1"}, "multiValueHeaders": {"set-cookie": ["a=1", "b=2"]}, "body": "hi"}"#).unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["x-a"], "1");
+        assert_eq!(r.headers().get_all("set-cookie").iter().count(), 2);
+        let r =
+            parse_response(br#"{"statusCode": "200", "body": "aGk=", "isBase64Encoded": true}"#)
+                .unwrap();
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert!(parse_response(b"not json").is_none());
+        assert!(parse_response(br#"{"statusCode": "abc"}"#).is_none());
+        assert!(parse_response(br#"{"statusCode": 200, "body": {"a": 1}}"#).is_none());
+        assert!(parse_response(br#"[1]"#).is_none());
+    }
+}
