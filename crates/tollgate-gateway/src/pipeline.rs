@@ -320,7 +320,7 @@ impl Gateway {
             .and_then(|h| h.to_str().ok())
             .map(|h| h.split(':').next().unwrap_or(h).to_string())
             .unwrap_or_default();
-        let info = RequestInfo {
+        let mut info = RequestInfo {
             request_id: request_id.to_string(),
             extended_request_id: extended_id.to_string(),
             api_id: &address.api_id,
@@ -338,7 +338,12 @@ impl Gateway {
             body,
             source_ip: remote.ip().to_string(),
             domain_name,
-            protocol: format!("{:?}", parts.version),
+            protocol: match parts.version {
+                hyper::Version::HTTP_10 => "HTTP/1.0",
+                hyper::Version::HTTP_2 => "HTTP/2.0",
+                _ => "HTTP/1.1",
+            }
+            .to_string(),
             stage_variables: &variant.stage_variables,
             binary_media_types: &variant.binary_media_types,
             received: SystemTime::now(),
@@ -355,8 +360,8 @@ impl Gateway {
         let integration = &method.integration;
         match integration.kind {
             IntegrationType::Mock => mock::run(integration, &info),
-            IntegrationType::HttpProxy => http::run(&self.client, integration, &info, true).await,
-            IntegrationType::Http => http::run(&self.client, integration, &info, false).await,
+            IntegrationType::HttpProxy => http::run(&self.client, integration, &mut info, true).await,
+            IntegrationType::Http => http::run(&self.client, integration, &mut info, false).await,
             IntegrationType::AwsProxy => match &self.functions {
                 Some(functions) => lambda::proxy(functions.as_ref(), integration, &info).await,
                 None => Err(GatewayError::Internal("this node runs no functions".into())),

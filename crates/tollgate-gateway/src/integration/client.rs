@@ -88,11 +88,14 @@ impl BackendClient {
     pub async fn permit(&self, authority: &str) -> OwnedSemaphorePermit {
         let semaphore = {
             let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
-            Arc::clone(
-                limits
-                    .entry(authority.to_string())
-                    .or_insert_with(|| Arc::new(Semaphore::new(MAX_CONCURRENT_PER_BACKEND))),
-            )
+            match limits.get(authority) {
+                Some(s) => Arc::clone(s),
+                None => {
+                    let s = Arc::new(Semaphore::new(MAX_CONCURRENT_PER_BACKEND));
+                    limits.insert(authority.to_string(), Arc::clone(&s));
+                    s
+                }
+            }
         };
         // The semaphore is never closed, so acquiring cannot fail.
         match semaphore.acquire_owned().await {

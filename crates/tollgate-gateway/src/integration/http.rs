@@ -195,6 +195,13 @@ fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>) {
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // Headers named in `Connection` are hop-by-hop too.
+    if !headers.contains_key("connection") {
+        for name in HOP_BY_HOP {
+            headers.remove(*name);
+        }
+        headers.remove(CONTENT_LENGTH);
+        return;
+    }
     let named: Vec<String> = headers
         .get_all("connection")
         .iter()
@@ -270,7 +277,7 @@ impl Mapped {
 pub async fn run(
     client: &BackendClient,
     plan: &IntegrationPlan,
-    request: &RequestInfo<'_>,
+    request: &mut RequestInfo<'_>,
     proxy: bool,
 ) -> Result<Response<Full<Bytes>>, GatewayError> {
     let mut mapped = map_parameters(plan, request);
@@ -290,7 +297,8 @@ pub async fn run(
     let method =
         Method::from_bytes(method.as_bytes()).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let mut headers = if proxy {
-        let mut headers = request.headers.clone();
+        // The proxy forwards the client's headers; nothing reads them after this point.
+        let mut headers = std::mem::take(&mut request.headers);
         strip_hop_by_hop(&mut headers);
         append_forwarded(&mut headers, request);
         headers
