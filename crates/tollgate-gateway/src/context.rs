@@ -211,13 +211,50 @@ impl RequestInfo<'_> {
             .iter()
             .filter_map(|n| Some((n.to_string(), Value::from(self.context(n)?.as_str()))))
             .collect();
-        let identity = Value::map([
-            ("sourceIp", Value::from(self.source_ip.as_str())),
-            (
-                "userAgent",
-                Value::from(self.header("user-agent").unwrap_or("")),
-            ),
-        ]);
+        // Identity fields that need an authorizer or IAM render empty, as on AWS (its default
+        // "method request passthrough" template shows them as "").
+        let mut identity: Vec<(String, Value)> = [
+            "cognitoIdentityPoolId",
+            "accountId",
+            "cognitoIdentityId",
+            "caller",
+            "apiKey",
+            "apiKeyId",
+            "accessKey",
+            "cognitoAuthenticationType",
+            "cognitoAuthenticationProvider",
+            "userArn",
+            "user",
+            "principalOrgId",
+            "clientCert",
+        ]
+        .iter()
+        .map(|n| (n.to_string(), Value::from("")))
+        .collect();
+        identity.push(("sourceIp".into(), Value::from(self.source_ip.as_str())));
+        identity.push((
+            "userAgent".into(),
+            Value::from(self.header("user-agent").unwrap_or("")),
+        ));
+        let identity = Value::map(identity);
+        entries.push((
+            "requestTime".into(),
+            Value::from(clf_time(self.received).as_str()),
+        ));
+        entries.push((
+            "xrayTraceId".into(),
+            Value::from(format!("Root={}", self.trace_id()).as_str()),
+        ));
+        entries.push(("authorizer".into(), Value::Map(Map::default())));
+        entries.push((
+            "error".into(),
+            Value::map([
+                ("message", Value::from("")),
+                ("messageString", Value::from("")),
+                ("responseType", Value::from("")),
+                ("validationErrorString", Value::from("")),
+            ]),
+        ));
         entries.push(("identity".into(), identity));
         let overrides = Overrides {
             request: Map::new(vec![

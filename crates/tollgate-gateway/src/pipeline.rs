@@ -360,7 +360,9 @@ impl Gateway {
         let integration = &method.integration;
         match integration.kind {
             IntegrationType::Mock => mock::run(integration, &info),
-            IntegrationType::HttpProxy => http::run(&self.client, integration, &mut info, true).await,
+            IntegrationType::HttpProxy => {
+                http::run(&self.client, integration, &mut info, true).await
+            }
             IntegrationType::Http => http::run(&self.client, integration, &mut info, false).await,
             IntegrationType::AwsProxy => match &self.functions {
                 Some(functions) => lambda::proxy(functions.as_ref(), integration, &info).await,
