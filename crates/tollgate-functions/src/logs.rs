@@ -1,0 +1,336 @@
+//! Function logs: one bounded file per function, and per-instance capture of stdout/stderr.
+//!
+//! Lambda sends everything a function prints, framed by `START`/`END`/`REPORT` lines, to
+//! CloudWatch, and `Invoke` with `LogType=Tail` returns the last 4 KB of that invocation's lines.
+//! Here the destination is `work_dir/logs/NAME.log`, rotated to `NAME.log.1` when it reaches half
+//! of `log_bytes_per_function`, so the two files together never exceed the bound.
+//!
+//! An instance's stdout and stderr share one pipe (as in Lambda, where both end up in one log
+//! stream). A task reads it as data arrives; when an invocation ends, [`OutputCapture::drain`] reads
+//! whatever is still in the pipe *synchronously* before `END` is written. A runtime writes its
+//! output before it posts the response, so everything the handler printed is in the pipe by then:
+//! this makes `tail_log` and the order of lines in the file deterministic rather than racy.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::net::unix::pipe;
+
+/// How much of an invocation's log `tail_log` returns (Lambda: the last 4 KB).
+pub(crate) const TAIL_BYTES: usize = 4096;
+
+/// A line longer than this is cut, as CloudWatch does with events above 256 KB.
+const MAX_LINE: usize = 256 * 1024;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a log lock leaves plain data behind; keep logging.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The log files of all functions, keyed by function name (all qualifiers share one file, as all
+/// versions of a function share one CloudWatch log group).
+pub(crate) struct LogRegistry {
+    dir: PathBuf,
+    limit: u64,
+    files: Mutex<HashMap<String, Arc<FunctionLog>>>,
+}
+
+impl LogRegistry {
+    pub(crate) fn new(dir: PathBuf, limit: u64) -> Self {
+        Self {
+            dir,
+            limit,
+            files: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Where the log of function `name` lives. Names are validated by the management API
+    /// (`[a-zA-Z0-9-_]+`); anything else is replaced so a name can never leave the directory.
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join(format!("{safe}.log"))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Arc<FunctionLog> {
+        let mut files = lock(&self.files);
+        files
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(FunctionLog::new(self.path(name), self.limit)))
+            .clone()
+    }
+}
+
+/// One function's log file with its size bound.
+pub(crate) struct FunctionLog {
+    path: PathBuf,
+    limit: u64,
+    state: Mutex<FileState>,
+}
+
+#[derive(Default)]
+struct FileState {
+    file: Option<File>,
+    size: u64,
+}
+
+impl FunctionLog {
+    fn new(path: PathBuf, limit: u64) -> Self {
+        Self {
+            path,
+            limit: limit.max(1024),
+            state: Mutex::new(FileState::default()),
+        }
+    }
+
+    /// Appends `text` (whole lines). Writes are small appends to the page cache, done inline under
+    /// a mutex: simpler than a writer task, and ordering across instances stays by arrival.
+    pub(crate) fn append(&self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let mut state = lock(&self.state);
+        if let Err(error) = self.append_locked(&mut state, text.as_bytes()) {
+            tracing::warn!(path = %self.path.display(), %error, "could not write function log");
+            state.file = None;
+        }
+    }
+
+    fn append_locked(&self, state: &mut FileState, mut bytes: &[u8]) -> io::Result<()> {
+        let half = self.limit / 2;
+        if state.file.is_none() {
+            if let Some(parent) = self.path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            state.size = file.metadata()?.len();
+            state.file = Some(file);
+        }
+        if state.size + bytes.len() as u64 > half && state.size > 0 {
+            state.file = None;
+            std::fs::rename(&self.path, rotated(&self.path))?;
+            state.file = Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)?,
+            );
+            state.size = 0;
+        }
+        if bytes.len() as u64 > half {
+            // One write bigger than the whole budget: keep its end.
+            let cut = bytes.len() - usize::try_from(half).unwrap_or(bytes.len());
+            bytes = &bytes[cut..];
+        }
+        if let Some(file) = state.file.as_mut() {
+            file.write_all(bytes)?;
+            state.size += bytes.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+/// The last [`TAIL_BYTES`] of text written since the last reset.
+#[derive(Default)]
+struct Tail {
+    text: String,
+}
+
+impl Tail {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        if self.text.len() > 2 * TAIL_BYTES {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        if self.text.len() > TAIL_BYTES {
+            let mut cut = self.text.len() - TAIL_BYTES;
+            while !self.text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.text.drain(..cut);
+        }
+    }
+
+    fn take(&mut self) -> String {
+        self.trim();
+        std::mem::take(&mut self.text)
+    }
+}
+
+/// Captures one instance's output: lines go to the function's log file and into a tail buffer
+/// that the current invocation returns when `tail_log` is asked for.
+pub(crate) struct OutputCapture {
+    log: Arc<FunctionLog>,
+    /// A duplicate of the pipe's read end (non-blocking, shared file description) used by
+    /// [`drain`](Self::drain) to read without waiting for the reactor.
+    raw: File,
+    state: Mutex<CaptureState>,
+}
+
+#[derive(Default)]
+struct CaptureState {
+    partial: Vec<u8>,
+    tail: Tail,
+}
+
+impl OutputCapture {
+    /// Creates the pipe for an instance. Returns the capture, the receiving end for the reader
+    /// task, and the (blocking) writing end to hand to the child as stdout and stderr.
+    pub(crate) fn new(log: Arc<FunctionLog>) -> io::Result<(Arc<Self>, pipe::Receiver, OwnedFd)> {
+        let (sender, receiver) = pipe::pipe()?;
+        let write_end = sender.into_blocking_fd()?;
+        // `pipe::pipe` made the read end non-blocking; the duplicate shares that flag.
+        let raw = File::from(receiver_fd_clone(&receiver)?);
+        let capture = Arc::new(Self {
+            log,
+            raw,
+            state: Mutex::new(CaptureState::default()),
+        });
+        Ok((capture, receiver, write_end))
+    }
+
+    /// Reads the pipe until the instance closes it. Runs as a task per instance.
+    pub(crate) async fn run_reader(self: Arc<Self>, receiver: pipe::Receiver) {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            if receiver.readable().await.is_err() {
+                return;
+            }
+            let mut state = lock(&self.state);
+            loop {
+                match receiver.try_read(&mut buf) {
+                    Ok(0) => {
+                        self.flush_partial(&mut state);
+                        return;
+                    }
+                    Ok(n) => self.feed(&mut state, &buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+
+    /// Reads everything already in the pipe, and ends a trailing partial line.
+    pub(crate) fn drain(&self) {
+        let mut state = lock(&self.state);
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match (&self.raw).read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => self.feed(&mut state, &buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break, // WouldBlock: the pipe is empty.
+            }
+        }
+        self.flush_partial(&mut state);
+    }
+
+    /// Writes a line of Tollgate's own (`START`, `END`, `REPORT`).
+    pub(crate) fn line(&self, line: &str) {
+        let mut state = lock(&self.state);
+        let text = format!("{line}\n");
+        self.log.append(&text);
+        state.tail.push(&text);
+    }
+
+    /// Forgets the tail (at the start of a warm invocation; a cold one keeps its init output).
+    pub(crate) fn reset_tail(&self) {
+        lock(&self.state).tail = Tail::default();
+    }
+
+    /// The last 4 KB written since the last reset.
+    pub(crate) fn take_tail(&self) -> String {
+        lock(&self.state).tail.take()
+    }
+
+    fn feed(&self, state: &mut CaptureState, data: &[u8]) {
+        state.partial.extend_from_slice(data);
+        let Some(last_newline) = state.partial.iter().rposition(|&b| b == b'\n') else {
+            if state.partial.len() >= MAX_LINE {
+                self.flush_partial(state);
+            }
+            return;
+        };
+        let complete: Vec<u8> = state.partial.drain(..=last_newline).collect();
+        let text = String::from_utf8_lossy(&complete);
+        self.log.append(&text);
+        state.tail.push(&text);
+    }
+
+    fn flush_partial(&self, state: &mut CaptureState) {
+        if state.partial.is_empty() {
+            return;
+        }
+        let mut text = String::from_utf8_lossy(&state.partial).into_owned();
+        state.partial.clear();
+        text.push('\n');
+        self.log.append(&text);
+        state.tail.push(&text);
+    }
+}
+
+fn receiver_fd_clone(receiver: &pipe::Receiver) -> io::Result<OwnedFd> {
+    use std::os::fd::AsFd;
+    receiver.as_fd().try_clone_to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_last_4k_on_char_boundaries() {
+        let mut tail = Tail::default();
+        for _ in 0..3000 {
+            tail.push("é");
+        }
+        tail.push("end\n");
+        let t = tail.take();
+        assert!(t.len() <= TAIL_BYTES);
+        assert!(t.ends_with("end\n"));
+    }
+
+    #[test]
+    fn log_file_rotates_within_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = FunctionLog::new(dir.path().join("f.log"), 4096);
+        for i in 0..1000 {
+            log.append(&format!("line {i}\n"));
+        }
+        let current = std::fs::metadata(dir.path().join("f.log"))
+            .expect("log")
+            .len();
+        let old = std::fs::metadata(dir.path().join("f.log.1"))
+            .expect("rotated")
+            .len();
+        assert!(current + old <= 4096, "{current} + {old}");
+        let text = std::fs::read_to_string(dir.path().join("f.log")).expect("read");
+        assert!(text.ends_with("line 999\n"));
+    }
+}

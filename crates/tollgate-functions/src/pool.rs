@@ -1,0 +1,387 @@
+//! Pools of instances per (function, qualifier), concurrency accounting and throttling.
+//!
+//! Lambda's scaling model, which this follows:
+//! - **Concurrency is in-flight invocations**, not processes. A function's reserved concurrency
+//!   caps its in-flight invocations across all its versions (`Some(0)` throttles everything);
+//!   `max_concurrency` caps them across all functions. Over either cap an invocation is throttled
+//!   at once (`TooManyRequestsException` with the matching `Reason`); it never queues.
+//! - **Warm reuse**: an invocation takes the most recently used idle instance of its pool (so the
+//!   least used ones age out), otherwise it starts one (a cold start).
+//! - **Scale to zero**: instances idle for `idle_timeout` are stopped by a periodic sweep.
+//! - **Bounded processes**: live instances (busy, idle or starting) never exceed
+//!   `max_concurrency`; starting one more evicts the least recently used idle instance of any
+//!   function. Since in-flight invocations are capped by the same number, an idle instance to
+//!   evict always exists.
+//! - **Reconfiguration** bumps the pool's generation: idle instances of the old configuration stop
+//!   at once, busy ones when their invocation ends.
+//!
+//! One `std::sync::Mutex` guards all of it. It is held for bookkeeping only, never across an
+//! `.await`, and instances (whose drop runs `kill`) are always dropped after it is released.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::instance::Instance;
+use crate::util::kill_process_group;
+use crate::{FunctionConfig, InvokeError};
+
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Throttle reasons, as Lambda's `TooManyRequestsException.Reason`.
+pub(crate) const RESERVED_LIMIT: &str = "ReservedFunctionConcurrentInvocationLimitExceeded";
+pub(crate) const ACCOUNT_LIMIT: &str = "ConcurrentInvocationLimitExceeded";
+
+/// Every live instance's process group, so shutdown can kill busy instances too.
+pub(crate) struct LiveSet {
+    slots: Mutex<HashMap<u64, u32>>,
+    next_id: AtomicU64,
+    closed: AtomicBool,
+}
+
+impl LiveSet {
+    fn new() -> Self {
+        Self {
+            slots: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn reserve(self: &Arc<Self>) -> LiveSlot {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.slots).insert(id, 0);
+        LiveSlot {
+            set: self.clone(),
+            id,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.slots).len()
+    }
+
+    /// Refuses new instances and kills every live process group.
+    fn close_and_kill(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let groups: Vec<u32> = lock(&self.slots).values().copied().collect();
+        for pgid in groups {
+            kill_process_group(pgid);
+        }
+    }
+}
+
+/// A place in the [`LiveSet`], held by an instance for its whole life (released on drop).
+pub(crate) struct LiveSlot {
+    set: Arc<LiveSet>,
+    id: u64,
+}
+
+impl LiveSlot {
+    /// Records the process group; `false` if shutdown began meanwhile.
+    pub(crate) fn set_pgid(&self, pgid: u32) -> bool {
+        lock(&self.set.slots).insert(self.id, pgid);
+        !self.set.closed.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for LiveSlot {
+    fn drop(&mut self) {
+        lock(&self.set.slots).remove(&self.id);
+    }
+}
+
+struct Pool {
+    config: Arc<FunctionConfig>,
+    generation: u64,
+    /// Idle instances, most recently used last.
+    idle: Vec<Instance>,
+}
+
+#[derive(Default)]
+struct Inner {
+    pools: HashMap<(String, String), Pool>,
+    /// In-flight invocations per function name (all qualifiers).
+    in_flight: HashMap<String, u32>,
+    in_flight_total: usize,
+    shutting_down: bool,
+}
+
+/// The pools and counters. See the module documentation.
+pub(crate) struct Registry {
+    inner: Mutex<Inner>,
+    live: Arc<LiveSet>,
+    max_concurrency: usize,
+    region: String,
+    account_id: String,
+}
+
+/// What an admitted invocation runs with.
+pub(crate) struct Lease {
+    pub config: Arc<FunctionConfig>,
+    pub generation: u64,
+    /// A warm instance, or `None` for a cold start (then `slot` is the reserved place).
+    pub instance: Option<Instance>,
+    pub slot: Option<LiveSlot>,
+    pub in_flight: InFlight,
+}
+
+/// Counts an invocation as in flight until dropped.
+pub(crate) struct InFlight {
+    registry: Arc<Registry>,
+    name: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.registry.inner);
+        inner.in_flight_total = inner.in_flight_total.saturating_sub(1);
+        if let Some(n) = inner.in_flight.get_mut(&self.name) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                inner.in_flight.remove(&self.name);
+            }
+        }
+    }
+}
+
+impl Registry {
+    pub(crate) fn new(max_concurrency: usize, region: String, account_id: String) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            live: Arc::new(LiveSet::new()),
+            max_concurrency: max_concurrency.max(1),
+            region,
+            account_id,
+        }
+    }
+
+    /// Adds or reconfigures a pool. Returns instances to drop (outside the lock).
+    pub(crate) fn upsert(&self, config: FunctionConfig) -> Vec<Instance> {
+        let mut inner = lock(&self.inner);
+        if inner.shutting_down {
+            return Vec::new();
+        }
+        let key = (config.name.clone(), config.qualifier.clone());
+        match inner.pools.get_mut(&key) {
+            Some(pool) if *pool.config == config => Vec::new(),
+            Some(pool) => {
+                pool.config = Arc::new(config);
+                pool.generation = next_generation();
+                std::mem::take(&mut pool.idle)
+            }
+            None => {
+                inner.pools.insert(
+                    key,
+                    Pool {
+                        config: Arc::new(config),
+                        generation: next_generation(),
+                        idle: Vec::new(),
+                    },
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// Makes the pool start fresh instances (a new generation) without changing its
+    /// configuration. Returns the idle instances to drop.
+    pub(crate) fn reload(&self, name: &str, qualifier: &str) -> Vec<Instance> {
+        let mut inner = lock(&self.inner);
+        match inner
+            .pools
+            .get_mut(&(name.to_owned(), qualifier.to_owned()))
+        {
+            Some(pool) => {
+                pool.generation = next_generation();
+                std::mem::take(&mut pool.idle)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Removes a pool. Returns its idle instances to drop; busy ones stop when they finish.
+    pub(crate) fn remove(&self, name: &str, qualifier: &str) -> Vec<Instance> {
+        let mut inner = lock(&self.inner);
+        inner
+            .pools
+            .remove(&(name.to_owned(), qualifier.to_owned()))
+            .map(|pool| pool.idle)
+            .unwrap_or_default()
+    }
+
+    /// Admits an invocation or throttles it. The returned instances are to be dropped by the
+    /// caller (dead idle instances, evictions), after the lock is gone.
+    pub(crate) fn acquire(
+        self: &Arc<Self>,
+        name: &str,
+        qualifier: &str,
+    ) -> Result<(Lease, Vec<Instance>), InvokeError> {
+        let mut discard = Vec::new();
+        let mut inner = lock(&self.inner);
+        if inner.shutting_down {
+            return Err(InvokeError::Failed(
+                "function runtime is shutting down".to_owned(),
+            ));
+        }
+        let Some(pool) = inner.pools.get(&(name.to_owned(), qualifier.to_owned())) else {
+            return Err(InvokeError::NotFound(format!(
+                "Function not found: arn:aws:lambda:{}:{}:function:{name}:{qualifier}",
+                self.region, self.account_id
+            )));
+        };
+        let config = pool.config.clone();
+        let generation = pool.generation;
+        let running = inner.in_flight.get(name).copied().unwrap_or(0);
+        if let Some(reserved) = config.reserved_concurrency
+            && running >= reserved
+        {
+            return Err(InvokeError::Throttled {
+                reason: RESERVED_LIMIT,
+            });
+        }
+        if inner.in_flight_total >= self.max_concurrency {
+            return Err(InvokeError::Throttled {
+                reason: ACCOUNT_LIMIT,
+            });
+        }
+        *inner.in_flight.entry(name.to_owned()).or_insert(0) += 1;
+        inner.in_flight_total += 1;
+        let in_flight = InFlight {
+            registry: self.clone(),
+            name: name.to_owned(),
+        };
+
+        let mut warm = None;
+        if let Some(pool) = inner
+            .pools
+            .get_mut(&(name.to_owned(), qualifier.to_owned()))
+        {
+            while let Some(mut instance) = pool.idle.pop() {
+                if instance.is_alive() {
+                    warm = Some(instance);
+                    break;
+                }
+                discard.push(instance);
+            }
+        }
+        let slot = if warm.is_none() {
+            // Live count minus instances about to be dropped.
+            let mut live = self.live.len().saturating_sub(discard.len());
+            while live >= self.max_concurrency {
+                match evict_lru(&mut inner) {
+                    Some(instance) => {
+                        discard.push(instance);
+                        live -= 1;
+                    }
+                    None => break,
+                }
+            }
+            Some(self.live.reserve())
+        } else {
+            None
+        };
+        Ok((
+            Lease {
+                config,
+                generation,
+                instance: warm,
+                slot,
+                in_flight,
+            },
+            discard,
+        ))
+    }
+
+    /// Returns an instance after an invocation. `Some(instance)` means it is not wanted any more
+    /// (its pool was reconfigured or removed, or shutdown began): the caller drops it.
+    pub(crate) fn give_back(&self, instance: Instance) -> Option<Instance> {
+        let mut inner = lock(&self.inner);
+        if inner.shutting_down {
+            return Some(instance);
+        }
+        let key = (
+            instance_config_name(&instance),
+            instance_config_qualifier(&instance),
+        );
+        match inner.pools.get_mut(&key) {
+            Some(pool) if pool.generation == instance.generation() => {
+                pool.idle.push(instance);
+                None
+            }
+            _ => Some(instance),
+        }
+    }
+
+    /// Takes out the instances idle for at least `idle_timeout`.
+    pub(crate) fn expired(&self, idle_timeout: Duration) -> Vec<Instance> {
+        let now = Instant::now();
+        let mut inner = lock(&self.inner);
+        let mut expired = Vec::new();
+        for pool in inner.pools.values_mut() {
+            let (old, fresh): (Vec<Instance>, Vec<Instance>) = std::mem::take(&mut pool.idle)
+                .into_iter()
+                .partition(|i| now.duration_since(i.last_used) >= idle_timeout);
+            pool.idle = fresh;
+            expired.extend(old);
+        }
+        expired
+    }
+
+    /// Stops accepting invocations, takes out every idle instance and kills every live process
+    /// group (busy invocations then end with a runtime exit error).
+    pub(crate) fn close(&self) -> Vec<Instance> {
+        let idle: Vec<Instance> = {
+            let mut inner = lock(&self.inner);
+            inner.shutting_down = true;
+            inner
+                .pools
+                .drain()
+                .flat_map(|(_, pool)| pool.idle)
+                .collect()
+        };
+        self.live.close_and_kill();
+        idle
+    }
+
+    /// Live instances (busy, idle or starting).
+    pub(crate) fn live_instances(&self) -> usize {
+        self.live.len()
+    }
+}
+
+fn instance_config_name(instance: &Instance) -> String {
+    instance.config().name.clone()
+}
+
+fn instance_config_qualifier(instance: &Instance) -> String {
+    instance.config().qualifier.clone()
+}
+
+/// Removes the least recently used idle instance of any pool.
+fn evict_lru(inner: &mut Inner) -> Option<Instance> {
+    let (key, index) = inner
+        .pools
+        .iter()
+        .flat_map(|(key, pool)| {
+            pool.idle
+                .iter()
+                .enumerate()
+                .map(move |(index, instance)| (instance.last_used, key, index))
+        })
+        .min_by_key(|(last_used, _, _)| *last_used)
+        .map(|(_, key, index)| (key.clone(), index))?;
+    inner
+        .pools
+        .get_mut(&key)
+        .map(|pool| pool.idle.remove(index))
+}

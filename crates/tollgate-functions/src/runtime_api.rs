@@ -1,0 +1,311 @@
+//! The AWS Lambda Runtime API, served to one instance.
+//!
+//! Every instance gets its own listener on `127.0.0.1:0`, and `AWS_LAMBDA_RUNTIME_API` holds that
+//! address. The official runtime clients append `/2018-06-01/runtime/...` to the variable, so a
+//! path prefix cannot tell instances apart; a port per instance can, and it means a response can
+//! never be attributed to the wrong instance. The server translates HTTP calls into
+//! [`RuntimeMessage`]s for the instance controller ([`crate::instance`]) and hands out the events it
+//! is given:
+//!
+//! | call | effect |
+//! |---|---|
+//! | `GET  /2018-06-01/runtime/invocation/next` | [`RuntimeMessage::Next`], then blocks until an event |
+//! | `POST /2018-06-01/runtime/invocation/{id}/response` | [`RuntimeMessage::Response`], `202` |
+//! | `POST /2018-06-01/runtime/invocation/{id}/error` | [`RuntimeMessage::Error`], `202` |
+//! | `POST /2018-06-01/runtime/init/error` | [`RuntimeMessage::InitError`], `202` |
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::MAX_PAYLOAD_BYTES;
+
+const PREFIX: &str = "/2018-06-01/runtime/";
+
+/// An invocation as the runtime receives it from `/invocation/next`.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    pub request_id: String,
+    pub deadline_ms: u64,
+    pub function_arn: String,
+    pub trace_id: Option<String>,
+    pub client_context: Option<String>,
+    pub cognito_identity: Option<String>,
+    pub payload: Bytes,
+}
+
+/// What the runtime told us, in order.
+#[derive(Debug)]
+pub(crate) enum RuntimeMessage {
+    /// The runtime asked for the next event: it is initialised and idle.
+    Next,
+    Response {
+        request_id: String,
+        body: Bytes,
+    },
+    /// The response exceeded [`MAX_PAYLOAD_BYTES`]; the runtime got `413`.
+    ResponseTooLarge {
+        request_id: String,
+    },
+    Error {
+        request_id: String,
+        body: Bytes,
+        error_type: Option<String>,
+    },
+    InitError {
+        body: Bytes,
+        error_type: Option<String>,
+    },
+}
+
+/// State shared by the server's connections.
+struct Shared {
+    events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
+    messages: mpsc::UnboundedSender<RuntimeMessage>,
+    /// The invocation that may still be answered. Answering clears it, so a second answer for the
+    /// same id is refused like Lambda does (`InvalidStateTransition`).
+    current: Mutex<Option<String>>,
+}
+
+/// A running Runtime API server for one instance. Dropping it stops the server and closes every
+/// connection (the accept task owns the connection tasks).
+pub(crate) struct RuntimeApi {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl RuntimeApi {
+    /// Binds a fresh port and starts serving. Events are fed through `events`; messages come back
+    /// through `messages`.
+    pub(crate) async fn start(
+        events: mpsc::Receiver<Event>,
+        messages: mpsc::UnboundedSender<RuntimeMessage>,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            events: tokio::sync::Mutex::new(events),
+            messages,
+            current: Mutex::new(None),
+        });
+        let task = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(Self { addr, shared, task })
+    }
+
+    /// The value for `AWS_LAMBDA_RUNTIME_API`.
+    pub(crate) fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Marks `request_id` as the invocation that may be answered.
+    pub(crate) fn expect(&self, request_id: Option<String>) {
+        *self
+            .shared
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = request_id;
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(handle(&shared, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            // Reap finished connection tasks so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+type Body = Full<Bytes>;
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error(status: StatusCode, error_type: &str, message: &str) -> Response<Body> {
+    json(
+        status,
+        serde_json::json!({ "errorMessage": message, "errorType": error_type }).to_string(),
+    )
+}
+
+fn accepted() -> Response<Body> {
+    json(StatusCode::ACCEPTED, r#"{"status":"OK"}"#.to_owned())
+}
+
+async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return error(StatusCode::NOT_FOUND, "InvalidPath", "unknown path");
+    };
+    let method = req.method().clone();
+    let segments: Vec<&str> = rest.split('/').collect();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, ["invocation", "next"]) => next(shared).await,
+        (&Method::POST, ["invocation", request_id, kind @ ("response" | "error")]) => {
+            let request_id = (*request_id).to_owned();
+            let is_error = *kind == "error";
+            answer(shared, req, request_id, is_error).await
+        }
+        (&Method::POST, ["init", "error"]) => {
+            let error_type = error_type_header(&req);
+            let body = match Limited::new(req.into_body(), MAX_PAYLOAD_BYTES)
+                .collect()
+                .await
+            {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => Bytes::new(),
+            };
+            let _ = shared
+                .messages
+                .send(RuntimeMessage::InitError { body, error_type });
+            accepted()
+        }
+        _ => error(StatusCode::NOT_FOUND, "InvalidPath", "unknown path"),
+    }
+}
+
+fn error_type_header(req: &Request<Incoming>) -> Option<String> {
+    req.headers()
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn next(shared: &Shared) -> Response<Body> {
+    let _ = shared.messages.send(RuntimeMessage::Next);
+    // One runtime polls at a time; a second concurrent poller simply queues behind the first.
+    let event = {
+        let mut events = shared.events.lock().await;
+        events.recv().await
+    };
+    let Some(event) = event else {
+        // The instance is stopping; the process is about to be killed.
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            "instance stopping",
+        );
+    };
+    let mut response = Response::new(Full::new(event.payload));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set("lambda-runtime-aws-request-id", &event.request_id);
+    set("lambda-runtime-deadline-ms", &event.deadline_ms.to_string());
+    set("lambda-runtime-invoked-function-arn", &event.function_arn);
+    if let Some(trace) = &event.trace_id {
+        set("lambda-runtime-trace-id", trace);
+    }
+    if let Some(cc) = &event.client_context {
+        set("lambda-runtime-client-context", cc);
+    }
+    if let Some(ci) = &event.cognito_identity {
+        set("lambda-runtime-cognito-identity", ci);
+    }
+    response
+}
+
+async fn answer(
+    shared: &Shared,
+    req: Request<Incoming>,
+    request_id: String,
+    is_error: bool,
+) -> Response<Body> {
+    let error_type = error_type_header(&req);
+    let body = Limited::new(req.into_body(), MAX_PAYLOAD_BYTES)
+        .collect()
+        .await;
+    {
+        let mut current = shared
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if current.as_deref() != Some(request_id.as_str()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidStateTransition",
+                "Invalid request ID or the invocation was already answered",
+            );
+        }
+        *current = None;
+    }
+    let body = match body {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_none() => {
+            // The runtime hung up mid-body: leave the invocation open; its timeout ends it.
+            *shared
+                .current
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(request_id);
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "could not read body",
+            );
+        }
+        Err(_) => {
+            let _ = shared
+                .messages
+                .send(RuntimeMessage::ResponseTooLarge { request_id });
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                &format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."),
+            );
+        }
+    };
+    let message = if is_error {
+        RuntimeMessage::Error {
+            request_id,
+            body,
+            error_type,
+        }
+    } else {
+        RuntimeMessage::Response { request_id, body }
+    };
+    let _ = shared.messages.send(message);
+    accepted()
+}
