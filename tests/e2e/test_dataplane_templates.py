@@ -126,3 +126,36 @@ def test_unparseable_template_is_refused_when_written(apigw):
     with pytest.raises(ClientError) as exc:
         apigw.put_integration(**key, type="MOCK", requestTemplates={"application/json": "#if($x)\nno end"})
     assert_error(exc, "BadRequestException", 400, contains="line")
+
+
+def test_binary_request_converted_to_text(apigw, endpoint, backend):
+    import base64
+
+    api = RestApi(apigw)
+    apigw.update_rest_api(restApiId=api.id, patchOperations=[
+        {"op": "add", "path": "/binaryMediaTypes/image~1png"}])
+    rid = api.resource("/upload")
+    key = {"restApiId": api.id, "resourceId": rid, "httpMethod": "POST"}
+    apigw.put_method(**key, authorizationType="NONE")
+    apigw.put_integration(**key, type="HTTP", integrationHttpMethod="POST", uri=f"{backend.url}/upload",
+                          contentHandling="CONVERT_TO_TEXT")
+    apigw.put_method_response(**key, statusCode="200")
+    apigw.put_integration_response(**key, statusCode="200")
+    api.mock("/ready")
+    api.deploy("test")
+    poll("GET", api.url(endpoint, "test", "/ready"), until=200)
+    png = bytes(range(256))
+    resp = call("POST", api.url(endpoint, "test", "/upload"), headers={"content-type": "image/png"}, data=png)
+    assert resp.status_code == 200, resp.text
+    assert backend.received[-1]["body"] == base64.b64encode(png).decode()
+
+
+def test_binary_bodies_pass_through_http_proxy_unchanged(apigw, endpoint, backend):
+    api = RestApi(apigw)
+    api.http_proxy("/raw", f"{backend.url}/raw", http_method="POST")
+    api.deploy("test")
+    poll("POST", api.url(endpoint, "test", "/raw"), until=200)
+    blob = bytes(range(256)) * 4
+    resp = call("POST", api.url(endpoint, "test", "/raw"), headers={"content-type": "application/octet-stream"}, data=blob)
+    assert resp.status_code == 200
+    assert backend.received[-1]["body_length"] == len(blob)

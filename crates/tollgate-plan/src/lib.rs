@@ -188,6 +188,37 @@ pub enum Passthrough {
     Never,
 }
 
+/// `contentHandling`: how a payload is converted between binary and text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentHandling {
+    /// Binary becomes a base64 string.
+    ConvertToText,
+    /// A base64 string becomes binary.
+    ConvertToBinary,
+}
+
+impl ContentHandling {
+    fn parse(value: Option<&str>) -> Option<Self> {
+        match value? {
+            "CONVERT_TO_TEXT" => Some(Self::ConvertToText),
+            "CONVERT_TO_BINARY" => Some(Self::ConvertToBinary),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a content type is one of the API's `binaryMediaTypes` (`image/png`, `image/*`,
+/// `*/*`).
+pub fn is_binary(content_type: Option<&str>, binary_media_types: &[String]) -> bool {
+    let Some(content_type) = content_type else { return false };
+    let wanted = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (kind, _) = wanted.split_once('/').unwrap_or((&wanted, ""));
+    binary_media_types.iter().any(|t| {
+        let t = t.to_ascii_lowercase();
+        t == wanted || t == "*/*" || t.strip_suffix("/*").is_some_and(|k| k == kind)
+    })
+}
+
 /// A mapping template, parsed.
 pub struct MappingTemplate {
     pub content_type: String,
@@ -246,6 +277,7 @@ pub struct IntegrationPlan {
     /// The integration response without a pattern, if any.
     pub default_response: Option<ResponsePlan>,
     pub insecure_skip_verification: bool,
+    pub content_handling: Option<ContentHandling>,
 }
 
 impl IntegrationPlan {
@@ -284,6 +316,7 @@ impl IntegrationPlan {
             timeout: Duration::from_millis(integration.timeout_in_millis.clamp(50, 29_000) as u64),
             responses,
             default_response,
+            content_handling: ContentHandling::parse(integration.content_handling.as_deref()),
             insecure_skip_verification: integration
                 .tls_config
                 .as_ref()
@@ -309,6 +342,7 @@ pub struct ResponsePlan {
     /// `method.response.header.X` mappings.
     pub headers: Vec<(String, Source)>,
     pub templates: Vec<MappingTemplate>,
+    pub content_handling: Option<ContentHandling>,
 }
 
 impl ResponsePlan {
@@ -339,12 +373,28 @@ impl ResponsePlan {
             pattern,
             headers,
             templates: compile_templates(response.response_templates.as_ref()),
+            content_handling: ContentHandling::parse(response.content_handling.as_deref()),
         }
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod binary_tests {
+    use super::is_binary;
+
+    #[test]
+    fn binary_media_types_match_exactly_or_by_wildcard() {
+        let types = vec!["image/png".to_string(), "application/*".to_string()];
+        assert!(is_binary(Some("image/png"), &types));
+        assert!(is_binary(Some("application/octet-stream; x=1"), &types));
+        assert!(!is_binary(Some("image/jpeg"), &types));
+        assert!(!is_binary(None, &types));
+        assert!(is_binary(Some("text/plain"), &["*/*".to_string()]));
+    }
+}
 
 /// `TestInvokeMethod`: running one method of an API's current, undeployed configuration the
 /// way the data plane would. The management API asks; the data plane answers, through this
