@@ -31,6 +31,9 @@ use crate::RequestData;
 use crate::convert::{json_text, to_vtl};
 use crate::jsonpath::{Found, JsonPath};
 
+/// The sections of `$input.params()`, in order.
+const SECTIONS: [&str; 3] = ["path", "querystring", "header"];
+
 /// The payload, parsed at most once per request.
 enum Doc {
     Json(Json),
@@ -42,6 +45,11 @@ enum Doc {
 pub(crate) struct Input {
     data: Arc<RequestData>,
     doc: OnceLock<Doc>,
+    /// The last `$input.params()` map, reused while nothing else holds it
+    /// and it is unchanged (see [`Input::all_params`]).
+    params: Mutex<Option<Map>>,
+    /// Path, query string and header parameters without repeated keys.
+    sections: OnceLock<[Vec<(String, String)>; 3]>,
 }
 
 impl Input {
@@ -49,6 +57,8 @@ impl Input {
         Input {
             data,
             doc: OnceLock::new(),
+            params: Mutex::new(None),
+            sections: OnceLock::new(),
         }
     }
 
@@ -61,10 +71,16 @@ impl Input {
 
     fn doc(&self) -> &Doc {
         self.doc.get_or_init(|| {
-            let body = self.body();
-            match serde_json::from_str::<Json>(&body) {
+            // Parse the payload in place when it is valid UTF-8 (the usual
+            // case); otherwise parse its lossy decoding, as `body` reads it.
+            let parsed = match std::str::from_utf8(&self.data.body) {
+                Ok("") => serde_json::from_str::<Json>("{}"),
+                Ok(body) => serde_json::from_str::<Json>(body),
+                Err(_) => serde_json::from_str::<Json>(&self.body()),
+            };
+            match parsed {
                 Ok(j) => Doc::Json(j),
-                Err(_) => Doc::Text(body),
+                Err(_) => Doc::Text(self.body()),
             }
         })
     }
@@ -99,20 +115,65 @@ impl Input {
         })
     }
 
-    /// `$input.params()`.
+    /// `$input.params()`: a new map each time, as in API Gateway, so that
+    /// a template may change it freely.
+    ///
+    /// Templates often call it in a loop (`$input.params().header.get($k)`),
+    /// so the map built last time is handed out again when no one else
+    /// holds it or any of its sections and its contents are still those of
+    /// a new map: nothing can then tell it from a new one.
     pub(crate) fn all_params(&self) -> Value {
+        let mut cache = self.params.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = cache.as_ref()
+            && self.is_pristine(m)
+        {
+            return Value::Map(m.clone());
+        }
         let section = |pairs: &[(String, String)]| {
-            let m = Map::default();
-            for (k, v) in pairs {
-                m.insert(k.clone(), Value::String(v.clone()));
-            }
-            Value::Map(m)
+            Value::Map(Map::new(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ))
         };
-        Value::map([
-            ("path", section(&self.data.path)),
-            ("querystring", section(&self.data.querystring)),
-            ("header", section(&self.data.header)),
-        ])
+        let m = Map::new(
+            SECTIONS
+                .iter()
+                .zip(self.sections())
+                .map(|(name, pairs)| (name.to_string(), section(pairs)))
+                .collect(),
+        );
+        *cache = Some(m.clone());
+        Value::Map(m)
+    }
+
+    fn sections(&self) -> &[Vec<(String, String)>; 3] {
+        self.sections.get_or_init(|| {
+            [
+                dedup(&self.data.path),
+                dedup(&self.data.querystring),
+                dedup(&self.data.header),
+            ]
+        })
+    }
+
+    /// True when `m` (a map from [`Self::all_params`]) is referenced only by
+    /// the cache, and neither it nor its sections have changed.
+    fn is_pristine(&self, m: &Map) -> bool {
+        if !m.is_unique() {
+            return false;
+        }
+        m.with_entries(|entries| {
+            entries.len() == SECTIONS.len()
+                && entries
+                    .iter()
+                    .zip(SECTIONS.iter().zip(self.sections()))
+                    .all(|((k, v), (name, pairs))| {
+                        k == name
+                            && matches!(v, Value::Map(s) if s.is_unique() && same_pairs(s, pairs))
+                    })
+        })
     }
 
     /// `$input.params(name)`.
@@ -150,6 +211,30 @@ impl HostObject for Input {
     fn display(&self) -> String {
         "$input".into()
     }
+}
+
+/// `pairs` as a map keeps them: each key at its first position with its
+/// last value.
+fn dedup(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        match out.iter_mut().find(|(x, _)| x == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    out
+}
+
+/// True when `m` holds exactly `pairs` (unique keys), as strings.
+fn same_pairs(m: &Map, pairs: &[(String, String)]) -> bool {
+    m.with_entries(|entries| {
+        entries.len() == pairs.len()
+            && entries
+                .iter()
+                .zip(pairs)
+                .all(|((ek, ev), (k, v))| ek == k && matches!(ev, Value::String(ev) if ev == v))
+    })
 }
 
 /// Compiled paths, shared by all requests: templates use a handful of
@@ -200,6 +285,34 @@ mod tests {
             i.all_params().to_java_string(),
             "{path={id=p1}, querystring={q=2, id=q1}, header={X-Trace=t}}"
         );
+    }
+
+    #[test]
+    fn params_maps_are_new_each_time() {
+        let i = input("");
+        let fresh = "{path={id=p1}, querystring={q=2, id=q1}, header={X-Trace=t}}";
+        // Reused while unchanged and unshared: still equal to a new one.
+        for _ in 0..3 {
+            assert_eq!(i.all_params().to_java_string(), fresh);
+        }
+        // A change made through one result is not seen by the next call.
+        let Value::Map(m) = i.all_params() else {
+            panic!("not a map")
+        };
+        let Some(Value::Map(h)) = m.get("header") else {
+            panic!("no header section")
+        };
+        drop(m);
+        h.insert("X-New".into(), Value::from("1"));
+        assert_eq!(i.all_params().to_java_string(), fresh);
+        drop(h);
+        assert_eq!(i.all_params().to_java_string(), fresh);
+        // A result still held elsewhere is never handed out again.
+        let (a, b) = (i.all_params(), i.all_params());
+        let (Value::Map(a), Value::Map(b)) = (a, b) else {
+            panic!("not maps")
+        };
+        assert!(!a.same(&b));
     }
 
     #[test]

@@ -32,14 +32,21 @@ impl HostObject for Util {
         if arg.is_null() {
             return Ok(Value::Null);
         }
-        let s = arg.to_java_string();
+        let owned;
+        let s: &str = match arg {
+            Value::String(s) => s,
+            _ => {
+                owned = arg.to_java_string();
+                &owned
+            }
+        };
         Ok(match method {
-            "escapeJavaScript" => Value::String(escape_javascript(&s)),
-            "parseJson" => parse_json(&s)?,
-            "urlEncode" => Value::String(url_encode(&s)),
-            "urlDecode" => Value::String(url_decode(&s)?),
-            "base64Encode" => Value::String(base64_encode(&s)),
-            "base64Decode" => Value::String(base64_decode(&s)?),
+            "escapeJavaScript" => Value::String(escape_javascript(s)),
+            "parseJson" => parse_json(s)?,
+            "urlEncode" => Value::String(url_encode(s)),
+            "urlDecode" => Value::String(url_decode(s)?),
+            "base64Encode" => Value::String(base64_encode(s)),
+            "base64Decode" => Value::String(base64_decode(s)?),
             _ => Value::Null,
         })
     }

@@ -26,6 +26,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -39,7 +40,39 @@ use crate::value::{HostObject, Map, Value};
 /// rendering.
 #[derive(Debug, Default, Clone)]
 pub struct Context {
-    vars: HashMap<String, Value>,
+    vars: Vars<Value>,
+}
+
+/// Variable tables. Names are short identifiers chosen by the template
+/// author and the embedder, so a simple multiplicative hash (FxHash) is
+/// enough and much cheaper than SipHash on the render path.
+type Vars<V> = HashMap<String, V, BuildHasherDefault<FxHasher>>;
+
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0 ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0 ^ u64::from_le_bytes(w) ^ rest.len() as u64).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0 ^ u64::from(i)).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
 }
 
 impl Context {
@@ -60,6 +93,16 @@ impl Context {
     }
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         self.vars.remove(name)
+    }
+    /// [`Self::insert`] without allocating a key when `name` is bound.
+    fn set(&mut self, name: &str, value: Value) {
+        if value.is_null() {
+            self.vars.remove(name);
+        } else if let Some(slot) = self.vars.get_mut(name) {
+            *slot = value;
+        } else {
+            self.vars.insert(name.to_string(), value);
+        }
     }
 }
 
@@ -137,7 +180,7 @@ pub(crate) fn render(
         limits,
         macros: macros.clone(),
         frames: Vec::new(),
-        null_args: HashMap::new(),
+        null_args: Vars::default(),
         steps: 0,
         depth: 0,
         macro_depth: 0,
@@ -152,9 +195,9 @@ struct Renderer<'a> {
     limits: &'a Limits,
     macros: Macros,
     /// Macro argument frames, innermost last.
-    frames: Vec<HashMap<String, Value>>,
+    frames: Vec<Vars<Value>>,
     /// Null macro arguments: parameter -> (frame depth, caller's source).
-    null_args: HashMap<String, (usize, String)>,
+    null_args: Vars<(usize, String)>,
     steps: u64,
     depth: usize,
     macro_depth: usize,
@@ -229,10 +272,7 @@ impl Renderer<'_> {
                         None => self.write(out, &r.source)?,
                     }
                 }
-                Some(v) => {
-                    let s = self.stringify(&v)?;
-                    self.write(out, &s)?;
-                }
+                Some(v) => self.write_value(&v, out)?,
                 None if r.quiet => {}
                 None => {
                     let alias = match self.null_args.get(&r.root) {
@@ -355,11 +395,13 @@ impl Renderer<'_> {
         Ok(Some(flow))
     }
 
-    /// `String.valueOf(v)` with `#define` blocks rendered now, wherever they
-    /// sit. A block nested in a collection that may not render gives `null`.
-    fn stringify(&mut self, v: &Value) -> RResult<String> {
-        let mut out = String::new();
-        v.write_java(&mut out, 0, &mut |o, out| {
+    /// Writes `String.valueOf(v)` to the output, like [`Self::stringify`]
+    /// without the intermediate string.
+    fn write_value(&mut self, v: &Value, out: &mut String) -> RResult<()> {
+        if let Value::String(s) = v {
+            return self.write(out, s);
+        }
+        v.write_java(out, 0, &mut |o, out| {
             if DefinedBlock::of(o).is_none() {
                 out.push_str(&o.display());
             } else if self.expand_block(o, out)?.is_none() {
@@ -367,6 +409,14 @@ impl Renderer<'_> {
             }
             Ok(())
         })?;
+        self.write(out, "")
+    }
+
+    /// `String.valueOf(v)` with `#define` blocks rendered now, wherever they
+    /// sit. A block nested in a collection that may not render gives `null`.
+    fn stringify(&mut self, v: &Value) -> RResult<String> {
+        let mut out = String::new();
+        self.write_value(v, &mut out)?;
         Ok(out)
     }
 
@@ -441,15 +491,15 @@ impl Renderer<'_> {
                 break;
             }
             let has_next = i + 1 < total;
-            self.ctx.insert(var, item);
+            self.ctx.set(var, item);
             let scope = ForeachScope {
                 index: i,
                 has_next,
                 parent: parent.clone(),
             };
-            self.ctx.insert("foreach", Value::Object(Arc::new(scope)));
-            self.ctx.insert("velocityCount", Value::Int(i as i64 + 1));
-            self.ctx.insert("velocityHasNext", Value::Bool(has_next));
+            self.ctx.set("foreach", Value::Object(Arc::new(scope)));
+            self.ctx.set("velocityCount", Value::Int(i as i64 + 1));
+            self.ctx.set("velocityHasNext", Value::Bool(has_next));
             flow = self.nodes(body, out);
             match flow {
                 Ok(Flow::Normal) => {}
@@ -460,9 +510,9 @@ impl Renderer<'_> {
                 _ => break,
             }
         }
-        self.ctx.insert(var, saved_var.unwrap_or_default());
+        self.ctx.set(var, saved_var.unwrap_or_default());
         for (k, v) in SAVED.iter().zip(saved) {
-            self.ctx.insert(*k, v.unwrap_or_default());
+            self.ctx.set(k, v.unwrap_or_default());
         }
         flow
     }
@@ -478,7 +528,7 @@ impl Renderer<'_> {
                 call.line, call.name, self.limits.max_macro_depth
             ));
         }
-        let mut frame = HashMap::new();
+        let mut frame = Vars::default();
         for (param, arg) in def.params.iter().zip(&call.args) {
             let v = self.eval(arg)?;
             if !v.is_null() {
@@ -523,7 +573,7 @@ impl Renderer<'_> {
         if let Some(f) = self.frames.iter_mut().rev().find(|f| f.contains_key(name)) {
             f.insert(name.to_string(), v.clone());
         }
-        self.ctx.insert(name, v);
+        self.ctx.set(name, v);
     }
 
     fn assign(&mut self, target: &Reference, v: Value) -> RResult<()> {

@@ -127,12 +127,17 @@ impl List {
 pub struct Map(Arc<Mutex<Vec<(String, Value)>>>);
 
 impl Map {
+    /// A map of `entries` in order; a repeated key keeps its first position
+    /// and its last value (as successive `put`s do).
     pub fn new(entries: Vec<(String, Value)>) -> Self {
-        let m = Map::default();
+        let mut items: Vec<(String, Value)> = Vec::with_capacity(entries.len());
         for (k, v) in entries {
-            m.insert(k, v);
+            match items.iter_mut().find(|(x, _)| *x == k) {
+                Some(slot) => slot.1 = v,
+                None => items.push((k, v)),
+            }
         }
-        m
+        Map(Arc::new(Mutex::new(items)))
     }
     pub fn entries(&self) -> Vec<(String, Value)> {
         lock(&self.0).clone()
@@ -172,6 +177,16 @@ impl Map {
     }
     pub fn same(&self, other: &Map) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+    /// True when this handle is the only one to the map: nothing else can
+    /// see it or change it. Lets an embedder reuse a map it built earlier
+    /// instead of building an identical one.
+    pub fn is_unique(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
+    /// Runs `f` with the entries locked (read-only).
+    pub fn with_entries<R>(&self, f: impl FnOnce(&[(String, Value)]) -> R) -> R {
+        f(&lock(&self.0))
     }
 }
 
