@@ -4,8 +4,10 @@
 
 pub mod apigateway;
 pub mod error;
+pub mod lambda;
 pub mod wire;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -26,6 +28,10 @@ pub struct AppState {
     pub tester: Option<Arc<dyn tollgate_plan::test_invoke::MethodTester>>,
     pub region: Arc<str>,
     pub account_id: Arc<str>,
+    /// The data directory: uploaded function code is kept under `lambda/code/`.
+    pub data_dir: Arc<PathBuf>,
+    /// Runs functions for the `lambda` service, if this node has a runtime.
+    pub functions: Option<Arc<tollgate_functions::Functions>>,
 }
 
 /// How the management API is set up.
@@ -36,6 +42,11 @@ pub struct AdminConfig {
     pub dev: bool,
     /// What runs `TestInvokeMethod` (the data plane), if this node has one.
     pub tester: Option<Arc<dyn tollgate_plan::test_invoke::MethodTester>>,
+    /// The data directory (function code is unpacked under it).
+    pub data_dir: PathBuf,
+    /// The function runtime that `lambda` `Invoke` uses; without one, invocations fail with
+    /// `ServiceException` while everything else works.
+    pub functions: Option<Arc<tollgate_functions::Functions>>,
 }
 
 /// The management API's routes.
@@ -46,8 +57,10 @@ pub fn router(store: Arc<dyn Store>, config: AdminConfig) -> Router {
         tester: config.tester,
         region: config.region.into(),
         account_id,
+        data_dir: Arc::new(config.data_dir),
+        functions: config.functions,
     };
-    let mut router = apigateway::routes();
+    let mut router = apigateway::routes().merge(lambda::routes());
     if config.dev {
         router = router.route("/_tollgate/reset", post(reset));
     }
@@ -69,6 +82,7 @@ async fn add_request_id(request: axum::extract::Request, next: axum::middleware:
 
 /// `POST /_tollgate/reset` (only with `--dev`): wipes all state so test suites start clean.
 async fn reset(State(state): State<AppState>) -> Result<Response, AdminError> {
+    lambda::forget_all(&state).await;
     state.repo.store().reset().await?;
     tracing::info!("state reset");
     Ok(StatusCode::NO_CONTENT.into_response())

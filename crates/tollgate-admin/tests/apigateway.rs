@@ -23,6 +23,8 @@ fn app(dev: bool) -> Router {
             account_id: "000000000000".into(),
             dev,
             tester: None,
+            data_dir: std::env::temp_dir(),
+            functions: None,
         },
     )
 }

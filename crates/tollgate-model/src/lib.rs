@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod lambda;
 pub mod patch;
 pub mod rest;
 pub mod validate;
@@ -32,4 +33,10 @@ pub mod layout {
     pub const VALIDATOR: &str = "requestvalidator";
     pub const ACCOUNT: &str = "account";
     pub const GATEWAY_RESPONSE: &str = "gatewayresponse";
+    /// A Lambda function (scope [`crate::lambda::SCOPE`]); see [`crate::lambda`] for the layout.
+    pub const LAMBDA_FUNCTION: &str = "lambda-function";
+    /// A published function version (scope [`crate::lambda::function_scope`]).
+    pub const LAMBDA_VERSION: &str = "lambda-version";
+    /// A function alias (scope [`crate::lambda::function_scope`]).
+    pub const LAMBDA_ALIAS: &str = "lambda-alias";
 }

@@ -1,6 +1,8 @@
 //! `tollgate`: an API gateway that speaks Amazon API Gateway.
 
 mod config;
+mod functions;
+mod logs;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -34,11 +36,17 @@ struct Cli {
 enum Command {
     /// Run the gateway: the management API and the data plane on one listener.
     Serve(ServeArgs),
+    /// Print a function's log (START / END / REPORT and its output); --follow for new lines.
+    Logs(logs::LogsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Logs(args) => match logs::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
         Command::Serve(args) => {
             let settings = match Settings::resolve(args) {
                 Ok(s) => s,
@@ -109,13 +117,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
     };
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
+    let functions = start_functions(&settings, &store).await?;
+    let invoker =
+        functions::LocalFunctions::start(Arc::clone(&functions), Arc::clone(&store)).await;
     let gateway = Gateway::start(
         Arc::clone(&store),
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
         },
-        None,
+        Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
     )
     .await?;
     let admin = tollgate_admin::router(
@@ -125,6 +136,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
             account_id: settings.account_id.clone(),
             dev: settings.dev,
             tester: Some(Arc::clone(&gateway) as Arc<dyn tollgate_plan::test_invoke::MethodTester>),
+            data_dir: settings.data_dir.clone(),
+            functions: Some(Arc::clone(&functions)),
         },
     )
     .layer(axum::middleware::from_fn(log_request));
@@ -193,8 +206,34 @@ async fn serve(settings: Settings) -> Result<(), String> {
     for server in servers {
         let _ = server.await;
     }
+    functions.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The function runtime (`{data_dir}/functions`: logs and runtime clients), with every stored
+/// function registered again.
+async fn start_functions(
+    settings: &Settings,
+    store: &Arc<dyn tollgate_store::Store>,
+) -> Result<Arc<tollgate_functions::Functions>, String> {
+    let mut runtime = tollgate_functions::RuntimeSettings::new(settings.data_dir.join("functions"));
+    runtime.region.clone_from(&settings.region);
+    runtime.account_id.clone_from(&settings.account_id);
+    let functions = tollgate_functions::Functions::new(runtime);
+    let restored = tollgate_admin::lambda::restore(
+        store,
+        &functions,
+        &settings.data_dir,
+        &settings.region,
+        &settings.account_id,
+    )
+    .await
+    .map_err(|e| format!("cannot read stored functions: {e}"))?;
+    if restored > 0 {
+        tracing::info!(versions = restored, "functions restored");
+    }
+    Ok(functions)
 }
 
 async fn log_request(

@@ -1,0 +1,66 @@
+//! `tollgate logs FUNCTION [--follow]`: a function's log (START / END / REPORT lines and what
+//! the function printed), read from the data directory; with `--follow`, new lines as they come.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The function's name
+    function: String,
+    /// Keep printing new lines as the function logs them
+    #[arg(long, short = 'f')]
+    follow: bool,
+    /// The data directory of the server [default: ./.tollgate]
+    #[arg(long, env = "TOLLGATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// Where the function runtime keeps a function's log under a data directory.
+pub fn log_file(data_dir: &Path, function: &str) -> PathBuf {
+    data_dir
+        .join("functions")
+        .join("logs")
+        .join(format!("{function}.log"))
+}
+
+pub fn run(args: LogsArgs) -> Result<(), String> {
+    let data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from(".tollgate"));
+    let path = log_file(&data_dir, &args.function);
+    let mut offset = 0u64;
+    let mut stdout = std::io::stdout();
+    loop {
+        match std::fs::File::open(&path) {
+            Ok(mut file) => {
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                // The runtime trims logs from the front; start over when the file shrank.
+                if len < offset {
+                    offset = 0;
+                }
+                file.seek(SeekFrom::Start(offset))
+                    .map_err(|e| e.to_string())?;
+                let mut chunk = Vec::new();
+                file.read_to_end(&mut chunk).map_err(|e| e.to_string())?;
+                offset += chunk.len() as u64;
+                stdout.write_all(&chunk).map_err(|e| e.to_string())?;
+                stdout.flush().map_err(|e| e.to_string())?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.follow => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!(
+                    "no logs for function {} in {}",
+                    args.function,
+                    data_dir.display()
+                ));
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+        if !args.follow {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
