@@ -24,6 +24,8 @@ cargo test --workspace --locked
 echo "== building the binary for the end-to-end tests"
 cargo build --locked -p tollgate
 export TOLLGATE_BIN="$PWD/target/debug/tollgate"
+# Python functions run with the venv's interpreter, which has AWS's runtime client.
+export TOLLGATE_PYTHON="$PWD/.venv/bin/python"
 
 echo "== end-to-end tests"
 .venv/bin/python -m pytest tests/e2e -q "$@"
