@@ -123,3 +123,50 @@ def test_malformed_response_or_function_error_is_502(proxied, endpoint, path):
     resp = call("GET", proxied.url(endpoint, "test", path))
     assert resp.status_code == 502
     assert resp.json() == {"message": "Internal server error"}
+
+
+NON_PROXY_HANDLER = r'''
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("BadInput: " + event["fail"])
+    return {"greeting": "hello " + event.get("name", "nobody"), "meta": {"code": 7}}
+'''
+
+
+@pytest.fixture
+def non_proxy(apigw, lam, endpoint):
+    fn = lam.create_function(FunctionName="plain-fn", Runtime="python3.11", Role="arn:aws:iam::000000000000:role/x",
+                             Handler="app.handler", Code={"ZipFile": zip_of(NON_PROXY_HANDLER)}, Timeout=10)
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn['FunctionArn']}/invocations"
+    api = RestApi(apigw)
+    rid = api.resource("/greet")
+    key = {"restApiId": api.id, "resourceId": rid, "httpMethod": "POST"}
+    apigw.put_method(**key, authorizationType="NONE")
+    apigw.put_integration(**key, type="AWS", integrationHttpMethod="POST", uri=uri, requestTemplates={
+        "application/json": '{"name": "$input.path(\'$.who\')", "fail": $input.json(\'$.fail\')}'})
+    apigw.put_method_response(**key, statusCode="200", responseParameters={"method.response.header.X-Code": False})
+    apigw.put_method_response(**key, statusCode="400")
+    apigw.put_integration_response(**key, statusCode="200",
+                                   responseParameters={"method.response.header.X-Code": "integration.response.body.meta.code"})
+    apigw.put_integration_response(**key, statusCode="400", selectionPattern="BadInput.*", responseTemplates={
+        "application/json": '{"error": "$input.path(\'$.errorMessage\')"}'})
+    api.mock("/ready")
+    api.deploy("test")
+    poll("GET", api.url(endpoint, "test", "/ready"), until=200)
+    return api
+
+
+def test_non_proxy_lambda_success_takes_the_default_response(non_proxy, endpoint):
+    resp = poll("POST", non_proxy.url(endpoint, "test", "/greet"), until=200, timeout=20,
+                headers={"content-type": "application/json"}, data='{"who": "ann", "fail": null}')
+    assert resp.json() == {"greeting": "hello ann", "meta": {"code": 7}}
+    assert resp.headers["X-Code"] == "7"
+
+
+def test_non_proxy_lambda_error_message_selects_the_response(non_proxy, endpoint):
+    poll("POST", non_proxy.url(endpoint, "test", "/greet"), until=200, timeout=20,
+         headers={"content-type": "application/json"}, data='{"who": "ann", "fail": null}')
+    resp = call("POST", non_proxy.url(endpoint, "test", "/greet"), headers={"content-type": "application/json"},
+                data='{"who": "ann", "fail": "no name"}')
+    assert resp.status_code == 400
+    assert resp.json() == {"error": "BadInput: no name"}

@@ -157,7 +157,8 @@ impl RequestInfo<'_> {
             Source::Context(n) => self.context(n),
             Source::IntegrationHeader(_)
             | Source::IntegrationMultiValueHeader(_)
-            | Source::IntegrationBody => None,
+            | Source::IntegrationBody
+            | Source::IntegrationBodyPath(_) => None,
         }
     }
 

@@ -368,10 +368,12 @@ impl Gateway {
                 Some(functions) => lambda::proxy(functions.as_ref(), integration, &info).await,
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
-            IntegrationType::Aws => Err(GatewayError::Internal(format!(
-                "integration type {:?} is not supported by this version of Tollgate",
-                integration.kind
-            ))),
+            IntegrationType::Aws => match &self.functions {
+                Some(functions) => {
+                    lambda::non_proxy(functions.as_ref(), integration, &mut info).await
+                }
+                None => Err(GatewayError::Internal("this node runs no functions".into())),
+            },
         }
     }
 

@@ -210,8 +210,15 @@ impl ContentHandling {
 /// Whether a content type is one of the API's `binaryMediaTypes` (`image/png`, `image/*`,
 /// `*/*`).
 pub fn is_binary(content_type: Option<&str>, binary_media_types: &[String]) -> bool {
-    let Some(content_type) = content_type else { return false };
-    let wanted = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(content_type) = content_type else {
+        return false;
+    };
+    let wanted = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let (kind, _) = wanted.split_once('/').unwrap_or((&wanted, ""));
     binary_media_types.iter().any(|t| {
         let t = t.to_ascii_lowercase();
@@ -322,6 +329,12 @@ impl IntegrationPlan {
                 .as_ref()
                 .is_some_and(|t| t.insecure_skip_verification),
         }
+    }
+
+    /// The default integration response (the one without a pattern): what a Lambda
+    /// integration that succeeded answers with.
+    pub fn default_only(&self) -> Option<&ResponsePlan> {
+        self.default_response.as_ref()
     }
 
     /// The integration response for what the integration answered (its status code as text,

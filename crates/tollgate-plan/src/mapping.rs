@@ -11,6 +11,27 @@ pub enum Target {
     MultiValueHeader(String),
 }
 
+/// A JSONPath into an integration's response body, compiled once.
+#[derive(Clone)]
+pub struct BodyPath {
+    pub source: String,
+    pub path: std::sync::Arc<tollgate_mapping::jsonpath::JsonPath>,
+}
+
+impl std::fmt::Debug for BodyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl PartialEq for BodyPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for BodyPath {}
+
 /// Where a mapped value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -38,6 +59,8 @@ pub enum Source {
     IntegrationMultiValueHeader(String),
     /// `integration.response.body`
     IntegrationBody,
+    /// `integration.response.body.a.b` (a JSONPath into the response body)
+    IntegrationBodyPath(BodyPath),
 }
 
 impl Source {
@@ -66,6 +89,13 @@ impl Source {
             Self::IntegrationMultiValueHeader(name.into())
         } else if expr == "integration.response.body" {
             Self::IntegrationBody
+        } else if let Some(path) = expr.strip_prefix("integration.response.body.") {
+            let source = format!("$.{path}");
+            let compiled = tollgate_mapping::jsonpath::JsonPath::compile(&source).ok()?;
+            Self::IntegrationBodyPath(BodyPath {
+                source,
+                path: std::sync::Arc::new(compiled),
+            })
         } else {
             return None;
         };

@@ -16,6 +16,10 @@ fn sources_and_targets_parse() {
         Some(Source::IntegrationBody)
     );
     assert_eq!(Source::parse("nonsense"), None);
+    assert!(matches!(
+        Source::parse("integration.response.body.error.code"),
+        Some(Source::IntegrationBodyPath(p)) if p.source == "$.error.code"
+    ));
     let m = ParameterMapping::parse("integration.request.header.X-Id", "method.request.path.id")
         .unwrap();
     assert_eq!(m.target, Target::Header("X-Id".into()));

@@ -222,7 +222,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// The body a non-proxy integration sends: the request template's output, or the request body
 /// as the passthrough behavior allows; with what the template wrote to
 /// `$context.requestOverride`.
-fn integration_body(
+pub(crate) fn integration_body(
     plan: &IntegrationPlan,
     request: &RequestInfo<'_>,
 ) -> Result<(Bytes, Option<Overrides>), GatewayError> {
@@ -364,7 +364,7 @@ pub async fn run(
             plan,
             request,
             IntegrationAnswer {
-                selector: parts.status.as_u16().to_string(),
+                selector: Some(parts.status.as_u16().to_string()),
                 headers: parts.headers,
                 body,
             },

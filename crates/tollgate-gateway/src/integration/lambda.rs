@@ -288,6 +288,65 @@ pub async fn proxy(
     })
 }
 
+/// `AWS` (non-proxy) to a function: the request template (or the body) is the event; a
+/// function error's `errorMessage` picks the integration response by `selectionPattern`, and
+/// success takes the default response, as API Gateway does.
+pub async fn non_proxy(
+    functions: &dyn FunctionInvoker,
+    plan: &IntegrationPlan,
+    request: &mut RequestInfo<'_>,
+) -> Result<Response<Full<Bytes>>, GatewayError> {
+    let uri = super::http::substitute_stage_variables(plan.uri.as_deref().unwrap_or(""), request);
+    let (name, qualifier) = function_of(&uri).ok_or_else(|| {
+        GatewayError::Internal(format!(
+            "AWS service integrations other than Lambda are not supported: {uri}"
+        ))
+    })?;
+    let (payload, _overrides) = super::http::integration_body(plan, request)?;
+    let call = functions.invoke(FunctionCall {
+        name,
+        qualifier,
+        payload,
+        trace_id: Some(format!("Root={}", request.trace_id())),
+    });
+    let outcome = tokio::time::timeout(plan.timeout, call)
+        .await
+        .map_err(|_| GatewayError::IntegrationTimeout)?
+        .map_err(|e| match e {
+            FunctionCallError::NotFound(m) => {
+                GatewayError::Internal(format!("Lambda function not found: {m}"))
+            }
+            FunctionCallError::Throttled(reason) => GatewayError::Throttled(reason),
+            FunctionCallError::Failed(m) => {
+                GatewayError::BadGateway(format!("Lambda invocation failed: {m}"))
+            }
+        })?;
+    let selector = outcome.function_error.as_ref().map(|_| {
+        serde_json::from_slice::<Value>(&outcome.payload)
+            .ok()
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .unwrap_or_else(|| String::from_utf8_lossy(&outcome.payload).into_owned())
+    });
+    let mut headers = hyper::HeaderMap::new();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    super::respond::respond(
+        plan,
+        request,
+        super::respond::IntegrationAnswer {
+            selector,
+            headers,
+            body: outcome.payload,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

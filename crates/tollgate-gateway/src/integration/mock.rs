@@ -29,7 +29,7 @@ pub fn run(
         plan,
         request,
         IntegrationAnswer {
-            selector: status.to_string(),
+            selector: Some(status.to_string()),
             headers: HeaderMap::new(),
             body: Bytes::new(),
         },

@@ -5,7 +5,7 @@ pub mod client;
 pub mod http;
 pub mod lambda;
 pub mod mock;
-mod respond;
+pub(crate) mod respond;
 
 pub use client::BackendClient;
 

@@ -13,7 +13,8 @@ use crate::error::GatewayError;
 /// What a non-proxy integration answered.
 pub struct IntegrationAnswer {
     /// What `selectionPattern`s are matched against: the backend's status code as text.
-    pub selector: String,
+    /// `None`: a Lambda integration that succeeded, which takes the default response.
+    pub selector: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -23,10 +24,14 @@ pub fn respond(
     request: &RequestInfo<'_>,
     answer: IntegrationAnswer,
 ) -> Result<Response<Full<Bytes>>, GatewayError> {
-    let selected = plan.select_response(&answer.selector).ok_or_else(|| {
+    let selected = match &answer.selector {
+        Some(selector) => plan.select_response(selector),
+        None => plan.default_only(),
+    };
+    let selected = selected.ok_or_else(|| {
         GatewayError::Internal(format!(
             "No match for output mapping and no default output mapping configured. Endpoint Response Status Code: {}",
-            answer.selector
+            answer.selector.as_deref().unwrap_or("(success)")
         ))
     })?;
     let answer_type = answer
@@ -87,6 +92,15 @@ pub fn respond(
                 (!all.is_empty()).then(|| all.join(","))
             }
             Source::IntegrationBody => Some(String::from_utf8_lossy(&answer.body).into_owned()),
+            Source::IntegrationBodyPath(path) => {
+                serde_json::from_slice::<serde_json::Value>(&answer.body)
+                    .ok()
+                    .and_then(|doc| path.path.eval(&doc).into_value())
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+            }
             other => request.source(other),
         };
         let (Some(value), Ok(name)) = (value, HeaderName::try_from(name.as_str())) else {
