@@ -219,22 +219,22 @@ pub async fn update(
     Path((api_id, deployment_id)): Path<(String, String)>,
     body: PatchBody,
 ) -> AdminResult<Response> {
-    let deployment = retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        let current = state.repo.deployment(&api_id, &deployment_id).await?;
-        let mut record = current.value.clone();
-        record.deployment = record.deployment.patched(&body.patch_operations)?;
-        let mut batch = Batch::for_api(&api);
-        batch.put_versioned(
-            Key::new(&api_id, DEPLOYMENT, &deployment_id),
-            &record,
-            current.version,
-        );
-        state.repo.commit(batch).await?;
-        Ok(record.deployment)
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &deployment))
+    let missing = || AdminError::not_found("Invalid Deployment identifier specified");
+    let record = state
+        .repo
+        .update_in_api(
+            &api_id,
+            DEPLOYMENT,
+            &deployment_id,
+            missing,
+            |r: &DeploymentRecord| {
+                let mut record = r.clone();
+                record.deployment = record.deployment.patched(&body.patch_operations)?;
+                Ok(record)
+            },
+        )
+        .await?;
+    Ok(json(StatusCode::OK, &record.deployment))
 }
 
 pub async fn delete(

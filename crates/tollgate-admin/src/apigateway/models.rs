@@ -67,16 +67,13 @@ pub async fn update(
     Path((api_id, name)): Path<(String, String)>,
     body: PatchBody,
 ) -> AdminResult<Response> {
-    let model = retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        let current = state.repo.model(&api_id, &name).await?;
-        let patched = current.value.patched(&body.patch_operations)?;
-        let mut batch = Batch::for_api(&api);
-        batch.put_versioned(Key::new(&api_id, MODEL, &name), &patched, current.version);
-        state.repo.commit(batch).await?;
-        Ok(patched)
-    })
-    .await?;
+    let missing = || AdminError::not_found(format!("Invalid model name specified: {name}"));
+    let model = state
+        .repo
+        .update_in_api(&api_id, MODEL, &name, missing, |m: &Model| {
+            Ok(m.patched(&body.patch_operations)?)
+        })
+        .await?;
     Ok(json(StatusCode::OK, &model))
 }
 

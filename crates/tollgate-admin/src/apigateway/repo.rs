@@ -176,6 +176,51 @@ impl Repo {
             .ok_or_else(|| AdminError::not_found("Invalid Request Validator identifier specified"))
     }
 
+    /// Read-modify-write of one document inside an API: `change` sees the current value and
+    /// returns the new one (or refuses), retried when another writer got there first.
+    pub async fn update_in_api<T>(
+        &self,
+        api_id: &str,
+        kind: &'static str,
+        id: &str,
+        missing: impl Fn() -> AdminError,
+        change: impl Fn(&T) -> AdminResult<T>,
+    ) -> AdminResult<T>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        retry(|| async {
+            let api = self.rest_api(api_id).await?;
+            let key = Key::new(api_id, kind, id);
+            let current = self.get::<T>(&key).await?.ok_or_else(&missing)?;
+            let next = change(&current.value)?;
+            let mut batch = Batch::for_api(&api);
+            batch.put_versioned(key, &next, current.version);
+            self.commit(batch).await?;
+            Ok(next)
+        })
+        .await
+    }
+
+    /// Deletes one document inside an API, retried like [`Self::update_in_api`].
+    pub async fn delete_in_api(
+        &self,
+        api_id: &str,
+        kind: &'static str,
+        id: &str,
+        missing: impl Fn() -> AdminError,
+    ) -> AdminResult<()> {
+        retry(|| async {
+            let api = self.rest_api(api_id).await?;
+            let key = Key::new(api_id, kind, id);
+            let current = self.store.get(&key).await?.ok_or_else(&missing)?;
+            let mut batch = Batch::for_api(&api);
+            batch.delete(key, current.version);
+            self.commit(batch).await.map(|_| ())
+        })
+        .await
+    }
+
     pub async fn account(&self) -> AdminResult<Versioned<Account>> {
         Ok(self
             .get(&Key::new("", ACCOUNT, "account"))

@@ -11,7 +11,7 @@ use tollgate_store::Key;
 use super::PatchBody;
 use super::repo::{Batch, VALIDATOR, retry};
 use crate::AppState;
-use crate::error::AdminResult;
+use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, QueryParams, empty, json, paginate};
 
 pub async fn create(
@@ -57,21 +57,25 @@ pub async fn list(
     Ok(json(StatusCode::OK, &paginate(items, &query)?))
 }
 
+fn not_found() -> AdminError {
+    AdminError::not_found("Invalid Request Validator identifier specified")
+}
+
 pub async fn update(
     State(state): State<AppState>,
     Path((api_id, id)): Path<(String, String)>,
     body: PatchBody,
 ) -> AdminResult<Response> {
-    let validator = retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        let current = state.repo.validator(&api_id, &id).await?;
-        let patched = current.value.patched(&body.patch_operations)?;
-        let mut batch = Batch::for_api(&api);
-        batch.put_versioned(Key::new(&api_id, VALIDATOR, &id), &patched, current.version);
-        state.repo.commit(batch).await?;
-        Ok(patched)
-    })
-    .await?;
+    let validator = state
+        .repo
+        .update_in_api(
+            &api_id,
+            VALIDATOR,
+            &id,
+            not_found,
+            |v: &RequestValidator| Ok(v.patched(&body.patch_operations)?),
+        )
+        .await?;
     Ok(json(StatusCode::OK, &validator))
 }
 
@@ -79,13 +83,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((api_id, id)): Path<(String, String)>,
 ) -> AdminResult<Response> {
-    retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        let current = state.repo.validator(&api_id, &id).await?;
-        let mut batch = Batch::for_api(&api);
-        batch.delete(Key::new(&api_id, VALIDATOR, &id), current.version);
-        state.repo.commit(batch).await
-    })
-    .await?;
+    state
+        .repo
+        .delete_in_api(&api_id, VALIDATOR, &id, not_found)
+        .await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
