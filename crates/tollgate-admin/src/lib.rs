@@ -32,6 +32,8 @@ pub struct AppState {
     pub data_dir: Arc<PathBuf>,
     /// Runs functions for the `lambda` service, if this node has a runtime.
     pub functions: Option<Arc<tollgate_functions::Functions>>,
+    /// Where `Invoke` of a function this node does not have is forwarded, if anywhere.
+    pub remote_lambda: Option<Arc<dyn lambda::RemoteInvoker>>,
 }
 
 /// How the management API is set up.
@@ -51,6 +53,16 @@ pub struct AdminConfig {
 
 /// The management API's routes.
 pub fn router(store: Arc<dyn Store>, config: AdminConfig) -> Router {
+    router_with_remote_lambda(store, config, None)
+}
+
+/// [`router`], with `Invoke` of a function this node does not have forwarded to `remote_lambda`
+/// (an argument rather than an [`AdminConfig`] field, so existing configurations need no change).
+pub fn router_with_remote_lambda(
+    store: Arc<dyn Store>,
+    config: AdminConfig,
+    remote_lambda: Option<Arc<dyn lambda::RemoteInvoker>>,
+) -> Router {
     let account_id: Arc<str> = config.account_id.into();
     let state = AppState {
         repo: Repo::new(store, Arc::clone(&account_id)),
@@ -59,6 +71,7 @@ pub fn router(store: Arc<dyn Store>, config: AdminConfig) -> Router {
         account_id,
         data_dir: Arc::new(config.data_dir),
         functions: config.functions,
+        remote_lambda,
     };
     let mut router = apigateway::routes().merge(lambda::routes());
     if config.dev {

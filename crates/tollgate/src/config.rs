@@ -36,6 +36,11 @@ pub struct ServeArgs {
     /// Log format on stderr [default: text]
     #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// A Lambda-compatible endpoint (URL) that runs the functions this node does not have;
+    /// requests are signed with SigV4 using the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+    /// AWS_SESSION_TOKEN credentials [default: none]
+    #[arg(long, env = "TOLLGATE_REMOTE_LAMBDA_ENDPOINT")]
+    remote_lambda_endpoint: Option<String>,
 }
 
 /// `tollgate.toml`: the same settings, for a data dir that carries its own.
@@ -48,6 +53,7 @@ struct FileSettings {
     account_id: Option<String>,
     dev: Option<bool>,
     log_format: Option<LogFormat>,
+    remote_lambda_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +65,7 @@ pub struct Settings {
     pub account_id: String,
     pub dev: bool,
     pub log_format: LogFormat,
+    pub remote_lambda_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -89,6 +96,7 @@ impl Settings {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
+            remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
         })
     }
 }
@@ -115,6 +123,7 @@ mod tests {
             account_id: None,
             dev: false,
             log_format: None,
+            remote_lambda_endpoint: None,
         }
     }
 
@@ -125,16 +134,27 @@ mod tests {
         let s = Settings::resolve(args(&dir)).unwrap();
         assert_eq!(s.listen, "127.0.0.1:4566");
         assert_eq!(s.region, "us-east-1");
+        assert_eq!(s.remote_lambda_endpoint, None);
         std::fs::write(
             dir.join("tollgate.toml"),
-            "region = \"eu-west-1\"\nlisten = \"127.0.0.1:9\"\n",
+            "region = \"eu-west-1\"\nlisten = \"127.0.0.1:9\"\nremote-lambda-endpoint = \"http://127.0.0.1:7\"\n",
         )
         .unwrap();
         let s = Settings::resolve(args(&dir)).unwrap();
         assert_eq!(s.region, "eu-west-1");
+        assert_eq!(
+            s.remote_lambda_endpoint.as_deref(),
+            Some("http://127.0.0.1:7")
+        );
         let mut flagged = args(&dir);
         flagged.region = Some("ap-south-1".into());
-        assert_eq!(Settings::resolve(flagged).unwrap().region, "ap-south-1");
+        flagged.remote_lambda_endpoint = Some("https://lambda.example".into());
+        let s = Settings::resolve(flagged).unwrap();
+        assert_eq!(s.region, "ap-south-1");
+        assert_eq!(
+            s.remote_lambda_endpoint.as_deref(),
+            Some("https://lambda.example")
+        );
         std::fs::write(dir.join("tollgate.toml"), "colour = 1\n").unwrap();
         assert!(
             Settings::resolve(args(&dir)).is_err(),

@@ -2,6 +2,9 @@
 //! functions through [`FunctionInvoker`], and this adapter answers with
 //! [`tollgate_functions::Functions`].
 //!
+//! A function the local runtime does not have runs on the remote Lambda endpoint, if one is
+//! configured ([`RemoteLambda`]).
+//!
 //! Integration URIs may name an alias (`function:NAME:live`). Aliases live in the store; the
 //! adapter keeps them in an atomically swapped map that follows the store's change feed, so
 //! an invocation resolves its alias without reading the store or taking a lock.
@@ -13,13 +16,16 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokio::sync::broadcast::error::RecvError;
+use tollgate_admin::lambda::RemoteCall;
 use tollgate_functions::{Functions, Invocation, InvokeError};
 use tollgate_gateway::integration::lambda::{
     FunctionCall, FunctionCallError, FunctionInvoker, FunctionResult,
 };
-use tollgate_model::lambda::{Alias, Qualifier, function_scope};
+use tollgate_model::lambda::{Alias, LATEST, Qualifier, function_scope};
 use tollgate_model::layout::{LAMBDA_ALIAS, LAMBDA_FUNCTION};
 use tollgate_store::Store;
+
+use crate::remote_lambda::RemoteLambda;
 
 /// Aliases by (function, alias name).
 type Aliases = HashMap<(String, String), Alias>;
@@ -27,14 +33,20 @@ type Aliases = HashMap<(String, String), Alias>;
 pub struct LocalFunctions {
     functions: Arc<Functions>,
     aliases: ArcSwap<Aliases>,
+    remote: Option<Arc<RemoteLambda>>,
 }
 
 impl LocalFunctions {
-    pub async fn start(functions: Arc<Functions>, store: Arc<dyn Store>) -> Arc<Self> {
+    pub async fn start(
+        functions: Arc<Functions>,
+        store: Arc<dyn Store>,
+        remote: Option<Arc<RemoteLambda>>,
+    ) -> Arc<Self> {
         let feed = store.subscribe();
         let this = Arc::new(Self {
             functions,
             aliases: ArcSwap::from_pointee(HashMap::new()),
+            remote,
         });
         this.reload(store.as_ref()).await;
         tokio::spawn(Arc::clone(&this).follow(store, feed));
@@ -101,8 +113,8 @@ impl FunctionInvoker for LocalFunctions {
         Box::pin(async move {
             let version = self.version_of(&call.name, &call.qualifier);
             let invocation = Invocation {
-                payload: call.payload,
-                trace_id: call.trace_id,
+                payload: call.payload.clone(),
+                trace_id: call.trace_id.clone(),
                 ..Invocation::default()
             };
             match self
@@ -114,12 +126,51 @@ impl FunctionInvoker for LocalFunctions {
                     payload: outcome.payload,
                     function_error: outcome.function_error,
                 }),
-                Err(InvokeError::NotFound(m)) => Err(FunctionCallError::NotFound(m)),
+                Err(InvokeError::NotFound(m)) => match &self.remote {
+                    Some(remote) => invoke_remote(remote, call).await,
+                    None => Err(FunctionCallError::NotFound(m)),
+                },
                 Err(InvokeError::Throttled { reason }) => {
                     Err(FunctionCallError::Throttled(reason.to_string()))
                 }
                 Err(e) => Err(FunctionCallError::Failed(e.to_string())),
             }
         })
+    }
+}
+
+/// A synchronous invocation on the remote endpoint, its answer in the data plane's terms.
+async fn invoke_remote(
+    remote: &RemoteLambda,
+    call: FunctionCall,
+) -> Result<FunctionResult, FunctionCallError> {
+    let outcome = remote
+        .invoke(RemoteCall {
+            qualifier: (call.qualifier != LATEST).then_some(call.qualifier),
+            name: call.name,
+            payload: call.payload,
+            invocation_type: "RequestResponse".into(),
+            trace_id: call.trace_id,
+            ..RemoteCall::default()
+        })
+        .await
+        .map_err(|e| FunctionCallError::Failed(format!("remote Lambda endpoint: {e}")))?;
+    let body = || String::from_utf8_lossy(&outcome.payload).into_owned();
+    match outcome.status {
+        200 => Ok(FunctionResult {
+            payload: outcome.payload,
+            function_error: outcome.function_error,
+        }),
+        404 => Err(FunctionCallError::NotFound(body())),
+        429 => Err(FunctionCallError::Throttled(
+            serde_json::from_slice::<serde_json::Value>(&outcome.payload)
+                .ok()
+                .and_then(|v| v.get("Reason")?.as_str().map(str::to_string))
+                .unwrap_or_else(|| "TooManyRequestsException".into()),
+        )),
+        status => Err(FunctionCallError::Failed(format!(
+            "remote Lambda endpoint answered {status}: {}",
+            body()
+        ))),
     }
 }

@@ -3,6 +3,7 @@
 mod config;
 mod functions;
 mod logs;
+mod remote_lambda;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -118,8 +119,24 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
 
     let functions = start_functions(&settings, &store).await?;
-    let invoker =
-        functions::LocalFunctions::start(Arc::clone(&functions), Arc::clone(&store)).await;
+    let remote = match &settings.remote_lambda_endpoint {
+        Some(endpoint) => {
+            let remote = remote_lambda::RemoteLambda::new(
+                endpoint,
+                &settings.region,
+                remote_lambda::Credentials::from_env(),
+            )?;
+            tracing::info!(%endpoint, "functions that are not local run on the remote endpoint");
+            Some(Arc::new(remote))
+        }
+        None => None,
+    };
+    let invoker = functions::LocalFunctions::start(
+        Arc::clone(&functions),
+        Arc::clone(&store),
+        remote.clone(),
+    )
+    .await;
     let gateway = Gateway::start(
         Arc::clone(&store),
         GatewayConfig {
@@ -129,7 +146,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
     )
     .await?;
-    let admin = tollgate_admin::router(
+    let admin = tollgate_admin::router_with_remote_lambda(
         store,
         tollgate_admin::AdminConfig {
             region: settings.region.clone(),
@@ -139,6 +156,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
             data_dir: settings.data_dir.clone(),
             functions: Some(Arc::clone(&functions)),
         },
+        remote.map(|r| r as Arc<dyn tollgate_admin::lambda::RemoteInvoker>),
     )
     .layer(axum::middleware::from_fn(log_request));
 

@@ -20,6 +20,7 @@ use tollgate_model::lambda::{LATEST, Qualifier};
 
 use super::error::{LambdaError, LambdaResult};
 use super::functions::{parse_name, qualifier_of};
+use super::remote::{RemoteCall, RemoteInvoker};
 use super::wire::read_body;
 use crate::AppState;
 use crate::wire::QueryParams;
@@ -92,7 +93,26 @@ pub async fn invoke(
     };
 
     let name = function.name;
-    let record = state.function_record(&name).await?.value;
+    let record = match state.function_record(&name).await {
+        Ok(record) => record.value,
+        Err(LambdaError::NotFound(message)) => {
+            let Some(remote) = &state.remote_lambda else {
+                return Err(LambdaError::NotFound(message));
+            };
+            let call = RemoteCall {
+                name,
+                qualifier,
+                payload,
+                invocation_type: header(&headers, "x-amz-invocation-type")
+                    .unwrap_or_else(|| "RequestResponse".into()),
+                log_type: header(&headers, "x-amz-log-type"),
+                client_context: header(&headers, "x-amz-client-context"),
+                trace_id: header(&headers, "x-amzn-trace-id"),
+            };
+            return forward(remote.as_ref(), call).await;
+        }
+        Err(e) => return Err(e),
+    };
     let version = match Qualifier::parse(qualifier.as_deref()) {
         Qualifier::Latest => LATEST.to_string(),
         Qualifier::Version(_) => {
@@ -137,6 +157,20 @@ pub async fn invoke(
                 .await
                 .map_err(|e| invoke_error(&state, &name, &version, e))?;
             Ok(respond(outcome))
+        }
+    }
+}
+
+/// Invokes a function this node does not have on the remote endpoint, answering what it did.
+async fn forward(remote: &dyn RemoteInvoker, call: RemoteCall) -> LambdaResult<Response> {
+    let name = call.name.clone();
+    match remote.invoke(call).await {
+        Ok(outcome) => Ok(outcome.into_response()),
+        Err(e) => {
+            tracing::warn!(function = %name, error = %e, "remote invocation failed");
+            Err(LambdaError::Service(format!(
+                "The remote Lambda endpoint could not be reached: {e}"
+            )))
         }
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod functions;
 mod invoke;
 mod policy;
+mod remote;
 mod repo;
 mod versions;
 mod wire;
@@ -27,6 +28,7 @@ use tollgate_model::layout::{LAMBDA_FUNCTION, LAMBDA_VERSION};
 use tollgate_store::Store;
 
 pub use error::LambdaError;
+pub use remote::{RemoteCall, RemoteInvoker, RemoteOutcome};
 
 use crate::AppState;
 
