@@ -19,19 +19,11 @@ pub async fn create(
     AwsJson(input): AwsJson<CreateModel>,
 ) -> AdminResult<Response> {
     let model = Model::create(ids::short_id(), input)?;
-    retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        let key = Key::new(&api_id, MODEL, &model.name);
-        if state.repo.get::<Model>(&key).await?.is_some() {
-            return Err(AdminError::conflict(
-                "Model name already exists for this REST API",
-            ));
-        }
-        let mut batch = Batch::for_api(&api);
-        batch.create(key, &model);
-        state.repo.commit(batch).await
-    })
-    .await?;
+    let taken = || AdminError::conflict("Model name already exists for this REST API");
+    state
+        .repo
+        .create_in_api(&api_id, MODEL, &model.name, &model, taken)
+        .await?;
     Ok(json(StatusCode::CREATED, &model))
 }
 

@@ -176,6 +176,28 @@ impl Repo {
             .ok_or_else(|| AdminError::not_found("Invalid Request Validator identifier specified"))
     }
 
+    /// Creates one document inside an API; `taken` is the error when one with that id exists.
+    pub async fn create_in_api<T: Serialize>(
+        &self,
+        api_id: &str,
+        kind: &'static str,
+        id: &str,
+        value: &T,
+        taken: impl Fn() -> AdminError,
+    ) -> AdminResult<()> {
+        retry(|| async {
+            let api = self.rest_api(api_id).await?;
+            let key = Key::new(api_id, kind, id);
+            if self.store.get(&key).await?.is_some() {
+                return Err(taken());
+            }
+            let mut batch = Batch::for_api(&api);
+            batch.create(key, value);
+            self.commit(batch).await.map(|_| ())
+        })
+        .await
+    }
+
     /// Read-modify-write of one document inside an API: `change` sees the current value and
     /// returns the new one (or refuses), retried when another writer got there first.
     pub async fn update_in_api<T>(

@@ -31,18 +31,13 @@ pub async fn create(
     AwsJson(input): AwsJson<CreateStage>,
 ) -> AdminResult<Response> {
     let stage = Stage::create(input, tollgate_model::now_epoch_seconds())?;
-    retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        check_deployments(&state, &api_id, &stage).await?;
-        let key = Key::new(&api_id, STAGE, &stage.stage_name);
-        if state.repo.get::<Stage>(&key).await?.is_some() {
-            return Err(AdminError::conflict("Stage already exists"));
-        }
-        let mut batch = Batch::for_api(&api);
-        batch.create(key, &stage);
-        state.repo.commit(batch).await
-    })
-    .await?;
+    state.repo.rest_api(&api_id).await?;
+    check_deployments(&state, &api_id, &stage).await?;
+    let taken = || AdminError::conflict("Stage already exists");
+    state
+        .repo
+        .create_in_api(&api_id, STAGE, &stage.stage_name, &stage, taken)
+        .await?;
     Ok(json(StatusCode::CREATED, &stage))
 }
 

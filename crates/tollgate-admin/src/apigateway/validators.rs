@@ -6,10 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use tollgate_model::ids;
 use tollgate_model::rest::{CreateRequestValidator, RequestValidator};
-use tollgate_store::Key;
 
 use super::PatchBody;
-use super::repo::{Batch, VALIDATOR, retry};
+use super::repo::VALIDATOR;
 use crate::AppState;
 use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, QueryParams, empty, json, paginate};
@@ -20,13 +19,12 @@ pub async fn create(
     AwsJson(input): AwsJson<CreateRequestValidator>,
 ) -> AdminResult<Response> {
     let validator = RequestValidator::create(ids::short_id(), input)?;
-    retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        let mut batch = Batch::for_api(&api);
-        batch.create(Key::new(&api_id, VALIDATOR, &validator.id), &validator);
-        state.repo.commit(batch).await
-    })
-    .await?;
+    // Ids are random, so `taken` only happens if two collide: say so rather than overwrite.
+    let taken = || AdminError::conflict("Request validator id collision; please retry");
+    state
+        .repo
+        .create_in_api(&api_id, VALIDATOR, &validator.id, &validator, taken)
+        .await?;
     Ok(json(StatusCode::CREATED, &validator))
 }
 
