@@ -63,3 +63,39 @@ def test_node_function(lam):  # noqa: F811
     assert out["got"] == {"a": 1}
     assert out["fn"] == "nodey"
     assert out["node"].startswith("v")
+
+
+def test_functions_run_with_a_relative_data_dir(tmp_path):
+    """The README's quickstart runs `tollgate serve` with the default `./.tollgate`."""
+    import signal
+    import time
+
+    import boto3
+    import requests
+
+    from helpers import free_port, tollgate_bin
+
+    port = free_port()
+    proc = subprocess.Popen([str(tollgate_bin()), "serve", "--listen", f"127.0.0.1:{port}"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                requests.get(url + "/account", timeout=1)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        client = boto3.client("lambda", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                              aws_secret_access_key="test")
+        source = b"def handler(event, context):\n    return {'ok': True}\n"
+        client.create_function(FunctionName="rel", Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                               Code={"ZipFile": zip_with("app.py", source)})
+        out = client.invoke(FunctionName="rel", Payload=b"{}")
+        assert "FunctionError" not in out, out["Payload"].read()
+        assert (tmp_path / ".tollgate" / "tollgate.db").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)

@@ -71,6 +71,10 @@ pub struct Settings {
 impl Settings {
     pub fn resolve(args: ServeArgs) -> Result<Self, String> {
         let data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from(".tollgate"));
+        // Absolute, because function processes run in their own code directories and must
+        // still find what the runtime keeps under the data dir.
+        let data_dir = std::path::absolute(&data_dir)
+            .map_err(|e| format!("data dir {} is unusable: {e}", data_dir.display()))?;
         let file = read_file(&data_dir)?;
         let account_id = args
             .account_id
