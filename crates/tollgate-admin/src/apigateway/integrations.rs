@@ -9,17 +9,15 @@ use tollgate_model::rest::{
 };
 
 use super::PatchBody;
-use super::methods::{edit_resource, find_method, find_method_mut, read_resource};
+use super::methods::{
+    edit_resource, find_method, find_method_mut, read_resource, response_not_found,
+};
 use crate::AppState;
 use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, check_templates, empty, json};
 
 fn integration_not_found() -> AdminError {
     AdminError::not_found("Invalid Integration identifier specified")
-}
-
-fn response_not_found() -> AdminError {
-    AdminError::not_found("Invalid Response status code specified")
 }
 
 fn integration_mut(method: &mut Method) -> AdminResult<&mut Integration> {

@@ -189,7 +189,7 @@ pub async fn delete_method(
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-fn response_not_found() -> AdminError {
+pub(super) fn response_not_found() -> AdminError {
     AdminError::not_found("Invalid Response status code specified")
 }
 

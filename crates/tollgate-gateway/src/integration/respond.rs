@@ -75,6 +75,8 @@ pub fn respond(
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         headers.insert(CONTENT_TYPE, v);
     }
+    // The answer's body as JSON, parsed once for every `integration.response.body.<path>`.
+    let body_json: std::cell::OnceCell<Option<serde_json::Value>> = std::cell::OnceCell::new();
     for (name, source) in &selected.headers {
         let value = match source {
             Source::IntegrationHeader(n) => answer
@@ -92,15 +94,14 @@ pub fn respond(
                 (!all.is_empty()).then(|| all.join(","))
             }
             Source::IntegrationBody => Some(String::from_utf8_lossy(&answer.body).into_owned()),
-            Source::IntegrationBodyPath(path) => {
-                serde_json::from_slice::<serde_json::Value>(&answer.body)
-                    .ok()
-                    .and_then(|doc| path.path.eval(&doc).into_value())
-                    .map(|v| match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-            }
+            Source::IntegrationBodyPath(path) => body_json
+                .get_or_init(|| serde_json::from_slice(&answer.body).ok())
+                .as_ref()
+                .and_then(|doc| path.path.eval(doc).into_value())
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                }),
             other => request.source(other),
         };
         let (Some(value), Ok(name)) = (value, HeaderName::try_from(name.as_str())) else {
