@@ -11,9 +11,12 @@ use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
 use tollgate_model::rest::IntegrationType;
+use tollgate_shared::SharedState;
 use tollgate_store::{Store, StoreError};
 
+use crate::access::{Access, UsageCounters};
 use crate::address::Address;
+use crate::auth;
 use crate::context::{RequestInfo, decode, parse_query};
 use crate::error::GatewayError;
 use crate::integration::{BackendClient, http, lambda, mock};
@@ -28,6 +31,13 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// A client gets this long to send its request body.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Whether a request passes the method's guards (test invocations do not, as on AWS).
+#[derive(Clone, Copy)]
+enum Guarded {
+    Yes,
+    No,
+}
+
 pub struct GatewayConfig {
     pub region: String,
     pub account_id: String,
@@ -35,6 +45,8 @@ pub struct GatewayConfig {
 
 pub struct Gateway {
     plans: Arc<PlanSet>,
+    access: Arc<Access>,
+    shared: Arc<dyn SharedState>,
     client: BackendClient,
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
@@ -66,7 +78,7 @@ fn gateway_response(
             "apiId" => address.api_id.clone(),
             "stage" => address.stage.clone(),
             "error.message" => message.clone(),
-            "error.messageString" => serde_json::Value::String(message.clone()).to_string(),
+            "error.messageString" => error.message_string(),
             "error.responseType" => response_type.to_string(),
             _ => return None,
         })
@@ -76,7 +88,7 @@ fn gateway_response(
         ("message", Value::from(message.as_str())),
         (
             "messageString",
-            Value::from(serde_json::Value::String(message.clone()).to_string()),
+            Value::from(error.message_string().as_str()),
         ),
         ("responseType", Value::from(response_type)),
         (
@@ -157,12 +169,18 @@ impl Gateway {
         config: GatewayConfig,
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     ) -> Result<Arc<Self>, String> {
-        let plans = PlanSet::start(store)
+        let shared: Arc<dyn SharedState> = Arc::new(tollgate_shared::InProcess::new());
+        let plans = PlanSet::start(Arc::clone(&store), Arc::clone(&shared))
+            .await
+            .map_err(|e: StoreError| e.to_string())?;
+        let access = Access::start(store, Arc::clone(&shared))
             .await
             .map_err(|e: StoreError| e.to_string())?;
         let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
         Ok(Arc::new(Self {
             plans,
+            access,
+            shared,
             client,
             functions,
             config,
@@ -245,7 +263,10 @@ impl Gateway {
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
         let ids = (request_id, extended_id);
-        match self.execute(address, variant, request, remote, ids).await {
+        match self
+            .execute(address, variant, request, remote, ids, Guarded::Yes)
+            .await
+        {
             Ok(response) => Ok(response),
             Err(error) => {
                 if let Some(detail) = error.detail() {
@@ -264,6 +285,7 @@ impl Gateway {
         request: Request<B>,
         remote: SocketAddr,
         (request_id, extended_id): (&str, &str),
+        guarded: Guarded,
     ) -> Result<Response<Full<Bytes>>, GatewayError>
     where
         B: Body<Data = Bytes>,
@@ -347,6 +369,12 @@ impl Gateway {
             stage_variables: &variant.stage_variables,
             binary_media_types: &variant.binary_media_types,
             received: SystemTime::now(),
+            api_key: None,
+            authorization: None,
+        };
+        let metered = match guarded {
+            Guarded::Yes => self.guard(variant, &mut info).await?,
+            Guarded::No => None,
         };
         if let Some(validation) = &method.validation {
             use tollgate_plan::ParameterLocation;
@@ -358,7 +386,7 @@ impl Gateway {
             validation.check(present, info.header("content-type"), &info.body)?;
         }
         let integration = &method.integration;
-        match integration.kind {
+        let response = match integration.kind {
             IntegrationType::Mock => mock::run(integration, &info),
             IntegrationType::HttpProxy => {
                 http::run(&self.client, integration, &mut info, true).await
@@ -374,6 +402,88 @@ impl Gateway {
                 }
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
+        }?;
+        if let Some(usage) = metered {
+            let length = hyper::body::Body::size_hint(response.body()).exact();
+            usage.record_response(length.unwrap_or(0) as usize);
+        }
+        Ok(response)
+    }
+
+    /// Who may call: the authorizer, then the API key and its usage plan (throttles, quota),
+    /// then the stage's method throttle and the account's. Returns the usage counters of the
+    /// key the request was admitted with.
+    async fn guard(
+        &self,
+        variant: &Variant,
+        info: &mut RequestInfo<'_>,
+    ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
+        let method = info.method;
+        match method.authorization_type.as_str() {
+            "CUSTOM" | "COGNITO_USER_POOLS" => {
+                let plan = method.authorizer.as_ref().ok_or_else(|| {
+                    GatewayError::AuthorizerConfiguration(
+                        "the method's authorizer is missing".into(),
+                    )
+                })?;
+                if plan.kind == tollgate_plan::AuthorizerKind::CognitoUserPools {
+                    return Err(GatewayError::AuthorizerConfiguration(
+                        "COGNITO_USER_POOLS authorizers are not supported yet".into(),
+                    ));
+                }
+                let authorization = auth::authorize(
+                    plan,
+                    info,
+                    &self.config.region,
+                    self.functions.as_ref(),
+                    self.shared.as_ref(),
+                )
+                .await?;
+                info.authorization = Some(authorization);
+            }
+            // Requests to IAM methods are refused until SigV4 verification lands, as AWS
+            // refuses unsigned ones.
+            "AWS_IAM" => return Err(GatewayError::MissingAuthenticationToken),
+            _ => {}
+        }
+        let registry = self.access.registry();
+        let mut metered = None;
+        if method.api_key_required {
+            let value = if variant.api_key_from_authorizer {
+                info.authorization
+                    .as_ref()
+                    .and_then(|a| a.usage_identifier_key.clone())
+            } else {
+                info.header("x-api-key").map(String::from)
+            };
+            let key = value
+                .as_deref()
+                .and_then(|v| registry.key(v))
+                .filter(|k| k.enabled)
+                .ok_or(GatewayError::InvalidApiKey)?;
+            let access = key
+                .stage(info.api_id, info.stage)
+                .ok_or(GatewayError::InvalidApiKey)?;
+            access.admit(&method.resource_path, &info.http_method)?;
+            access.usage.record_request(info.body.len());
+            info.api_key = value.map(|v| (key.id.clone(), v));
+            metered = Some(Arc::clone(&access.usage));
+        }
+        if let Some(throttle) = &method.throttle
+            && !throttle.try_acquire()
+        {
+            return Err(GatewayError::RateExceeded);
+        }
+        if !registry.account_limiter.try_acquire() {
+            return Err(GatewayError::RateExceeded);
+        }
+        Ok(metered)
+    }
+
+    /// Writes what is metered but not yet stored; call once the servers have drained.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.access.flush().await {
+            tracing::error!(error = %e, "could not write usage at shutdown");
         }
     }
 
@@ -386,10 +496,10 @@ impl Gateway {
         let request_id = tollgate_model::ids::request_id();
         let variant = Variant::compile(
             &invocation.api_id,
-            "test-invoke-stage",
             &invocation.record,
             invocation.stage_variables,
             false,
+            None,
         );
         let path = invocation
             .path_with_query
@@ -434,6 +544,7 @@ impl Gateway {
                     request,
                     remote,
                     (&request_id, "test-invoke-extended-id"),
+                    Guarded::No,
                 )
                 .await
             }
