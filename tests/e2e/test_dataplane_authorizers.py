@@ -198,3 +198,19 @@ def test_api_key_from_the_authorizer(apigw, lam, endpoint):
     poll("GET", s.url("/secret"), 403, headers=token("dave"), timeout=20)
     apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
     poll("GET", s.url("/secret"), 200, headers=token("dave"))
+
+
+def test_test_invoke_authorizer(apigw, lam, endpoint):
+    s = Secured(apigw, lam, endpoint)
+    out = apigw.test_invoke_authorizer(restApiId=s.api.id, authorizerId=s.authorizer["id"],
+                                       headers={"Authorization": "erin"}, pathWithQueryString="/secret")
+    assert out["clientStatus"] == 200
+    assert out["principalId"] == "user-erin"
+    assert json.loads(out["policy"])["Statement"][0]["Effect"] == "Allow"
+    assert out["authorization"]["kind"] == ["TOKEN"]
+    assert out["log"]
+    denied = apigw.test_invoke_authorizer(restApiId=s.api.id, authorizerId=s.authorizer["id"],
+                                          headers={"Authorization": "unauthorized"})
+    assert denied["clientStatus"] == 401
+    missing = apigw.test_invoke_authorizer(restApiId=s.api.id, authorizerId=s.authorizer["id"], headers={})
+    assert missing["clientStatus"] == 401

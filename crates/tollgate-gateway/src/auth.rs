@@ -86,6 +86,30 @@ pub async fn authorize(
     decide(&answer, &arn)
 }
 
+/// Calls the authorizer without its cache and without deciding (TestInvokeAuthorizer): the
+/// function's answer, or why there is none.
+pub async fn answer_of(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+    region: &str,
+    functions: Option<&Arc<dyn FunctionInvoker>>,
+) -> Result<Value, GatewayError> {
+    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
+    if plan.kind == AuthorizerKind::Token
+        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
+        && !check.is_match(token)
+    {
+        return Err(GatewayError::Unauthorized);
+    }
+    let arn = method_arn(region, info);
+    let answer = invoke(plan, info, &arn, &identity, functions).await?;
+    // An answer that does not parse as a policy is a failure, whatever its effect.
+    match decide(&answer, &arn) {
+        Ok(_) | Err(GatewayError::AccessDenied { .. }) => Ok(answer),
+        Err(e) => Err(e),
+    }
+}
+
 async fn invoke(
     plan: &AuthorizerPlan,
     info: &RequestInfo<'_>,

@@ -21,8 +21,11 @@ use crate::context::{RequestInfo, decode, parse_query};
 use crate::error::GatewayError;
 use crate::integration::{BackendClient, http, lambda, mock};
 use crate::plans::{Lookup, PlanSet};
+use tollgate_plan::TEST_STAGE;
 use tollgate_plan::Variant;
-use tollgate_plan::test_invoke::{MethodTester, TestInvocation, TestOutcome};
+use tollgate_plan::test_invoke::{
+    AuthorizerOutcome, AuthorizerTest, MethodTester, TestInvocation, TestOutcome,
+};
 
 /// Largest request body API Gateway accepts.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -590,5 +593,107 @@ impl MethodTester for Gateway {
         invocation: TestInvocation,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = TestOutcome> + Send + '_>> {
         Box::pin(self.test_invoke_inner(invocation))
+    }
+
+    fn test_authorizer(
+        &self,
+        test: AuthorizerTest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = AuthorizerOutcome> + Send + '_>> {
+        Box::pin(self.test_authorizer_inner(test))
+    }
+}
+
+impl Gateway {
+    async fn test_authorizer_inner(&self, test: AuthorizerTest) -> AuthorizerOutcome {
+        let started = Instant::now();
+        let request_id = tollgate_model::ids::request_id();
+        let mut authorizer = test.authorizer;
+        authorizer.authorizer_result_ttl_in_seconds = Some(0);
+        let plan = tollgate_plan::AuthorizerPlan::compile(&authorizer, &test.api_id, TEST_STAGE, 0);
+        let (path, raw_query) = match test.path_with_query.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (test.path_with_query.clone(), None),
+        };
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
+        let method = tollgate_plan::MethodPlan::bare("GET", &path);
+        let mut headers = hyper::HeaderMap::new();
+        for (name, value) in &test.headers {
+            if let (Ok(n), Ok(v)) = (
+                hyper::header::HeaderName::try_from(name.as_str()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(n, v);
+            }
+        }
+        let info = RequestInfo {
+            request_id: request_id.clone(),
+            extended_request_id: "test-invoke-extended-id".into(),
+            api_id: &test.api_id,
+            stage: TEST_STAGE,
+            deployment_id: "test-invoke-deployment",
+            account_id: &self.config.account_id,
+            method: &method,
+            http_method: "GET".into(),
+            path: &path,
+            full_path: path.clone(),
+            query: parse_query(raw_query.as_deref()),
+            raw_query,
+            headers,
+            path_params: Vec::new(),
+            body: Bytes::from(test.body),
+            source_ip: "test-invoke-source-ip".into(),
+            domain_name: "testPrefix.testDomainName".into(),
+            protocol: "HTTP/1.1".into(),
+            stage_variables: &test.stage_variables,
+            binary_media_types: &[],
+            received: SystemTime::now(),
+            api_key: None,
+            authorization: None,
+        };
+        let mut log = vec![format!("Execution log for request {request_id}")];
+        let outcome =
+            auth::answer_of(&plan, &info, &self.config.region, self.functions.as_ref()).await;
+        let mut result = AuthorizerOutcome {
+            client_status: 200,
+            log: String::new(),
+            latency_ms: 0,
+            principal_id: None,
+            policy: None,
+            authorization: Default::default(),
+        };
+        match outcome {
+            Ok(answer) => {
+                log.push(format!("Authorizer {} answered: {answer}", plan.name));
+                result.principal_id = answer.get("principalId").map(|p| match p {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                result.policy = answer.get("policyDocument").map(|p| p.to_string());
+                if let Some(serde_json::Value::Object(context)) = answer.get("context") {
+                    for (k, v) in context {
+                        let text = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        result.authorization.insert(k.clone(), vec![text]);
+                    }
+                }
+            }
+            Err(error) => {
+                result.client_status = error.status();
+                log.push(format!(
+                    "Authorizer {} refused or failed: {}",
+                    plan.name,
+                    error.detail().unwrap_or(&error.to_string())
+                ));
+            }
+        }
+        result.log = log.join("\n") + "\n";
+        result.latency_ms = started.elapsed().as_millis() as u64;
+        result
     }
 }

@@ -199,6 +199,39 @@ pub struct MethodPlan {
 }
 
 impl MethodPlan {
+    /// A method with no integration of its own (a MOCK), for running an authorizer alone.
+    pub fn bare(http_method: &str, resource_path: &str) -> Self {
+        let integration = Integration {
+            integration_type: IntegrationType::Mock,
+            http_method: None,
+            uri: None,
+            connection_type: None,
+            connection_id: None,
+            credentials: None,
+            request_parameters: None,
+            request_templates: None,
+            passthrough_behavior: "WHEN_NO_MATCH".into(),
+            content_handling: None,
+            timeout_in_millis: 29_000,
+            cache_namespace: String::new(),
+            cache_key_parameters: Vec::new(),
+            integration_responses: None,
+            tls_config: None,
+        };
+        Self {
+            http_method: http_method.to_string(),
+            resource_id: String::new(),
+            resource_path: resource_path.to_string(),
+            authorization_type: "NONE".into(),
+            api_key_required: false,
+            authorizer: None,
+            authorization_scopes: Vec::new(),
+            throttle: None,
+            validation: None,
+            integration: IntegrationPlan::compile(&integration),
+        }
+    }
+
     fn compile(
         method: &Method,
         resource_id: &str,
@@ -482,10 +515,38 @@ pub mod test_invoke {
         pub latency_ms: u64,
     }
 
+    /// `TestInvokeAuthorizer`: one authorizer of the API as it is now, given a request.
+    pub struct AuthorizerTest {
+        pub api_id: String,
+        pub authorizer: tollgate_model::rest::Authorizer,
+        pub headers: Vec<(String, String)>,
+        pub path_with_query: String,
+        pub body: String,
+        pub stage_variables: HashMap<String, String>,
+    }
+
+    /// What the authorizer answered: `client_status` is what a client would have got from it
+    /// (200 when it answered with a policy, 401, or 500).
+    pub struct AuthorizerOutcome {
+        pub client_status: u16,
+        pub log: String,
+        pub latency_ms: u64,
+        pub principal_id: Option<String>,
+        /// The policy document as JSON text.
+        pub policy: Option<String>,
+        /// The authorizer's `context`, each value as a one-element list.
+        pub authorization: std::collections::BTreeMap<String, Vec<String>>,
+    }
+
     pub trait MethodTester: Send + Sync {
         fn test_invoke(
             &self,
             invocation: TestInvocation,
         ) -> Pin<Box<dyn Future<Output = TestOutcome> + Send + '_>>;
+
+        fn test_authorizer(
+            &self,
+            test: AuthorizerTest,
+        ) -> Pin<Box<dyn Future<Output = AuthorizerOutcome> + Send + '_>>;
     }
 }

@@ -138,7 +138,8 @@ pub fn routes() -> Router<AppState> {
             "/restapis/{restapi_id}/authorizers/{authorizer_id}",
             get(authorizers::get)
                 .patch(authorizers::update)
-                .delete(authorizers::delete),
+                .delete(authorizers::delete)
+                .post(test_invoke::test_invoke_authorizer),
         )
         .route(
             "/restapis/{restapi_id}/stages/{stage_name}/cache/authorizers",
