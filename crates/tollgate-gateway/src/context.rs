@@ -38,7 +38,7 @@ pub struct RequestInfo<'a> {
     /// The API key the request was admitted with: (id, value).
     pub api_key: Option<(String, String)>,
     /// What the method's authorizer established.
-    pub authorization: Option<crate::auth::Authorization>,
+    pub authorization: Option<crate::authorizer::Authorization>,
 }
 
 pub fn decode(raw: &str) -> String {

@@ -6,7 +6,7 @@
 //!   what changed and swaps the result in atomically: the request path reads plans without
 //!   locks and never touches the store.
 //! - [`access`] holds the account-wide registry of API keys and usage plans, the account
-//!   throttle, and usage metering; [`auth`] runs Lambda authorizers.
+//!   throttle, and usage metering; [`authorizer`] runs Lambda authorizers.
 //! - [`pipeline`] runs one request: route, guard (authorizer, API key, throttles, quota),
 //!   method, integration, response.
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
@@ -14,7 +14,7 @@
 
 pub mod access;
 pub mod address;
-mod auth;
+mod authorizer;
 mod context;
 mod error;
 pub mod integration;

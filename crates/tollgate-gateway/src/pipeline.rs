@@ -16,7 +16,7 @@ use tollgate_store::{Store, StoreError};
 
 use crate::access::{Access, UsageCounters};
 use crate::address::Address;
-use crate::auth;
+use crate::authorizer;
 use crate::context::{RequestInfo, decode, parse_query};
 use crate::error::GatewayError;
 use crate::integration::{BackendClient, http, lambda, mock};
@@ -434,7 +434,7 @@ impl Gateway {
                         "COGNITO_USER_POOLS authorizers are not supported yet".into(),
                     ));
                 }
-                let authorization = auth::authorize(
+                let authorization = authorizer::authorize(
                     plan,
                     info,
                     &self.config.region,
@@ -656,7 +656,7 @@ impl Gateway {
         };
         let mut log = vec![format!("Execution log for request {request_id}")];
         let outcome =
-            auth::answer_of(&plan, &info, &self.config.region, self.functions.as_ref()).await;
+            authorizer::answer_of(&plan, &info, &self.config.region, self.functions.as_ref()).await;
         let mut result = AuthorizerOutcome {
             client_status: 200,
             log: String::new(),
