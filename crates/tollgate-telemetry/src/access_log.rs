@@ -1,0 +1,165 @@
+//! Access-log formats: `accessLogSettings.format` compiled once into literal text and
+//! `$context` variables, rendered after the response from values captured by the request.
+//! A variable with no value renders as `-`, as API Gateway writes it.
+
+/// The presets the API Gateway console offers (Common Log Format, JSON, XML, CSV).
+pub mod presets {
+    pub const CLF: &str = "$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] \"$context.httpMethod $context.resourcePath $context.protocol\" $context.status $context.responseLength $context.requestId";
+    pub const JSON: &str = "{ \"requestId\":\"$context.requestId\", \"ip\": \"$context.identity.sourceIp\", \"caller\":\"$context.identity.caller\", \"user\":\"$context.identity.user\",\"requestTime\":\"$context.requestTime\", \"httpMethod\":\"$context.httpMethod\",\"resourcePath\":\"$context.resourcePath\", \"status\":\"$context.status\",\"protocol\":\"$context.protocol\", \"responseLength\":\"$context.responseLength\" }";
+    pub const XML: &str = "<request id=\"$context.requestId\"> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>";
+    pub const CSV: &str = "$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId";
+}
+
+/// Longest format API Gateway accepts (3 KB); log events are cut at 1,024 bytes... by
+/// CloudWatch, not by API Gateway, so lines here are written whole.
+pub const MAX_FORMAT_BYTES: usize = 3 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// Index into [`AccessLogFormat::variables`].
+    Variable(usize),
+}
+
+/// A compiled format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLogFormat {
+    segments: Vec<Segment>,
+    /// The distinct `$context` variables the format uses, without `$context.`.
+    variables: Vec<String>,
+}
+
+const PREFIX: &str = "$context.";
+
+impl AccessLogFormat {
+    /// Compiles a format; every `$context.name` (name: letters, digits, `_`, `.`, without a
+    /// trailing `.`) becomes a variable, the rest is literal.
+    pub fn compile(format: &str) -> Self {
+        let mut segments = Vec::new();
+        let mut variables: Vec<String> = Vec::new();
+        let mut literal = String::new();
+        let mut rest = format;
+        while let Some(at) = rest.find(PREFIX) {
+            let after = &rest[at + PREFIX.len()..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .unwrap_or(after.len());
+            let name = after[..len].trim_end_matches('.');
+            if name.is_empty() {
+                literal.push_str(&rest[..at + PREFIX.len()]);
+                rest = after;
+                continue;
+            }
+            literal.push_str(&rest[..at]);
+            if !literal.is_empty() {
+                segments.push(Segment::Literal(std::mem::take(&mut literal)));
+            }
+            let index = match variables.iter().position(|v| v == name) {
+                Some(i) => i,
+                None => {
+                    variables.push(name.to_string());
+                    variables.len() - 1
+                }
+            };
+            segments.push(Segment::Variable(index));
+            rest = &after[name.len()..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            segments.push(Segment::Literal(literal));
+        }
+        Self {
+            segments,
+            variables,
+        }
+    }
+
+    /// The variables to capture, in the order [`render`](Self::render) expects their values.
+    pub fn variables(&self) -> &[String] {
+        &self.variables
+    }
+
+    /// One line from the captured values (aligned with [`variables`](Self::variables)); line
+    /// breaks in values or the format become spaces, so that one request is one line.
+    pub fn render(&self, values: &[Option<String>], out: &mut String) {
+        for segment in &self.segments {
+            match segment {
+                Segment::Literal(text) => push_single_line(out, text),
+                Segment::Variable(i) => match values.get(*i).and_then(Option::as_deref) {
+                    Some(value) if !value.is_empty() => push_single_line(out, value),
+                    _ => out.push('-'),
+                },
+            }
+        }
+    }
+}
+
+fn push_single_line(out: &mut String, text: &str) {
+    for c in text.chars() {
+        out.push(if c == '\n' || c == '\r' { ' ' } else { c });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(format: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+        let compiled = AccessLogFormat::compile(format);
+        let values: Vec<Option<String>> = compiled.variables().iter().map(|v| lookup(v)).collect();
+        let mut out = String::new();
+        compiled.render(&values, &mut out);
+        out
+    }
+
+    #[test]
+    fn variables_and_literals() {
+        let f = AccessLogFormat::compile(
+            "id=$context.requestId s=$context.status. $context.requestId $ $context.",
+        );
+        assert_eq!(
+            f.variables(),
+            &["requestId".to_string(), "status".to_string()]
+        );
+        let line = render(
+            "id=$context.requestId s=$context.status. $context.requestId $ $context.",
+            |v| Some(format!("<{v}>")),
+        );
+        assert_eq!(line, "id=<requestId> s=<status>. <requestId> $ $context.");
+    }
+
+    #[test]
+    fn missing_values_are_dashes_and_lines_stay_single() {
+        let line = render("$context.a|$context.b|$context.c", |v| match v {
+            "a" => Some("x\ny".into()),
+            "b" => Some(String::new()),
+            _ => None,
+        });
+        assert_eq!(line, "x y|-|-");
+    }
+
+    #[test]
+    fn presets_compile_to_the_documented_variables() {
+        for preset in [presets::CLF, presets::JSON, presets::XML, presets::CSV] {
+            let f = AccessLogFormat::compile(preset);
+            assert!(f.variables().contains(&"requestId".to_string()));
+            assert!(f.variables().contains(&"identity.sourceIp".to_string()));
+            assert!(f.variables().contains(&"status".to_string()));
+        }
+        let clf = render(presets::CLF, |v| match v {
+            "identity.sourceIp" => Some("127.0.0.1".into()),
+            "requestTime" => Some("24/Nov/2026:13:23:43 +0000".into()),
+            "httpMethod" => Some("GET".into()),
+            "resourcePath" => Some("/pets".into()),
+            "protocol" => Some("HTTP/1.1".into()),
+            "status" => Some("200".into()),
+            "responseLength" => Some("12".into()),
+            "requestId" => Some("r-1".into()),
+            _ => None,
+        });
+        assert_eq!(
+            clf,
+            "127.0.0.1 - - [24/Nov/2026:13:23:43 +0000] \"GET /pets HTTP/1.1\" 200 12 r-1"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! API Gateway's and Lambda's metrics under CloudWatch's names and dimensions, and the
+//! process's own. Counter samples carry OpenMetrics' `_total` suffix; latencies are histograms
+//! in milliseconds, as CloudWatch reports them.
+//!
+//! REST stage series have the labels `ApiName`, `Stage`; with detailed metrics on
+//! (`methodSettings` `metrics/enabled`) each method also has series labelled `ApiName`,
+//! `Stage`, `Method`, `Resource`, as CloudWatch publishes both. Select stage series with
+//! `{Method=""}` to avoid counting a request twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::metric::{Counter, Gauge, Histogram};
+use crate::registry::{FamilyDef, Kind, Registry};
+
+const fn counter(name: &'static str, help: &'static str) -> FamilyDef {
+    FamilyDef {
+        name,
+        help,
+        kind: Kind::Counter,
+    }
+}
+
+const fn gauge(name: &'static str, help: &'static str) -> FamilyDef {
+    FamilyDef {
+        name,
+        help,
+        kind: Kind::Gauge,
+    }
+}
+
+const fn histogram(name: &'static str, help: &'static str) -> FamilyDef {
+    FamilyDef {
+        name,
+        help,
+        kind: Kind::Histogram,
+    }
+}
+
+pub const REST_COUNT: FamilyDef =
+    counter("apigateway_Count", "API requests (AWS/ApiGateway Count).");
+pub const REST_4XX: FamilyDef = counter(
+    "apigateway_4XXError",
+    "Requests answered with a 4XX status (AWS/ApiGateway 4XXError).",
+);
+pub const REST_5XX: FamilyDef = counter(
+    "apigateway_5XXError",
+    "Requests answered with a 5XX status (AWS/ApiGateway 5XXError).",
+);
+pub const REST_LATENCY: FamilyDef = histogram(
+    "apigateway_Latency",
+    "Milliseconds from receiving a request to answering it (AWS/ApiGateway Latency).",
+);
+pub const REST_INTEGRATION_LATENCY: FamilyDef = histogram(
+    "apigateway_IntegrationLatency",
+    "Milliseconds from relaying a request to the integration to its answer (AWS/ApiGateway IntegrationLatency).",
+);
+pub const REST_CACHE_HIT: FamilyDef = counter(
+    "apigateway_CacheHitCount",
+    "Requests served from the API cache (AWS/ApiGateway CacheHitCount).",
+);
+pub const REST_CACHE_MISS: FamilyDef = counter(
+    "apigateway_CacheMissCount",
+    "Requests served from the integration while the API cache was on (AWS/ApiGateway CacheMissCount).",
+);
+
+pub const LAMBDA_INVOCATIONS: FamilyDef = counter(
+    "lambda_Invocations",
+    "Function invocations, successful or not (AWS/Lambda Invocations).",
+);
+pub const LAMBDA_ERRORS: FamilyDef = counter(
+    "lambda_Errors",
+    "Invocations that ended in a function error (AWS/Lambda Errors).",
+);
+pub const LAMBDA_THROTTLES: FamilyDef = counter(
+    "lambda_Throttles",
+    "Invocations refused over a concurrency limit (AWS/Lambda Throttles).",
+);
+pub const LAMBDA_DURATION: FamilyDef = histogram(
+    "lambda_Duration",
+    "Milliseconds a function spent on an invocation (AWS/Lambda Duration).",
+);
+pub const LAMBDA_CONCURRENT: FamilyDef = gauge(
+    "lambda_ConcurrentExecutions",
+    "Invocations in progress (AWS/Lambda ConcurrentExecutions).",
+);
+
+pub const PROCESS_RSS: FamilyDef = gauge(
+    "tollgate_process_resident_memory_bytes",
+    "Resident memory of the tollgate process.",
+);
+pub const PROCESS_CPU: FamilyDef = gauge(
+    "tollgate_process_cpu_milliseconds",
+    "CPU time (user and system) the tollgate process has used.",
+);
+pub const OPEN_CONNECTIONS: FamilyDef = gauge(
+    "tollgate_open_connections",
+    "Client connections open on the listeners.",
+);
+pub const PLAN_COMPILE: FamilyDef = histogram(
+    "tollgate_plan_compile",
+    "Milliseconds spent compiling the plans of one API's stages.",
+);
+pub const CONFIG_VERSION: FamilyDef = gauge(
+    "tollgate_config_version",
+    "Incremented each time the data plane swaps in new plans.",
+);
+pub const ACCESS_LOG_WRITTEN: FamilyDef =
+    counter("tollgate_access_log_lines", "Access-log lines written.");
+pub const ACCESS_LOG_DROPPED: FamilyDef = counter(
+    "tollgate_access_log_dropped",
+    "Access-log lines dropped because the writer fell behind or could not write.",
+);
+
+/// The handles of one REST stage, or of one method of it (detailed metrics).
+#[derive(Debug)]
+pub struct RestMetrics {
+    pub count: Arc<Counter>,
+    pub client_errors: Arc<Counter>,
+    pub server_errors: Arc<Counter>,
+    pub latency: Arc<Histogram>,
+    pub integration_latency: Arc<Histogram>,
+    pub cache_hits: Arc<Counter>,
+    pub cache_misses: Arc<Counter>,
+}
+
+impl RestMetrics {
+    /// Resolves the handles for one label set (done when a plan is compiled).
+    pub fn resolve(registry: &Registry, labels: &[(&str, &str)]) -> Self {
+        Self {
+            count: registry.counter(REST_COUNT, labels),
+            client_errors: registry.counter(REST_4XX, labels),
+            server_errors: registry.counter(REST_5XX, labels),
+            latency: registry.histogram(REST_LATENCY, labels),
+            integration_latency: registry.histogram(REST_INTEGRATION_LATENCY, labels),
+            cache_hits: registry.counter(REST_CACHE_HIT, labels),
+            cache_misses: registry.counter(REST_CACHE_MISS, labels),
+        }
+    }
+
+    /// A stage's series: `ApiName`, `Stage`.
+    pub fn stage(registry: &Registry, api_name: &str, stage: &str) -> Self {
+        Self::resolve(registry, &[("ApiName", api_name), ("Stage", stage)])
+    }
+
+    /// A method's series: `ApiName`, `Method`, `Resource`, `Stage`.
+    pub fn method(
+        registry: &Registry,
+        api_name: &str,
+        stage: &str,
+        method: &str,
+        resource: &str,
+    ) -> Self {
+        Self::resolve(
+            registry,
+            &[
+                ("ApiName", api_name),
+                ("Method", method),
+                ("Resource", resource),
+                ("Stage", stage),
+            ],
+        )
+    }
+
+    /// Records one answered request.
+    pub fn record(&self, status: u16, latency: Duration, integration: Option<Duration>) {
+        self.count.inc();
+        match status {
+            400..=499 => self.client_errors.inc(),
+            500..=599 => self.server_errors.inc(),
+            _ => {}
+        }
+        self.latency.record(latency);
+        if let Some(integration) = integration {
+            self.integration_latency.record(integration);
+        }
+    }
+}
+
+/// The handles of one function.
+#[derive(Debug)]
+pub struct FunctionMetrics {
+    pub invocations: Arc<Counter>,
+    pub errors: Arc<Counter>,
+    pub throttles: Arc<Counter>,
+    pub duration: Arc<Histogram>,
+    pub concurrent: Arc<Gauge>,
+}
+
+impl FunctionMetrics {
+    pub fn resolve(registry: &Registry, function_name: &str) -> Self {
+        let labels = [("FunctionName", function_name)];
+        Self {
+            invocations: registry.counter(LAMBDA_INVOCATIONS, &labels),
+            errors: registry.counter(LAMBDA_ERRORS, &labels),
+            throttles: registry.counter(LAMBDA_THROTTLES, &labels),
+            duration: registry.histogram(LAMBDA_DURATION, &labels),
+            concurrent: registry.gauge(LAMBDA_CONCURRENT, &labels),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_records_by_status_class() {
+        let registry = Registry::new();
+        let stage = RestMetrics::stage(&registry, "pets", "prod");
+        stage.record(
+            200,
+            Duration::from_micros(300),
+            Some(Duration::from_micros(100)),
+        );
+        stage.record(404, Duration::from_millis(1), None);
+        stage.record(
+            502,
+            Duration::from_millis(2),
+            Some(Duration::from_millis(1)),
+        );
+        assert_eq!(stage.count.get(), 3);
+        assert_eq!(stage.client_errors.get(), 1);
+        assert_eq!(stage.server_errors.get(), 1);
+        assert_eq!(stage.latency.count(), 3);
+        assert_eq!(stage.integration_latency.count(), 2);
+        let text = registry.render();
+        assert!(text.contains("apigateway_Count_total{ApiName=\"pets\",Stage=\"prod\"} 3\n"));
+        assert!(text.contains("apigateway_4XXError_total{ApiName=\"pets\",Stage=\"prod\"} 1\n"));
+    }
+}

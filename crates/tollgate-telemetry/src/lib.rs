@@ -1,0 +1,23 @@
+//! Telemetry: what the data plane and the function runtime report, in the formats operators'
+//! tools read.
+//!
+//! - [`metric`]: counters, gauges, latency histograms; recording is one relaxed atomic add.
+//! - [`registry`]: families and series; handles are resolved when a plan is compiled, so a
+//!   request records without map lookups or allocation; [`Registry::render`] writes
+//!   OpenMetrics text for `GET /metrics`.
+//! - [`families`]: API Gateway's and Lambda's metrics under CloudWatch's names and dimensions,
+//!   and the process's own.
+//! - [`access_log`]: `accessLogSettings.format` compiled into literals and `$context`
+//!   variables; the console's presets.
+//! - [`process`]: resident memory and CPU time of this process.
+
+pub mod access_log;
+pub mod families;
+pub mod metric;
+pub mod process;
+pub mod registry;
+
+pub use access_log::AccessLogFormat;
+pub use families::{FunctionMetrics, RestMetrics};
+pub use metric::{Counter, Gauge, Histogram};
+pub use registry::{OPENMETRICS_CONTENT_TYPE, Registry};
