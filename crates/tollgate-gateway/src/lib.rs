@@ -21,6 +21,7 @@ pub mod integration;
 mod pipeline;
 pub mod plans;
 pub mod server;
+pub mod telemetry;
 
 pub use address::Address;
 pub use error::GatewayError;

@@ -21,6 +21,7 @@ use crate::context::{RequestInfo, decode, parse_query};
 use crate::error::GatewayError;
 use crate::integration::{BackendClient, http, lambda, mock};
 use crate::plans::{Lookup, PlanSet};
+use crate::telemetry::{AccessLogDestination, Record, Telemetry};
 use tollgate_plan::TEST_STAGE;
 use tollgate_plan::Variant;
 use tollgate_plan::test_invoke::{
@@ -54,6 +55,7 @@ pub struct Gateway {
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
+    telemetry: Arc<Telemetry>,
 }
 
 /// Answers an error through the API's gateway responses: the response type's status, headers
@@ -172,10 +174,27 @@ impl Gateway {
         config: GatewayConfig,
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     ) -> Result<Arc<Self>, String> {
+        let registry = tollgate_telemetry::Registry::new();
+        let telemetry = Telemetry::start(registry, AccessLogDestination::Stdout);
+        Self::start_with_telemetry(store, config, functions, telemetry).await
+    }
+
+    /// [`Self::start`], recording metrics into `telemetry`'s registry and writing access logs
+    /// through it.
+    pub async fn start_with_telemetry(
+        store: Arc<dyn Store>,
+        config: GatewayConfig,
+        functions: Option<Arc<dyn lambda::FunctionInvoker>>,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<Arc<Self>, String> {
         let shared: Arc<dyn SharedState> = Arc::new(tollgate_shared::InProcess::new());
-        let plans = PlanSet::start(Arc::clone(&store), Arc::clone(&shared))
-            .await
-            .map_err(|e: StoreError| e.to_string())?;
+        let plans = PlanSet::start(
+            Arc::clone(&store),
+            Arc::clone(&shared),
+            Arc::clone(&telemetry.registry),
+        )
+        .await
+        .map_err(|e: StoreError| e.to_string())?;
         let access = Access::start(store, Arc::clone(&shared))
             .await
             .map_err(|e: StoreError| e.to_string())?;
@@ -187,6 +206,7 @@ impl Gateway {
             client,
             functions,
             config,
+            telemetry,
         }))
     }
 
@@ -205,9 +225,14 @@ impl Gateway {
         let request_id = tollgate_model::ids::request_id();
         let extended_id = extended_request_id();
         let method = request.method().clone();
-        let result = self
-            .run(request, &address, remote, &request_id, &extended_id)
-            .await;
+        let mut record = Record::new(
+            started,
+            (&request_id, &extended_id),
+            &address,
+            method.as_str(),
+            remote,
+        );
+        let result = self.run(request, &address, remote, &mut record).await;
         let mut response = match result {
             Ok(response) => response,
             Err(error) => {
@@ -234,6 +259,9 @@ impl Gateway {
             micros = started.elapsed().as_micros() as u64,
             "served"
         );
+        let length = hyper::body::Body::size_hint(response.body()).exact();
+        self.telemetry
+            .record(record, response.status().as_u16(), length);
         response
     }
 
@@ -242,8 +270,7 @@ impl Gateway {
         request: Request<B>,
         address: &Address,
         remote: SocketAddr,
-        request_id: &str,
-        extended_id: &str,
+        record: &mut Record<'_>,
     ) -> Result<Response<Full<Bytes>>, GatewayError>
     where
         B: Body<Data = Bytes>,
@@ -265,15 +292,23 @@ impl Gateway {
         };
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
-        let ids = (request_id, extended_id);
+        record.stage = Some(Arc::clone(&stage));
+        let request_id = record.request_id;
         match self
-            .execute(address, variant, request, remote, ids, Guarded::Yes)
+            .execute(address, variant, request, remote, record, Guarded::Yes)
             .await
         {
             Ok(response) => Ok(response),
             Err(error) => {
                 if let Some(detail) = error.detail() {
                     tracing::warn!(request_id, api_id = address.api_id, stage = address.stage, %detail, "request failed");
+                }
+                if record
+                    .stage
+                    .as_ref()
+                    .is_some_and(|s| s.access_log.is_some())
+                {
+                    record.error = Some((error.to_string(), error.response_type()));
                 }
                 Ok(gateway_response(variant, address, request_id, error))
             }
@@ -287,7 +322,7 @@ impl Gateway {
         variant: &Variant,
         request: Request<B>,
         remote: SocketAddr,
-        (request_id, extended_id): (&str, &str),
+        record: &mut Record<'_>,
         guarded: Guarded,
     ) -> Result<Response<Full<Bytes>>, GatewayError>
     where
@@ -306,6 +341,8 @@ impl Gateway {
             .value
             .method(&http_method)
             .ok_or(GatewayError::MissingAuthenticationToken)?;
+        record.method_metrics = method.metrics.clone();
+        let (request_id, extended_id) = (record.request_id, record.extended_id);
         let path_params = found
             .params
             .iter()
@@ -375,8 +412,22 @@ impl Gateway {
             api_key: None,
             authorization: None,
         };
+        let result = self.serve_method(variant, &mut info, guarded, record).await;
+        record.capture(&info);
+        result
+    }
+
+    /// Guards, validates and integrates a request that has been read and routed.
+    async fn serve_method(
+        &self,
+        variant: &Variant,
+        info: &mut RequestInfo<'_>,
+        guarded: Guarded,
+        record: &mut Record<'_>,
+    ) -> Result<Response<Full<Bytes>>, GatewayError> {
+        let method = info.method;
         let metered = match guarded {
-            Guarded::Yes => self.guard(variant, &mut info).await?,
+            Guarded::Yes => self.guard(variant, info).await?,
             Guarded::No => None,
         };
         if let Some(validation) = &method.validation {
@@ -389,23 +440,23 @@ impl Gateway {
             validation.check(present, info.header("content-type"), &info.body)?;
         }
         let integration = &method.integration;
+        let integration_started = Instant::now();
         let response = match integration.kind {
-            IntegrationType::Mock => mock::run(integration, &info),
-            IntegrationType::HttpProxy => {
-                http::run(&self.client, integration, &mut info, true).await
-            }
-            IntegrationType::Http => http::run(&self.client, integration, &mut info, false).await,
+            IntegrationType::Mock => mock::run(integration, info),
+            IntegrationType::HttpProxy => http::run(&self.client, integration, info, true).await,
+            IntegrationType::Http => http::run(&self.client, integration, info, false).await,
             IntegrationType::AwsProxy => match &self.functions {
-                Some(functions) => lambda::proxy(functions.as_ref(), integration, &info).await,
+                Some(functions) => lambda::proxy(functions.as_ref(), integration, info).await,
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
             IntegrationType::Aws => match &self.functions {
-                Some(functions) => {
-                    lambda::non_proxy(functions.as_ref(), integration, &mut info).await
-                }
+                Some(functions) => lambda::non_proxy(functions.as_ref(), integration, info).await,
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
-        }?;
+        };
+        record.integration_latency = Some(integration_started.elapsed());
+        let response = response?;
+        record.integration_status = Some(response.status().as_u16());
         if let Some(usage) = metered {
             let length = hyper::body::Body::size_hint(response.body()).exact();
             usage.record_response(length.unwrap_or(0) as usize);
@@ -541,12 +592,20 @@ impl Gateway {
         let remote = SocketAddr::from(([127, 0, 0, 1], 0));
         let result = match builder.body(Full::new(Bytes::from(invocation.body))) {
             Ok(request) => {
+                // Test invocations record no metrics and write no access log, as on AWS.
+                let mut record = Record::new(
+                    started,
+                    (&request_id, "test-invoke-extended-id"),
+                    &address,
+                    &invocation.http_method,
+                    remote,
+                );
                 self.execute(
                     &address,
                     &variant,
                     request,
                     remote,
-                    (&request_id, "test-invoke-extended-id"),
+                    &mut record,
                     Guarded::No,
                 )
                 .await

@@ -34,6 +34,11 @@ pub struct PlanSet {
     current: ArcSwap<Snapshot>,
     store: Arc<dyn Store>,
     shared: Arc<dyn SharedState>,
+    registry: Arc<tollgate_telemetry::Registry>,
+    /// How long compiling one API's plans took.
+    compile_time: Arc<tollgate_telemetry::Histogram>,
+    /// Incremented at every swap.
+    version: Arc<tollgate_telemetry::Gauge>,
 }
 
 /// The kinds of document a stage plan is compiled from (every change inside an API also
@@ -45,12 +50,17 @@ impl PlanSet {
     pub async fn start(
         store: Arc<dyn Store>,
         shared: Arc<dyn SharedState>,
+        registry: Arc<tollgate_telemetry::Registry>,
     ) -> Result<Arc<Self>, StoreError> {
+        use tollgate_telemetry::families::{CONFIG_VERSION, PLAN_COMPILE};
         let feed = store.subscribe();
         let set = Arc::new(Self {
             current: ArcSwap::from_pointee(HashMap::new()),
             store,
             shared,
+            compile_time: registry.histogram(PLAN_COMPILE, &[]),
+            version: registry.gauge(CONFIG_VERSION, &[]),
+            registry,
         });
         set.reload_all().await?;
         tokio::spawn(Arc::clone(&set).follow(feed));
@@ -106,6 +116,7 @@ impl PlanSet {
             }
         }
         self.current.store(Arc::new(all));
+        self.version.add(1);
         Ok(())
     }
 
@@ -118,20 +129,24 @@ impl PlanSet {
             None => next.remove(api_id),
         };
         self.current.store(Arc::new(next));
+        self.version.add(1);
         tracing::debug!(api_id, "plans reloaded");
         Ok(())
     }
 
     /// Compiles every stage of an API; `None` when the API does not exist.
     async fn compile_api(&self, api_id: &str) -> Result<Option<ApiPlans>, StoreError> {
-        if self
-            .store
-            .get(&Key::new("", RESTAPI, api_id))
-            .await?
-            .is_none()
-        {
+        let started = std::time::Instant::now();
+        let Some(api) = self.store.get(&Key::new("", RESTAPI, api_id)).await? else {
             return Ok(None);
-        }
+        };
+        // CloudWatch's `ApiName` dimension.
+        let api_name = api
+            .body
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or(api_id)
+            .to_string();
         let mut deployments: HashMap<String, Option<DeploymentRecord>> = HashMap::new();
         let mut plans = ApiPlans::default();
         for doc in self.store.list(api_id, STAGE).await? {
@@ -176,12 +191,14 @@ impl PlanSet {
                 shared: self.shared.as_ref(),
                 stage: &stage,
                 authorizer_generation,
+                telemetry: Some((self.registry.as_ref(), api_name.as_str())),
             };
             let plan = StagePlan::compile(api_id, &guards, primary, canary.as_ref());
             plans
                 .stages
                 .insert(stage.stage_name.clone(), Arc::new(plan));
         }
+        self.compile_time.record(started.elapsed());
         Ok(Some(plans))
     }
 }

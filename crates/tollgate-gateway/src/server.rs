@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,6 +29,14 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long a graceful stop waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Client connections open on every listener of this process.
+static OPEN_CONNECTIONS: AtomicI64 = AtomicI64::new(0);
+
+/// The number of client connections open now (for the `tollgate_open_connections` gauge).
+pub fn open_connections() -> i64 {
+    OPEN_CONNECTIONS.load(Ordering::Relaxed)
+}
 
 /// Binds a listener with [`ACCEPT_BACKLOG`].
 pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
@@ -81,8 +90,11 @@ where
         });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned());
+        OPEN_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let result = connection.await;
+            OPEN_CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
+            if let Err(e) = result {
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }
         });

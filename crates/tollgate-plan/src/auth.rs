@@ -101,6 +101,9 @@ pub struct StageGuards<'a> {
     pub shared: &'a dyn SharedState,
     pub stage: &'a Stage,
     pub authorizer_generation: u64,
+    /// Where the stage's metric handles are resolved, with the API's name (CloudWatch's
+    /// `ApiName` dimension); none for plans that record nothing.
+    pub telemetry: Option<(&'a tollgate_telemetry::Registry, &'a str)>,
 }
 
 impl StageGuards<'_> {
@@ -125,6 +128,39 @@ impl StageGuards<'_> {
             self.stage.stage_name, method.http_method
         );
         Some(self.shared.rate_limiter(&name, limit))
+    }
+
+    /// The stage's metric handles (`ApiName`, `Stage`).
+    pub fn stage_metrics(&self) -> Option<Arc<tollgate_telemetry::RestMetrics>> {
+        let (registry, api_name) = self.telemetry?;
+        Some(Arc::new(tollgate_telemetry::RestMetrics::stage(
+            registry,
+            api_name,
+            &self.stage.stage_name,
+        )))
+    }
+
+    /// The method's own metric handles (`ApiName`, `Method`, `Resource`, `Stage`) when detailed
+    /// metrics are on for it (its `methodSettings` entry, else the stage's `*/*`).
+    pub fn method_metrics(
+        &self,
+        path: &str,
+        method: &Method,
+    ) -> Option<Arc<tollgate_telemetry::RestMetrics>> {
+        let (registry, api_name) = self.telemetry?;
+        let settings = &self.stage.method_settings;
+        let setting = settings
+            .get(&method_setting_key(path, &method.http_method))
+            .or_else(|| settings.get("*/*"))?;
+        setting.metrics_enabled.then(|| {
+            Arc::new(tollgate_telemetry::RestMetrics::method(
+                registry,
+                api_name,
+                &self.stage.stage_name,
+                &method.http_method,
+                path,
+            ))
+        })
     }
 }
 

@@ -27,6 +27,12 @@ pub use validation::{ParameterLocation, RequestValidation, ValidationFailure};
 pub struct StagePlan {
     pub api_id: String,
     pub stage: String,
+    /// The stage's metric handles (none when the plan records nothing).
+    pub metrics: Option<Arc<tollgate_telemetry::RestMetrics>>,
+    /// `accessLogSettings.format`, compiled; none when access logging is off.
+    pub access_log: Option<Arc<tollgate_telemetry::AccessLogFormat>>,
+    /// `tracingEnabled`.
+    pub tracing_enabled: bool,
     pub primary: Variant,
     /// `(percentTraffic, variant)`: that share of requests goes to the canary deployment.
     pub canary: Option<(f64, Variant)>,
@@ -63,9 +69,18 @@ impl StagePlan {
             }
             _ => None,
         };
+        let access_log = stage
+            .access_log_settings
+            .as_ref()
+            .and_then(|a| a.format.as_deref())
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| Arc::new(tollgate_telemetry::AccessLogFormat::compile(f)));
         Self {
             api_id: api_id.to_string(),
             stage: stage.stage_name.clone(),
+            metrics: guards.stage_metrics(),
+            access_log,
+            tracing_enabled: stage.tracing_enabled,
             primary: Variant::compile(api_id, primary, variables, false, Some(guards)),
             canary,
         }
@@ -136,6 +151,7 @@ impl Variant {
                         })
                         .and_then(|id| authorizers.get(id).cloned());
                     plan.throttle = guards.and_then(|g| g.method_limiter(api_id, &path, m));
+                    plan.metrics = guards.and_then(|g| g.method_metrics(&path, m));
                     Some(Arc::new(plan))
                 })
                 .collect();
@@ -194,6 +210,8 @@ pub struct MethodPlan {
     pub authorization_scopes: Vec<String>,
     /// The stage's throttle for this method.
     pub throttle: Option<Arc<dyn tollgate_shared::RateLimiter>>,
+    /// The method's own metric handles, when the stage has detailed metrics on for it.
+    pub metrics: Option<Arc<tollgate_telemetry::RestMetrics>>,
     pub validation: Option<RequestValidation>,
     pub integration: IntegrationPlan,
 }
@@ -227,6 +245,7 @@ impl MethodPlan {
             authorizer: None,
             authorization_scopes: Vec::new(),
             throttle: None,
+            metrics: None,
             validation: None,
             integration: IntegrationPlan::compile(&integration),
         }
@@ -248,6 +267,7 @@ impl MethodPlan {
             authorizer: None,
             authorization_scopes: method.authorization_scopes.clone().unwrap_or_default(),
             throttle: None,
+            metrics: None,
             validation: RequestValidation::compile(method, snapshot),
             integration: IntegrationPlan::compile(integration),
         })

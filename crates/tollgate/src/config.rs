@@ -41,6 +41,13 @@ pub struct ServeArgs {
     /// AWS_SESSION_TOKEN credentials [default: none]
     #[arg(long, env = "TOLLGATE_REMOTE_LAMBDA_ENDPOINT")]
     remote_lambda_endpoint: Option<String>,
+    /// An extra listener that serves only `GET /metrics` (OpenMetrics), for a scraper that
+    /// should not reach the management API [default: none; /metrics is on the main listener]
+    #[arg(long, env = "TOLLGATE_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+    /// Write access logs to stdout instead of {data-dir}/logs/access/{apiId}/{stage}.log
+    #[arg(long, env = "TOLLGATE_ACCESS_LOG_STDOUT")]
+    access_log_stdout: bool,
 }
 
 /// `tollgate.toml`: the same settings, for a data dir that carries its own.
@@ -54,6 +61,8 @@ struct FileSettings {
     dev: Option<bool>,
     log_format: Option<LogFormat>,
     remote_lambda_endpoint: Option<String>,
+    metrics_listen: Option<String>,
+    access_log_stdout: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +75,8 @@ pub struct Settings {
     pub dev: bool,
     pub log_format: LogFormat,
     pub remote_lambda_endpoint: Option<String>,
+    pub metrics_listen: Option<String>,
+    pub access_log_stdout: bool,
 }
 
 impl Settings {
@@ -101,6 +112,8 @@ impl Settings {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
             remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
+            access_log_stdout: args.access_log_stdout || file.access_log_stdout.unwrap_or(false),
         })
     }
 }
@@ -128,6 +141,8 @@ mod tests {
             dev: false,
             log_format: None,
             remote_lambda_endpoint: None,
+            metrics_listen: None,
+            access_log_stdout: false,
         }
     }
 

@@ -17,6 +17,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use tokio::sync::watch;
 use tollgate_gateway::server::{self, ResponseBody};
+use tollgate_gateway::telemetry::{AccessLogDestination, Telemetry};
 use tollgate_gateway::{Gateway, GatewayConfig, GatewayError};
 use tower::ServiceExt;
 
@@ -137,13 +138,28 @@ async fn serve(settings: Settings) -> Result<(), String> {
         remote.clone(),
     )
     .await;
-    let gateway = Gateway::start(
+    let registry = tollgate_telemetry::Registry::new();
+    tollgate_telemetry::process::register(&registry);
+    let open_connections = registry.gauge(tollgate_telemetry::families::OPEN_CONNECTIONS, &[]);
+    registry.on_render(move || open_connections.set(server::open_connections()));
+    let access_log = if settings.access_log_stdout {
+        AccessLogDestination::Stdout
+    } else {
+        AccessLogDestination::Files(settings.data_dir.join("logs").join("access"))
+    };
+    let telemetry = Telemetry::start(Arc::clone(&registry), access_log);
+    let metrics_listener = match &settings.metrics_listen {
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
+    let gateway = Gateway::start_with_telemetry(
         Arc::clone(&store),
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
         },
         Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
+        telemetry,
     )
     .await?;
     let admin = tollgate_admin::router_with_remote_lambda(
@@ -158,6 +174,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         },
         remote.map(|r| r as Arc<dyn tollgate_admin::lambda::RemoteInvoker>),
     )
+    .merge(metrics_router(Arc::clone(&registry)))
     .layer(axum::middleware::from_fn(log_request));
 
     let (stop, stopped) = watch::channel(false);
@@ -183,6 +200,25 @@ async fn serve(settings: Settings) -> Result<(), String> {
             }
         };
         tracing::info!("data plane only listening on http://{address}");
+        servers.push(tokio::spawn(server::serve(
+            listener,
+            handler,
+            until_stopped(stopped.clone()),
+        )));
+    }
+    if let Some(listener) = metrics_listener {
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let metrics = metrics_router(Arc::clone(&registry));
+        let handler = move |request: Request<Incoming>, _remote: SocketAddr| {
+            let metrics = metrics.clone();
+            async move {
+                match metrics.oneshot(request).await {
+                    Ok(response) => boxed(response),
+                    Err(never) => match never {},
+                }
+            }
+        };
+        tracing::info!("metrics on http://{address}/metrics");
         servers.push(tokio::spawn(server::serve(
             listener,
             handler,
@@ -254,6 +290,25 @@ async fn start_functions(
         tracing::info!(versions = restored, "functions restored");
     }
     Ok(functions)
+}
+
+/// `GET /metrics`: every metric in OpenMetrics text (no AWS service uses this path).
+fn metrics_router(registry: Arc<tollgate_telemetry::Registry>) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let registry = Arc::clone(&registry);
+            async move {
+                (
+                    [(
+                        hyper::header::CONTENT_TYPE,
+                        tollgate_telemetry::OPENMETRICS_CONTENT_TYPE,
+                    )],
+                    registry.render(),
+                )
+            }
+        }),
+    )
 }
 
 async fn log_request(

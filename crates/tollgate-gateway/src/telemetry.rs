@@ -1,0 +1,353 @@
+//! What a request leaves behind: its metrics (handles resolved in the plan, so recording is a
+//! few atomic adds) and its access-log line (values captured on the request path, the line
+//! formatted and written by a writer thread, never blocking a request).
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::time::{Duration, Instant, SystemTime};
+
+use tollgate_plan::StagePlan;
+use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
+use tollgate_telemetry::{Counter, Registry, RestMetrics};
+
+use crate::context::{RequestInfo, clf_time};
+
+/// Lines waiting for the writer; beyond this they are dropped (and counted).
+pub const ACCESS_LOG_QUEUE: usize = 16 * 1024;
+/// An access-log file is rotated (to `.1`) past this size.
+pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Where access-log lines go.
+#[derive(Debug, Clone)]
+pub enum AccessLogDestination {
+    /// `{dir}/{apiId}/{stage}.log`, rotated by size.
+    Files(PathBuf),
+    Stdout,
+}
+
+/// The data plane's telemetry: the metric registry and the access-log writer.
+pub struct Telemetry {
+    pub registry: Arc<Registry>,
+    access_log: SyncSender<AccessLine>,
+    dropped: Arc<Counter>,
+}
+
+struct AccessLine {
+    stage: Arc<StagePlan>,
+    values: Vec<Option<String>>,
+}
+
+impl Telemetry {
+    /// Starts the access-log writer thread.
+    pub fn start(registry: Arc<Registry>, destination: AccessLogDestination) -> Arc<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(ACCESS_LOG_QUEUE);
+        let dropped = registry.counter(ACCESS_LOG_DROPPED, &[]);
+        let written = registry.counter(ACCESS_LOG_WRITTEN, &[]);
+        let writer_dropped = Arc::clone(&dropped);
+        let spawned = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || write_lines(rx, destination, &written, &writer_dropped));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the access-log writer; lines will be dropped");
+        }
+        Arc::new(Self {
+            registry,
+            access_log: tx,
+            dropped,
+        })
+    }
+
+    /// Records a finished request: metrics, then the access-log line if the stage logs.
+    pub fn record(&self, record: Record, status: u16, response_length: Option<u64>) {
+        let Some(stage) = record.stage.as_ref() else {
+            return;
+        };
+        let latency = record.started.elapsed();
+        if let Some(metrics) = &stage.metrics {
+            metrics.record(status, latency, record.integration_latency);
+        }
+        if let Some(metrics) = &record.method_metrics {
+            metrics.record(status, latency, record.integration_latency);
+        }
+        if stage.access_log.is_some() {
+            let values = record.access_values(status, response_length, latency);
+            let line = AccessLine {
+                stage: Arc::clone(stage),
+                values,
+            };
+            match self.access_log.try_send(line) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.dropped.inc(),
+            }
+        }
+    }
+}
+
+/// What one request collects for its metrics and access-log line as it goes.
+pub struct Record<'a> {
+    pub started: Instant,
+    pub received: SystemTime,
+    pub request_id: &'a str,
+    pub extended_id: &'a str,
+    pub api_id: &'a str,
+    pub stage_name: &'a str,
+    pub http_method: &'a str,
+    pub source_ip: std::net::IpAddr,
+    /// The stage the request reached (none: unknown API or stage, nothing is recorded).
+    pub stage: Option<Arc<StagePlan>>,
+    pub method_metrics: Option<Arc<RestMetrics>>,
+    pub integration_latency: Option<Duration>,
+    pub integration_status: Option<u16>,
+    /// `(message, responseType)` of the error the request was answered with.
+    pub error: Option<(String, &'static str)>,
+    /// Access-log values known once the request was read (aligned with the format's
+    /// variables); none when the request failed before.
+    pub captured: Option<Vec<Option<String>>>,
+}
+
+impl<'a> Record<'a> {
+    /// A request that has just arrived: nothing known yet but its ids and address.
+    pub fn new(
+        started: Instant,
+        (request_id, extended_id): (&'a str, &'a str),
+        address: &'a crate::Address,
+        http_method: &'a str,
+        remote: std::net::SocketAddr,
+    ) -> Self {
+        Self {
+            started,
+            received: SystemTime::now(),
+            request_id,
+            extended_id,
+            api_id: &address.api_id,
+            stage_name: &address.stage,
+            http_method,
+            source_ip: remote.ip(),
+            stage: None,
+            method_metrics: None,
+            integration_latency: None,
+            integration_status: None,
+            error: None,
+            captured: None,
+        }
+    }
+
+    /// Captures what the access-log format needs from the request (only when the stage logs).
+    pub fn capture(&mut self, info: &RequestInfo<'_>) {
+        let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
+            return;
+        };
+        self.captured = Some(
+            format
+                .variables()
+                .iter()
+                .map(|name| access_context(info, name))
+                .collect(),
+        );
+    }
+
+    fn access_values(
+        &self,
+        status: u16,
+        response_length: Option<u64>,
+        latency: Duration,
+    ) -> Vec<Option<String>> {
+        let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
+            return Vec::new();
+        };
+        let mut values = self
+            .captured
+            .clone()
+            .unwrap_or_else(|| vec![None; format.variables().len()]);
+        for (name, slot) in format.variables().iter().zip(values.iter_mut()) {
+            if let Some(v) = self.final_value(name, status, response_length, latency) {
+                *slot = Some(v);
+            } else if slot.is_none() {
+                *slot = self.basic_value(name);
+            }
+        }
+        values
+    }
+
+    /// The variables known only once the response is out.
+    fn final_value(
+        &self,
+        name: &str,
+        status: u16,
+        response_length: Option<u64>,
+        latency: Duration,
+    ) -> Option<String> {
+        Some(match name {
+            "status" => status.to_string(),
+            "responseLength" => response_length?.to_string(),
+            "responseLatency" => latency.as_millis().to_string(),
+            "integrationLatency" | "integration.latency" => {
+                self.integration_latency?.as_millis().to_string()
+            }
+            "integrationStatus" | "integration.integrationStatus" | "integration.status" => {
+                self.integration_status?.to_string()
+            }
+            "error.message" => self.error.as_ref()?.0.clone(),
+            "error.messageString" => format!("\"{}\"", self.error.as_ref()?.0),
+            "error.responseType" => self.error.as_ref()?.1.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// What is known of a request that failed before it was read (no route, throttled ...).
+    fn basic_value(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "requestId" => self.request_id.to_string(),
+            "extendedRequestId" => self.extended_id.to_string(),
+            "apiId" => self.api_id.to_string(),
+            "stage" => self.stage_name.to_string(),
+            "httpMethod" => self.http_method.to_string(),
+            "identity.sourceIp" => self.source_ip.to_string(),
+            "requestTime" => clf_time(self.received),
+            "requestTimeEpoch" => self
+                .received
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .ok()?
+                .as_millis()
+                .to_string(),
+            _ => return None,
+        })
+    }
+}
+
+/// `$context.name` as access logs see it: the request's context plus the log-only names.
+fn access_context(info: &RequestInfo<'_>, name: &str) -> Option<String> {
+    match name {
+        "xrayTraceId" => Some(format!("Root={}", info.trace_id())),
+        "identity.caller"
+        | "identity.user"
+        | "identity.userArn"
+        | "identity.accountId"
+        | "identity.accessKey"
+        | "identity.cognitoIdentityId"
+        | "identity.cognitoIdentityPoolId"
+        | "identity.cognitoAuthenticationType"
+        | "identity.cognitoAuthenticationProvider"
+        | "identity.principalOrgId" => None,
+        _ => info.context(name),
+    }
+}
+
+/// The writer thread: renders and appends lines, one file per API and stage (or stdout),
+/// flushing whenever the queue runs dry.
+fn write_lines(
+    rx: Receiver<AccessLine>,
+    destination: AccessLogDestination,
+    written: &Counter,
+    dropped: &Counter,
+) {
+    let mut files: HashMap<(String, String), LogFile> = HashMap::new();
+    let stdout = std::io::stdout();
+    let mut line = String::with_capacity(512);
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(entry) = next {
+            line.clear();
+            if let Some(format) = &entry.stage.access_log {
+                format.render(&entry.values, &mut line);
+            }
+            line.push('\n');
+            let ok = match &destination {
+                AccessLogDestination::Stdout => stdout.lock().write_all(line.as_bytes()).is_ok(),
+                AccessLogDestination::Files(dir) => {
+                    let key = (entry.stage.api_id.clone(), entry.stage.stage.clone());
+                    let file = match files.entry(key) {
+                        std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            let path = dir
+                                .join(&entry.stage.api_id)
+                                .join(format!("{}.log", entry.stage.stage));
+                            match LogFile::open(path) {
+                                Ok(f) => Some(v.insert(f)),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "cannot open an access log");
+                                    None
+                                }
+                            }
+                        }
+                    };
+                    file.is_some_and(|f| f.write(line.as_bytes()).is_ok())
+                }
+            };
+            if ok {
+                written.inc();
+            } else {
+                dropped.inc();
+            }
+            next = rx.try_recv().ok();
+        }
+        let _ = stdout.lock().flush();
+        for file in files.values_mut() {
+            let _ = file.out.flush();
+        }
+    }
+}
+
+struct LogFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    size: u64,
+}
+
+impl LogFile {
+    fn open(path: PathBuf) -> std::io::Result<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let size = file.metadata()?.len();
+        Ok(Self {
+            path,
+            out: BufWriter::new(file),
+            size,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.size + bytes.len() as u64 > ACCESS_LOG_ROTATE_BYTES && self.size > 0 {
+            self.out.flush()?;
+            let mut old = self.path.clone().into_os_string();
+            old.push(".1");
+            std::fs::rename(&self.path, old)?;
+            *self = Self::open(self.path.clone())?;
+        }
+        self.out.write_all(bytes)?;
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_files_rotate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a").join("prod.log");
+        let mut file = LogFile::open(path.clone()).expect("open");
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..17 {
+            file.write(&chunk).expect("write");
+        }
+        file.out.flush().expect("flush");
+        let rotated = dir.path().join("a").join("prod.log.1");
+        assert_eq!(
+            std::fs::metadata(&rotated).expect("rotated").len(),
+            16 * 1024 * 1024
+        );
+        assert_eq!(
+            std::fs::metadata(&path).expect("current").len(),
+            1024 * 1024
+        );
+    }
+}

@@ -1,0 +1,234 @@
+"""Monitoring: API Gateway's metrics on GET /metrics (OpenMetrics), and access logs.
+
+AWS behaviour relied on:
+- REST APIs publish `Count`, `4XXError`, `5XXError`, `Latency`, `IntegrationLatency` (ms)
+  with the dimensions `ApiName`, `Stage`; with detailed metrics on (`methodSettings`
+  `*/*/metrics/enabled`) also per `ApiName`, `Method`, `Resource`, `Stage` (developer guide,
+  "Amazon API Gateway dimensions and metrics").
+- Access logs: `accessLogSettings.format` is one line of text with `$context` variables
+  substituted, a missing value written as `-`; the console's presets are CLF, JSON, XML and
+  CSV (developer guide, "Set up CloudWatch logging for REST APIs").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+
+from dataplane_support import RestApi, backend, call, poll, wait_for  # noqa: F401 - fixture
+from helpers import free_port, tollgate_bin
+
+OPENMETRICS = "application/openmetrics-text"
+
+CLF = ('$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] '
+       '"$context.httpMethod $context.resourcePath $context.protocol" $context.status '
+       '$context.responseLength $context.requestId')
+
+
+def metrics(endpoint: str) -> str:
+    resp = requests.get(endpoint + "/metrics", timeout=10)
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.headers["content-type"].startswith(OPENMETRICS)
+    assert resp.text.endswith("# EOF\n")
+    return resp.text
+
+
+def sample(text: str, name: str, labels: dict) -> float | None:
+    """The value of the sample `name{labels}` (labels in any order, exactly these)."""
+    for line in text.splitlines():
+        m = re.match(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        found = dict(re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        if found == labels:
+            return float(m.group(3))
+    return None
+
+
+def delta(before: str, after: str, name: str, labels: dict) -> float:
+    return (sample(after, name, labels) or 0) - (sample(before, name, labels) or 0)
+
+
+@pytest.fixture
+def pets(apigw, endpoint, backend):
+    """An API with a unique name: GET /pets (MOCK), ANY /st/{code} (HTTP_PROXY to the
+    backend's /status/{code}); deployed to 'test'."""
+    name = f"metrics-{uuid.uuid4().hex[:8]}"
+    api = RestApi(apigw, name)
+    api.mock("/pets", body='{"pets": []}')
+    api.http_proxy("/st/{code}", backend.url + "/status/{code}")
+    api.deploy("test")
+    poll("GET", api.url(endpoint, "test", "/pets"), until=200)
+    api.name = name
+    return api
+
+
+def test_rest_metrics_by_stage_and_method(endpoint, pets):
+    api = pets
+    api.update_stage("test", {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"})
+    method_labels = {"ApiName": api.name, "Method": "GET", "Resource": "/pets", "Stage": "test"}
+    wait_for(lambda: sample(metrics(endpoint), "apigateway_Count_total", method_labels) is not None,
+             message="detailed metrics series")
+    stage_labels = {"ApiName": api.name, "Stage": "test"}
+    before = metrics(endpoint)
+    for _ in range(3):
+        assert call("GET", api.url(endpoint, "test", "/pets")).status_code == 200
+    for _ in range(2):
+        assert call("GET", api.url(endpoint, "test", "/nowhere")).status_code == 403
+    assert call("GET", api.url(endpoint, "test", "/st/503")).status_code == 503
+    after = metrics(endpoint)
+
+    assert delta(before, after, "apigateway_Count_total", stage_labels) == 6
+    assert delta(before, after, "apigateway_4XXError_total", stage_labels) == 2
+    assert delta(before, after, "apigateway_5XXError_total", stage_labels) == 1
+    assert delta(before, after, "apigateway_Latency_count", stage_labels) == 6
+    # The two unrouted requests never reached an integration.
+    assert delta(before, after, "apigateway_IntegrationLatency_count", stage_labels) == 4
+    assert delta(before, after, "apigateway_Latency_bucket", {**stage_labels, "le": "+Inf"}) == 6
+    assert delta(before, after, "apigateway_Latency_bucket", {**stage_labels, "le": "60000"}) == 6
+    assert sample(after, "apigateway_Latency_bucket", {**stage_labels, "le": "0.05"}) is not None
+
+    assert delta(before, after, "apigateway_Count_total", method_labels) == 3
+    assert delta(before, after, "apigateway_4XXError_total", method_labels) == 0
+    proxy_labels = {"ApiName": api.name, "Method": "ANY", "Resource": "/st/{code}", "Stage": "test"}
+    assert delta(before, after, "apigateway_5XXError_total", proxy_labels) == 1
+
+    assert "# TYPE apigateway_Count counter" in after
+    assert "# TYPE apigateway_Latency histogram" in after
+    assert sample(after, "tollgate_process_resident_memory_bytes", {}) > 0
+    assert sample(after, "tollgate_open_connections", {}) >= 1
+    assert sample(after, "tollgate_config_version", {}) >= 1
+    assert sample(after, "tollgate_plan_compile_count", {}) >= 1
+
+
+def test_without_detailed_metrics_only_stage_series(endpoint, pets):
+    api = pets
+    text = metrics(endpoint)
+    assert sample(text, "apigateway_Count_total", {"ApiName": api.name, "Stage": "test"}) >= 1
+    assert f'ApiName="{api.name}",Method=' not in text
+
+
+CUSTOM = ('{"requestId":"$context.requestId","extendedRequestId":"$context.extendedRequestId",'
+          '"ip":"$context.identity.sourceIp","userAgent":"$context.identity.userAgent",'
+          '"caller":"$context.identity.caller","httpMethod":"$context.httpMethod",'
+          '"resourcePath":"$context.resourcePath","path":"$context.path","protocol":"$context.protocol",'
+          '"status":"$context.status","responseLength":"$context.responseLength",'
+          '"requestTime":"$context.requestTime","requestTimeEpoch":"$context.requestTimeEpoch",'
+          '"apiId":"$context.apiId","stage":"$context.stage","responseLatency":"$context.responseLatency",'
+          '"integrationLatency":"$context.integrationLatency","integrationStatus":"$context.integrationStatus",'
+          '"errorType":"$context.error.responseType","errorMessage":"$context.error.message",'
+          '"xray":"$context.xrayTraceId"}')
+
+
+def access_log_lines(server, api_id: str, stage: str) -> list[str]:
+    path = os.path.join(server.data_dir, "logs", "access", api_id, f"{stage}.log")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def set_access_log(server, endpoint, api, fmt: str) -> str:
+    """Turns access logging on with `fmt`; returns the URL of GET /pets once it is logged
+    (stage changes apply without a redeploy, within moments)."""
+    api.update_stage(
+        "test",
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": "arn:aws:logs:us-east-1:000000000000:log-group:access"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": fmt},
+    )
+    url = api.url(endpoint, "test", "/pets")
+    wait_for(lambda: call("GET", url).status_code == 200 and access_log_lines(server, api.id, "test"),
+             message="access logging on")
+    return url
+
+
+def logged(server, api, request_id: str, timeout: float = 3.0) -> str:
+    found: list[str] = []
+
+    def check():
+        found[:] = [l for l in access_log_lines(server, api.id, "test") if request_id in l]
+        return bool(found)
+
+    wait_for(check, timeout=timeout, message=f"access-log line of {request_id}")
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_access_log_custom_format(server, endpoint, pets):
+    api = pets
+    url = set_access_log(server, endpoint, api, CUSTOM)
+    resp = call("GET", url, headers={"User-Agent": "monitoring-test/1.0"})
+    assert resp.status_code == 200
+    rid = resp.headers["x-amzn-RequestId"]
+    entry = json.loads(logged(server, api, rid))
+    assert entry["requestId"] == rid
+    assert entry["extendedRequestId"] == resp.headers["x-amz-apigw-id"]
+    assert entry["ip"] == "127.0.0.1"
+    assert entry["userAgent"] == "monitoring-test/1.0"
+    assert entry["caller"] == "-"
+    assert entry["httpMethod"] == "GET"
+    assert entry["resourcePath"] == "/pets"
+    assert entry["protocol"] == "HTTP/1.1"
+    assert entry["status"] == "200"
+    assert entry["responseLength"] == str(len(resp.content))
+    assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", entry["requestTime"])
+    assert abs(int(entry["requestTimeEpoch"]) - time.time() * 1000) < 60_000
+    assert entry["apiId"] == api.id and entry["stage"] == "test"
+    assert int(entry["responseLatency"]) >= int(entry["integrationLatency"]) >= 0
+    assert entry["integrationStatus"] == "200"
+    assert entry["errorType"] == "-"
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", entry["xray"])
+
+    missing = call("GET", api.url(endpoint, "test", "/nowhere"))
+    assert missing.status_code == 403
+    entry = json.loads(logged(server, api, missing.headers["x-amzn-RequestId"]))
+    assert entry["status"] == "403"
+    assert entry["errorType"] == "MISSING_AUTHENTICATION_TOKEN"
+    assert entry["errorMessage"] == "Missing Authentication Token"
+    assert entry["integrationLatency"] == "-"
+    assert entry["httpMethod"] == "GET"
+
+
+def test_access_log_clf_preset(server, endpoint, pets):
+    api = pets
+    url = set_access_log(server, endpoint, api, CLF)
+    resp = call("GET", url)
+    rid = resp.headers["x-amzn-RequestId"]
+    line = logged(server, api, rid)
+    m = re.fullmatch(r'127\.0\.0\.1 - - \[(.+?)\] "GET /pets HTTP/1\.1" 200 (\d+) (\S+)', line)
+    assert m, line
+    assert m.group(2) == str(len(resp.content)) and m.group(3) == rid
+
+
+def test_metrics_listener(tmp_path):
+    """`--metrics-listen` serves /metrics alone on its own port."""
+    port, metrics_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [str(tollgate_bin()), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path),
+         "--metrics-listen", f"127.0.0.1:{metrics_port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{metrics_port}"
+        deadline = time.time() + 15
+        while True:
+            try:
+                text = metrics(url)
+                break
+            except requests.ConnectionError:
+                assert time.time() < deadline, "metrics listener never answered"
+                time.sleep(0.1)
+        assert "tollgate_process_resident_memory_bytes" in text
+        assert requests.get(url + "/restapis", timeout=5).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
