@@ -113,17 +113,23 @@ impl Integration {
         let kind = crate::validate::required("integrationType", input.integration_type.clone())?;
         let integration = Self {
             integration_id,
-            integration_type: kind,
+            integration_type: kind.clone(),
             integration_uri: input.integration_uri.clone(),
             integration_method: input.integration_method.clone(),
             connection_type: input
                 .connection_type
                 .clone()
                 .unwrap_or_else(|| "INTERNET".into()),
-            payload_format_version: input
-                .payload_format_version
-                .clone()
-                .unwrap_or_else(|| "1.0".into()),
+            // Required for Lambda integrations; HTTP integrations take only 1.0.
+            payload_format_version: match (&input.payload_format_version, kind.as_str()) {
+                (Some(v), _) => v.clone(),
+                (None, "AWS_PROXY") => {
+                    return Err(ModelError::invalid(
+                        "PayloadFormatVersion is required for AWS_PROXY integrations",
+                    ));
+                }
+                (None, _) => "1.0".into(),
+            },
             timeout_in_millis: input.timeout_in_millis.unwrap_or(30_000),
             description: input.description.clone(),
             credentials_arn: input.credentials_arn.clone(),
@@ -283,6 +289,7 @@ mod tests {
             r#"{"integrationType": "HTTP_PROXY", "integrationUri": "http://x"}"#,
             r#"{"integrationType": "HTTP_PROXY", "integrationUri": "http://x", "integrationMethod": "GET", "payloadFormatVersion": "2.0"}"#,
             r#"{"integrationType": "AWS_PROXY", "integrationUri": "arn:f", "payloadFormatVersion": "3.0"}"#,
+            r#"{"integrationType": "AWS_PROXY", "integrationUri": "arn:f"}"#,
             r#"{"integrationType": "HTTP_PROXY", "integrationUri": "http://x", "integrationMethod": "GET", "timeoutInMillis": 40000}"#,
             r#"{"integrationType": "HTTP_PROXY", "integrationUri": "http://x", "integrationMethod": "GET", "requestParameters": {"set:header.a": "b"}}"#,
             r#"{"integrationType": "HTTP_PROXY", "integrationUri": "http://x", "integrationMethod": "GET", "responseParameters": {"200": {"overwrite:body": "b"}}}"#,
