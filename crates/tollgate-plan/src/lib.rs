@@ -6,6 +6,7 @@
 //! compiled `selectionPattern` regexes. Serving a request then only reads the plan.
 
 mod gateway_responses;
+pub mod http_api;
 mod mapping;
 mod validation;
 
