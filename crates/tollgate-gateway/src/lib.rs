@@ -6,12 +6,14 @@
 //!   what changed and swaps the result in atomically: the request path reads plans without
 //!   locks and never touches the store.
 //! - [`pipeline`] runs one request: route, method, integration, response.
+//! - [`http_api`] runs one request to an HTTP API (`apigatewayv2`).
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
 //! - [`server`] is the listener loop shared with the management API.
 
 pub mod address;
 mod context;
 mod error;
+pub mod http_api;
 pub mod integration;
 mod pipeline;
 pub mod plans;

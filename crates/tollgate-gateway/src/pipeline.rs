@@ -239,6 +239,12 @@ impl Gateway {
         let snapshot = self.plans.snapshot();
         let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
             Lookup::Stage(plan) => Arc::clone(plan),
+            Lookup::Http(stages) => {
+                drop(snapshot);
+                return Ok(self
+                    .serve_http_api(&stages, request, address, remote, extended_id)
+                    .await);
+            }
             Lookup::NoStage => return Err(GatewayError::Forbidden),
             Lookup::NoApi => return Err(GatewayError::UnknownApi(address.api_id.clone())),
         };
@@ -254,6 +260,35 @@ impl Gateway {
                 Ok(gateway_response(variant, address, request_id, error))
             }
         }
+    }
+
+    /// A request to an HTTP API (see [`crate::http_api`]).
+    async fn serve_http_api<B>(
+        &self,
+        stages: &crate::plans::HttpStages,
+        request: Request<B>,
+        address: &Address,
+        remote: SocketAddr,
+        request_id: &str,
+    ) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let host = request
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(String::from);
+        let path = request.uri().path().to_string();
+        let stageless = crate::address::stageless_path(host.as_deref(), &path);
+        let ctx = crate::http_api::HttpApiContext {
+            client: &self.client,
+            functions: self.functions.as_deref(),
+            account_id: &self.config.account_id,
+            request_id,
+        };
+        crate::http_api::serve(ctx, stages, request, address, stageless, remote).await
     }
 
     /// Routes a request within one deployment and runs its method.

@@ -193,7 +193,7 @@ fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>) {
     }
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // Headers named in `Connection` are hop-by-hop too.
     if !headers.contains_key("connection") {
         for name in HOP_BY_HOP {
