@@ -11,6 +11,7 @@
 //! - [`server`] is the listener loop shared with the management API.
 
 pub mod address;
+pub mod auth;
 mod context;
 mod error;
 pub mod http_api;

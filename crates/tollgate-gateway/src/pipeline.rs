@@ -39,6 +39,10 @@ pub struct Gateway {
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
+    /// Verifies JWTs for JWT authorizers, with each issuer's keys cached.
+    jwt: crate::auth::jwt::JwtVerifier,
+    /// Rate limiters and the authorizer cache.
+    shared: Arc<dyn tollgate_shared::SharedState>,
 }
 
 /// Answers an error through the API's gateway responses: the response type's status, headers
@@ -161,11 +165,14 @@ impl Gateway {
             .await
             .map_err(|e: StoreError| e.to_string())?;
         let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
+        let jwt = crate::auth::jwt::JwtVerifier::new(client.client(false).clone());
         Ok(Arc::new(Self {
             plans,
             client,
             functions,
             config,
+            jwt,
+            shared: Arc::new(tollgate_shared::InProcess::new()),
         }))
     }
 
@@ -285,6 +292,9 @@ impl Gateway {
         let ctx = crate::http_api::HttpApiContext {
             client: &self.client,
             functions: self.functions.as_deref(),
+            jwt: &self.jwt,
+            shared: self.shared.as_ref(),
+            region: &self.config.region,
             account_id: &self.config.account_id,
             request_id,
         };

@@ -41,6 +41,9 @@ impl RouteSet {
     }
 }
 
+/// A matched route and its path parameters (raw).
+pub type RouteMatch<'r, 'p> = (&'r Arc<HttpRoutePlan>, Vec<(&'r str, &'p str)>);
+
 /// One route.
 pub struct HttpRoutePlan {
     pub route_id: String,
@@ -51,6 +54,9 @@ pub struct HttpRoutePlan {
     pub auth: RouteAuth,
     /// Requests per second and burst, from the stage's route settings or its defaults.
     pub throttle: Option<Throttle>,
+    /// The route's rate limiter, resolved from the shared state on first use (by name, so a
+    /// recompiled plan keeps the bucket).
+    pub limiter: std::sync::OnceLock<Arc<dyn tollgate_shared::RateLimiter>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,8 +105,14 @@ pub enum PayloadVersion {
 
 /// What an integration calls.
 pub enum IntegrationTarget {
-    Http { uri: String, method: String },
-    Lambda { function_arn: String, payload: PayloadVersion },
+    Http {
+        uri: String,
+        method: String,
+    },
+    Lambda {
+        function_arn: String,
+        payload: PayloadVersion,
+    },
 }
 
 pub struct HttpIntegrationPlan {
@@ -472,11 +484,12 @@ fn throttle_of(settings: Option<&RouteSettings>, defaults: &RouteSettings) -> Op
     let burst = settings
         .and_then(|s| s.throttling_burst_limit)
         .or(defaults.throttling_burst_limit);
+    // Whichever is not set takes the account's default (10,000 per second, burst 5,000).
     match (rate, burst) {
         (None, None) => None,
         (rate, burst) => Some(Throttle {
-            rate: rate.unwrap_or(f64::MAX),
-            burst: burst.map_or(u64::MAX, |b| b.max(0) as u64),
+            rate: rate.unwrap_or(10_000.0),
+            burst: burst.map_or(5_000, |b| b.max(0) as u64),
         }),
     }
 }
@@ -487,7 +500,12 @@ impl HttpStagePlan {
         let integrations: HashMap<&str, Arc<HttpIntegrationPlan>> = snapshot
             .integrations
             .iter()
-            .filter_map(|i| Some((i.integration_id.as_str(), Arc::new(HttpIntegrationPlan::compile(i)?))))
+            .filter_map(|i| {
+                Some((
+                    i.integration_id.as_str(),
+                    Arc::new(HttpIntegrationPlan::compile(i)?),
+                ))
+            })
             .collect();
         let authorizers: HashMap<&str, AuthorizerPlan> = snapshot
             .authorizers
@@ -534,7 +552,11 @@ impl HttpStagePlan {
             stage_variables: settings.stage_variables.clone().into_iter().collect(),
             routes,
             default_route,
-            cors: snapshot.api.cors_configuration.as_ref().map(CorsPlan::compile),
+            cors: snapshot
+                .api
+                .cors_configuration
+                .as_ref()
+                .map(CorsPlan::compile),
             authorizer_cache_generation: stage.authorizer_cache_generation,
         }
     }
@@ -579,16 +601,13 @@ impl HttpStagePlan {
                 .and_then(|id| integrations.get(id).cloned()),
             auth,
             throttle: throttle_of(settings, defaults),
+            limiter: std::sync::OnceLock::new(),
         }
     }
 
     /// The route a request takes: the most specific path route with this method (or `ANY`),
     /// backing up past paths without one, else `$default`. Path parameters come raw.
-    pub fn route<'p>(
-        &self,
-        method: &str,
-        path: &'p str,
-    ) -> Option<(&Arc<HttpRoutePlan>, Vec<(&str, &'p str)>)> {
+    pub fn route<'p>(&self, method: &str, path: &'p str) -> Option<RouteMatch<'_, 'p>> {
         match self
             .routes
             .at_where(path, |set| set.route(method).is_some())
@@ -667,11 +686,26 @@ mod tests {
             "$default",
             "POST /orders",
         ]);
-        assert_eq!(matched(&plan, "GET", "/pets/dog/1").as_deref(), Some("GET /pets/dog/{id}"));
-        assert_eq!(matched(&plan, "GET", "/pets/1").as_deref(), Some("GET /pets/{id}"));
-        assert_eq!(matched(&plan, "GET", "/pets/1/toys").as_deref(), Some("GET /pets/{proxy+}"));
-        assert_eq!(matched(&plan, "POST", "/pets/1").as_deref(), Some("ANY /{proxy+}"));
-        assert_eq!(matched(&plan, "POST", "/orders").as_deref(), Some("POST /orders"));
+        assert_eq!(
+            matched(&plan, "GET", "/pets/dog/1").as_deref(),
+            Some("GET /pets/dog/{id}")
+        );
+        assert_eq!(
+            matched(&plan, "GET", "/pets/1").as_deref(),
+            Some("GET /pets/{id}")
+        );
+        assert_eq!(
+            matched(&plan, "GET", "/pets/1/toys").as_deref(),
+            Some("GET /pets/{proxy+}")
+        );
+        assert_eq!(
+            matched(&plan, "POST", "/pets/1").as_deref(),
+            Some("ANY /{proxy+}")
+        );
+        assert_eq!(
+            matched(&plan, "POST", "/orders").as_deref(),
+            Some("POST /orders")
+        );
         assert_eq!(matched(&plan, "GET", "/").as_deref(), Some("$default"));
         let (_, params) = plan.route("GET", "/pets/dog/7").unwrap();
         assert_eq!(params, vec![("id", "7")]);
@@ -693,8 +727,14 @@ mod tests {
                 Piece::Text("!".into()),
             ]
         );
-        assert_eq!(Value::parse("$request.body.a.b").0, vec![Piece::RequestBody("$.a.b".into())]);
-        assert_eq!(Value::parse("costs $5").0, vec![Piece::Text("costs $5".into())]);
+        assert_eq!(
+            Value::parse("$request.body.a.b").0,
+            vec![Piece::RequestBody("$.a.b".into())]
+        );
+        assert_eq!(
+            Value::parse("costs $5").0,
+            vec![Piece::Text("costs $5".into())]
+        );
         assert_eq!(
             v.render(|p| match p {
                 Piece::RequestHeader(_) => Some("t".into()),
@@ -707,11 +747,20 @@ mod tests {
     #[test]
     fn cors_origins() {
         let cors = CorsPlan::compile(&Cors {
-            allow_origins: Some(vec!["https://a.example".into(), "https://*.b.example".into()]),
+            allow_origins: Some(vec![
+                "https://a.example".into(),
+                "https://*.b.example".into(),
+            ]),
             ..Default::default()
         });
-        assert_eq!(cors.allowed_origin("https://a.example").as_deref(), Some("https://a.example"));
-        assert_eq!(cors.allowed_origin("https://x.b.example").as_deref(), Some("https://x.b.example"));
+        assert_eq!(
+            cors.allowed_origin("https://a.example").as_deref(),
+            Some("https://a.example")
+        );
+        assert_eq!(
+            cors.allowed_origin("https://x.b.example").as_deref(),
+            Some("https://x.b.example")
+        );
         assert!(cors.allowed_origin("https://c.example").is_none());
     }
 }

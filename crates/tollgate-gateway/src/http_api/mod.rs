@@ -6,6 +6,7 @@
 //! read the body, authorize (JWT or Lambda), map parameters, call the integration, map the
 //! response, add CORS headers.
 
+mod authorize;
 mod cors;
 mod error;
 mod event;
@@ -23,7 +24,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
-use tollgate_plan::http_api::{HttpStagePlan, IntegrationTarget, RouteAuth};
+use tollgate_plan::http_api::{HttpStagePlan, IntegrationTarget};
 
 pub use error::HttpApiError;
 use request::HttpRequest;
@@ -37,6 +38,9 @@ use crate::pipeline::{BODY_READ_TIMEOUT, MAX_REQUEST_BYTES};
 pub struct HttpApiContext<'a> {
     pub client: &'a BackendClient,
     pub functions: Option<&'a dyn FunctionInvoker>,
+    pub jwt: &'a crate::auth::jwt::JwtVerifier,
+    pub shared: &'a dyn tollgate_shared::SharedState,
+    pub region: &'a str,
     pub account_id: &'a str,
     pub request_id: &'a str,
 }
@@ -158,6 +162,16 @@ where
 {
     let method = request.method().as_str().to_string();
     let (route, params) = plan.route(&method, &path).ok_or(HttpApiError::NotFound)?;
+    if let Some(throttle) = route.throttle {
+        let limiter = route.limiter.get_or_init(|| {
+            let name = format!("v2:{}:{}:{}", plan.api_id, plan.stage, route.route_key);
+            let limit = tollgate_shared::RateLimit::new(throttle.rate, throttle.burst);
+            ctx.shared.rate_limiter(&name, limit)
+        });
+        if !limiter.try_acquire() {
+            return Err(HttpApiError::Throttled);
+        }
+    }
     let (raw_path_params, path_params) = params
         .iter()
         .map(|(n, raw)| {
@@ -204,16 +218,13 @@ where
         received: SystemTime::now(),
         authorizer: None,
     };
-    match &route.auth {
-        RouteAuth::None => {}
-        RouteAuth::Misconfigured(detail) => return Err(HttpApiError::Internal(detail.clone())),
-        RouteAuth::Iam => return Err(HttpApiError::Forbidden),
-        RouteAuth::Jwt { .. } | RouteAuth::Lambda(_) => {
-            return Err(HttpApiError::Internal(
-                "authorizers are not available on this route yet".into(),
-            ));
-        }
-    }
+    let authorizers = authorize::Authorizers {
+        jwt: ctx.jwt,
+        shared: ctx.shared,
+        functions: ctx.functions,
+        region: ctx.region,
+    };
+    authorize::authorize(&authorizers, &mut request).await?;
     let integration = route.integration.as_ref().ok_or_else(|| {
         HttpApiError::Internal(format!("route {} has no integration", route.route_key))
     })?;
