@@ -12,6 +12,7 @@
 
 pub mod address;
 pub mod auth;
+mod body;
 mod context;
 mod error;
 pub mod http_api;

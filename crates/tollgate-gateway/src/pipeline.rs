@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
@@ -333,31 +333,13 @@ impl Gateway {
             .collect();
 
         let (parts, body) = request.into_parts();
-        if parts
-            .headers
-            .get(hyper::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > MAX_REQUEST_BYTES)
-        {
-            return Err(GatewayError::RequestTooLarge);
-        }
-        let body = tokio::time::timeout(
-            BODY_READ_TIMEOUT,
-            Limited::new(body, MAX_REQUEST_BYTES).collect(),
-        )
-        .await
-        .map_err(|_| GatewayError::RequestTimeout)?
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                GatewayError::RequestTooLarge
-            } else {
-                GatewayError::BadRequest(format!("could not read the request body: {e}"))
-            }
-        })?
-        .to_bytes();
+        let body = crate::body::read(&parts.headers, body)
+            .await
+            .map_err(|e| match e {
+                crate::body::BodyError::TooLarge => GatewayError::RequestTooLarge,
+                crate::body::BodyError::Timeout => GatewayError::RequestTimeout,
+                crate::body::BodyError::Unreadable(m) => GatewayError::BadRequest(m),
+            })?;
         let raw_query = parts.uri.query().map(String::from);
         let domain_name = parts
             .headers
