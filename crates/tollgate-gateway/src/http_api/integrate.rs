@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HOST, HeaderValue};
 use hyper::{Method, Request, Response, Uri};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use tollgate_plan::http_api::{HttpIntegrationPlan, PayloadVersion};
 
 use super::error::HttpApiError;
@@ -13,19 +13,8 @@ use super::mapping::Outgoing;
 use super::request::HttpRequest;
 use crate::integration::BackendClient;
 use crate::integration::client::CallError;
-use crate::integration::http::{MAX_RESPONSE_BYTES, strip_hop_by_hop};
+use crate::integration::http::{MAX_RESPONSE_BYTES, QUERY_VALUE, strip_hop_by_hop};
 use crate::integration::lambda::{FunctionCall, FunctionCallError, FunctionInvoker};
-
-const QUERY_PART: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'&')
-    .add(b'=')
-    .add(b'+')
-    .add(b'%');
 
 /// `${stageVariables.x}` and `{param}` / `{proxy}` in an integration URI.
 fn substitute(template: &str, request: &HttpRequest<'_>) -> String {
@@ -80,8 +69,8 @@ fn backend_uri(
         Some(pairs) => query.extend(pairs.iter().map(|(k, v)| {
             format!(
                 "{}={}",
-                utf8_percent_encode(k, QUERY_PART),
-                utf8_percent_encode(v, QUERY_PART)
+                utf8_percent_encode(k, QUERY_VALUE),
+                utf8_percent_encode(v, QUERY_VALUE)
             )
         })),
         None => query.extend(request.raw_query.clone().filter(|q| !q.is_empty())),

@@ -47,7 +47,8 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}')
     .add(b'/')
     .add(b'%');
-const QUERY_VALUE: &AsciiSet = &CONTROLS
+/// What percent-encoding a query name or value needs.
+pub(crate) const QUERY_VALUE: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
