@@ -54,7 +54,8 @@ impl HttpApiError {
     }
 
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let mut response = crate::error::message_response(self.status(), self.to_string());
+        let message = serde_json::Value::String(self.to_string()).to_string();
+        let mut response = crate::error::message_response(self.status(), &message);
         if self == Self::Unauthorized {
             response
                 .headers_mut()
