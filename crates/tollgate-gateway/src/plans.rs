@@ -48,7 +48,15 @@ pub struct PlanSet {
 
 /// The kinds of document a stage plan is compiled from (every change inside an API also
 /// rewrites the API's document).
-const PLAN_KINDS: &[&str] = &[RESTAPI, STAGE, DEPLOYMENT, AUTHORIZER_CACHE_GENERATION];
+const PLAN_KINDS: &[&str] = &[
+    RESTAPI,
+    STAGE,
+    DEPLOYMENT,
+    AUTHORIZER_CACHE_GENERATION,
+    HTTP_API,
+    V2_STAGE,
+    V2_DEPLOYMENT,
+];
 
 impl PlanSet {
     /// Loads every API's plans and starts following the change feed.
