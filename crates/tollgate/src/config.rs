@@ -1,6 +1,7 @@
 //! Bootstrap settings of `tollgate serve`: flags, then `TOLLGATE_*` environment variables
 //! (clap reads both), then `tollgate.toml` in the data dir, then defaults.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -63,6 +64,18 @@ struct FileSettings {
     remote_lambda_endpoint: Option<String>,
     metrics_listen: Option<String>,
     access_log_stdout: Option<bool>,
+    #[serde(default)]
+    cognito_user_pools: BTreeMap<String, CognitoUserPoolFile>,
+}
+
+/// `[cognito-user-pools."arn:aws:cognito-idp:..."]` in `tollgate.toml`: where the tokens of a
+/// user pool come from and where its keys are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CognitoUserPoolFile {
+    issuer: String,
+    /// Defaults to `{issuer}/.well-known/jwks.json`, where Cognito publishes them.
+    jwks_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +90,8 @@ pub struct Settings {
     pub remote_lambda_endpoint: Option<String>,
     pub metrics_listen: Option<String>,
     pub access_log_stdout: bool,
+    /// User pool ARN -> its token issuer and JWKS URL (file only).
+    pub cognito_user_pools: Vec<tollgate_gateway::CognitoUserPool>,
 }
 
 impl Settings {
@@ -114,6 +129,20 @@ impl Settings {
             remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             access_log_stdout: args.access_log_stdout || file.access_log_stdout.unwrap_or(false),
+            cognito_user_pools: file
+                .cognito_user_pools
+                .into_iter()
+                .map(|(arn, pool)| tollgate_gateway::CognitoUserPool {
+                    jwks_url: pool.jwks_url.unwrap_or_else(|| {
+                        format!(
+                            "{}/.well-known/jwks.json",
+                            pool.issuer.trim_end_matches('/')
+                        )
+                    }),
+                    issuer: pool.issuer,
+                    arn,
+                })
+                .collect(),
         })
     }
 }
