@@ -232,3 +232,43 @@ def test_metrics_listener(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_function_metrics(endpoint):
+    """Lambda's Invocations, Errors, Throttles and Duration by FunctionName."""
+    from lambda_support import create_function, invoke_json, lambda_client
+
+    lam = lambda_client(endpoint)
+    name = f"metered-{uuid.uuid4().hex[:8]}"
+    create_function(lam, name=name)
+    labels = {"FunctionName": name}
+    before = metrics(endpoint)
+    for _ in range(2):
+        assert invoke_json(lam, name, {"hello": 1})[0]["StatusCode"] == 200
+    assert invoke_json(lam, name, {"fail": "boom"})[0]["FunctionError"] == "Unhandled"
+    # One instance at a time: of two concurrent invocations, one is throttled.
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow(_):
+        # No retry of the throttled call (botocore's legacy mode retries once more).
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="test", aws_secret_access_key="test",
+                              config=Config(retries={"total_max_attempts": 1}, read_timeout=60))
+        try:
+            return client.invoke(FunctionName=name, Payload=b'{"sleep": 1}')["StatusCode"]
+        except lam.exceptions.TooManyRequestsException:
+            return 429
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(slow, range(2)))
+    assert statuses == [200, 429]
+    after = metrics(endpoint)
+    assert delta(before, after, "lambda_Invocations_total", labels) == 4
+    assert delta(before, after, "lambda_Errors_total", labels) == 1
+    assert delta(before, after, "lambda_Throttles_total", labels) == 1
+    assert delta(before, after, "lambda_Duration_count", labels) == 4
+    assert sample(after, "lambda_ConcurrentExecutions", labels) == 0

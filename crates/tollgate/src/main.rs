@@ -148,6 +148,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         AccessLogDestination::Files(settings.data_dir.join("logs").join("access"))
     };
     let telemetry = Telemetry::start(Arc::clone(&registry), access_log);
+    functions.record_metrics(Arc::clone(&registry));
     let metrics_listener = match &settings.metrics_listen {
         Some(address) => Some(bind(address).await?),
         None => None,
