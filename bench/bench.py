@@ -133,9 +133,22 @@ def attach_usage_plan(apigw: Any, api_id: str, key_value: str) -> None:
     apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
 
 
-def tollgate_http_proxy(backend_path: str, guarded: bool = False) -> Callable[[Any, Backend], Target]:
+# An access-log format with a dozen $context variables, for the monitored scenario.
+ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+    '"userAgent":"$context.identity.userAgent","requestTime":"$context.requestTime",'
+    '"httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath",'
+    '"path":"$context.path","status":"$context.status","protocol":"$context.protocol",'
+    '"responseLength":"$context.responseLength","responseLatency":"$context.responseLatency",'
+    '"integrationLatency":"$context.integrationLatency"}'
+)
+
+
+def tollgate_http_proxy(backend_path: str, guarded: bool = False,
+                        monitored: bool = False) -> Callable[[Any, Backend], Target]:
     """A REST API with ANY /{proxy+} -> HTTP_PROXY http://backend/{proxy}, deployed to 'bench';
-    `guarded`: behind an API key, a usage plan and a cached Lambda authorizer."""
+    `guarded`: behind an API key, a usage plan and a cached Lambda authorizer; `monitored`:
+    detailed metrics and an access log (to a file in the data dir) on the stage."""
 
     def setup(apigw: Any, backend: Backend) -> Target:
         lift_account_throttle(apigw)
@@ -164,6 +177,13 @@ def tollgate_http_proxy(backend_path: str, guarded: bool = False) -> Callable[[A
         apigw.create_deployment(restApiId=api_id, stageName="bench")
         if guarded:
             attach_usage_plan(apigw, api_id, headers["x-api-key"])
+        if monitored:
+            apigw.update_stage(restApiId=api_id, stageName="bench", patchOperations=[
+                {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+                {"op": "replace", "path": "/accessLogSettings/destinationArn",
+                 "value": "arn:aws:logs:us-east-1:000000000000:log-group:bench"},
+                {"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT},
+            ])
         return Target(f"/restapis/{api_id}/bench/_user_request_{backend_path}", headers)
 
     return setup
@@ -236,6 +256,14 @@ SCENARIOS: list[Scenario] = [
         description="http_proxy_small behind an API key, a usage plan throttle and a cached Lambda "
                     "TOKEN authorizer (nginx: the same plain proxy)",
         tollgate=tollgate_http_proxy("/hello", guarded=True),
+        nginx=nginx_reverse_proxy("/hello"),
+        expect_body=HELLO_BODY,
+    ),
+    Scenario(
+        name="http_proxy_monitored",
+        description="http_proxy_small with detailed metrics and a 12-variable access log written "
+                    "to a file (nginx: the same plain proxy, no access log)",
+        tollgate=tollgate_http_proxy("/hello", monitored=True),
         nginx=nginx_reverse_proxy("/hello"),
         expect_body=HELLO_BODY,
     ),
