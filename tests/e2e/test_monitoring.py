@@ -65,6 +65,7 @@ def pets(apigw, endpoint, backend):
     api = RestApi(apigw, name)
     api.mock("/pets", body='{"pets": []}')
     api.http_proxy("/st/{code}", backend.url + "/status/{code}")
+    api.http_proxy("/echo", backend.url + "/echo")
     api.deploy("test")
     poll("GET", api.url(endpoint, "test", "/pets"), until=200)
     api.name = name
@@ -272,3 +273,21 @@ def test_function_metrics(endpoint):
     assert delta(before, after, "lambda_Throttles_total", labels) == 1
     assert delta(before, after, "lambda_Duration_count", labels) == 4
     assert sample(after, "lambda_ConcurrentExecutions", labels) == 0
+
+
+@pytest.mark.parametrize("incoming, root", [
+    ({"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"},
+     "1-5759e988-bd862e3fe1be46a994272793"),
+    ({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+     "1-4bf92f35-77b34da6a3ce929d0e0e4736"),
+])
+def test_trace_ids_are_accepted_and_propagated(endpoint, pets, incoming, root):
+    resp = call("GET", pets.url(endpoint, "test", "/echo"), headers=incoming)
+    assert resp.status_code == 200
+    seen = resp.json()["headers"]
+    assert seen["x-amzn-trace-id"] == f"Root={root}"
+
+
+def test_a_new_trace_id_without_one(endpoint, pets):
+    resp = call("GET", pets.url(endpoint, "test", "/echo"))
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", resp.json()["headers"]["x-amzn-trace-id"])

@@ -90,8 +90,16 @@ impl RequestInfo<'_> {
         "http".to_string()
     }
 
-    /// The X-Ray style trace id of this request: `1-{epoch seconds hex}-{24 hex}`.
+    /// The X-Ray style trace id of this request: the caller's (`X-Amzn-Trace-Id: Root=...`, or
+    /// the trace id of a W3C `traceparent`, as X-Ray maps it), else a new
+    /// `1-{epoch seconds hex}-{24 hex}`.
     pub fn trace_id(&self) -> String {
+        if let Some(root) = self.header("x-amzn-trace-id").and_then(xray_root) {
+            return root.to_string();
+        }
+        if let Some(id) = self.header("traceparent").and_then(traceparent_to_xray) {
+            return id;
+        }
         let secs = self
             .received
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -363,6 +371,38 @@ impl Overrides {
     }
 }
 
+/// The `Root=` of an `X-Amzn-Trace-Id` header, when it is a well-formed X-Ray trace id.
+fn xray_root(header: &str) -> Option<&str> {
+    let root = header
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root="))?;
+    let mut parts = root.split('-');
+    let well_formed = parts.next() == Some("1")
+        && parts
+            .next()
+            .is_some_and(|t| t.len() == 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts
+            .next()
+            .is_some_and(|t| t.len() == 24 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts.next().is_none();
+    well_formed.then_some(root)
+}
+
+/// A W3C `traceparent` (`00-{32 hex trace id}-{16 hex span}-{flags}`) as an X-Ray trace id:
+/// the first 8 hex digits are the epoch part, the other 24 the unique part.
+fn traceparent_to_xray(header: &str) -> Option<String> {
+    let mut parts = header.trim().split('-');
+    let (_version, trace) = (parts.next()?, parts.next()?);
+    if trace.len() != 32
+        || !trace.bytes().all(|b| b.is_ascii_hexdigit())
+        || trace.bytes().all(|b| b == b'0')
+    {
+        return None;
+    }
+    let trace = trace.to_ascii_lowercase();
+    Some(format!("1-{}-{}", &trace[..8], &trace[8..]))
+}
+
 /// `$context.requestTime`: the CLF-formatted time, `24/Nov/2026:13:11:41 +0000`.
 pub fn clf_time(at: SystemTime) -> String {
     const MONTHS: [&str; 12] = [
@@ -395,6 +435,26 @@ pub fn clf_time(at: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_ids_from_callers() {
+        assert_eq!(
+            xray_root("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+            Some("1-5759e988-bd862e3fe1be46a994272793")
+        );
+        assert_eq!(xray_root("Root=1-zz-bd862e3fe1be46a994272793"), None);
+        assert_eq!(xray_root("Self=1-5759e988-bd862e3fe1be46a994272793"), None);
+        assert_eq!(
+            traceparent_to_xray("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                .as_deref(),
+            Some("1-4bf92f35-77b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(traceparent_to_xray("00-0000-00f067aa0ba902b7-01"), None);
+        assert_eq!(
+            traceparent_to_xray("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            None
+        );
+    }
 
     #[test]
     fn clf_times() {
