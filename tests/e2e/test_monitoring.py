@@ -189,6 +189,12 @@ def test_access_log_custom_format(server, endpoint, pets):
     assert entry["errorType"] == "-"
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", entry["xray"])
 
+    proxied = call("GET", api.url(endpoint, "test", "/echo"), headers={"User-Agent": "proxied/2.0"})
+    assert proxied.status_code == 200
+    entry = json.loads(logged(server, api, proxied.headers["x-amzn-RequestId"]))
+    assert entry["userAgent"] == "proxied/2.0" and entry["resourcePath"] == "/echo"
+    assert entry["integrationStatus"] == "200"
+
     missing = call("GET", api.url(endpoint, "test", "/nowhere"))
     assert missing.status_code == 403
     entry = json.loads(logged(server, api, missing.headers["x-amzn-RequestId"]))
@@ -208,6 +214,14 @@ def test_access_log_clf_preset(server, endpoint, pets):
     m = re.fullmatch(r'127\.0\.0\.1 - - \[(.+?)\] "GET /pets HTTP/1\.1" 200 (\d+) (\S+)', line)
     assert m, line
     assert m.group(2) == str(len(resp.content)) and m.group(3) == rid
+    # `tollgate logs --api --stage` prints the same file.
+    out = subprocess.run([str(tollgate_bin()), "logs", "--api", api.id, "--stage", "test",
+                          "--data-dir", server.data_dir], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    assert line in out.stdout.splitlines()
+    missing = subprocess.run([str(tollgate_bin()), "logs", "--api", api.id, "--stage", "nope",
+                              "--data-dir", server.data_dir], capture_output=True, text=True, timeout=20)
+    assert missing.returncode != 0 and f"stage nope of API {api.id}" in missing.stderr
 
 
 def test_metrics_listener(tmp_path):

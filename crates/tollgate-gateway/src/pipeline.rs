@@ -448,7 +448,9 @@ impl Gateway {
             authorization: None,
         };
         let result = self.serve_method(variant, &mut info, guarded, record).await;
-        record.capture(&info);
+        if record.captured.is_none() {
+            record.capture(&info);
+        }
         result
     }
 
@@ -474,6 +476,8 @@ impl Gateway {
             };
             validation.check(present, info.header("content-type"), &info.body)?;
         }
+        // Before the integration, which may take the client's headers.
+        record.capture(info);
         let integration = &method.integration;
         let integration_started = Instant::now();
         let response = match integration.kind {

@@ -179,7 +179,9 @@ pub(crate) fn substitute_stage_variables(template: &str, request: &RequestInfo<'
     out
 }
 
-fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>) {
+/// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Amzn-Trace-Id` (the request's trace id,
+/// read before the client's headers were moved into `headers`).
+fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace_id: &str) {
     let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
         Some(existing) => format!("{existing}, {}", request.source_ip),
         None => request.source_ip.clone(),
@@ -190,7 +192,7 @@ fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>) {
     if let Ok(v) = HeaderValue::from_str(&request.protocol_scheme()) {
         headers.insert("x-forwarded-proto", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("Root={}", request.trace_id())) {
+    if let Ok(v) = HeaderValue::from_str(&format!("Root={trace_id}")) {
         headers.insert("x-amzn-trace-id", v);
     }
 }
@@ -300,9 +302,10 @@ pub async fn run(
         Method::from_bytes(method.as_bytes()).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let mut headers = if proxy {
         // The proxy forwards the client's headers; nothing reads them after this point.
+        let trace_id = request.trace_id();
         let mut headers = std::mem::take(&mut request.headers);
         strip_hop_by_hop(&mut headers);
-        append_forwarded(&mut headers, request);
+        append_forwarded(&mut headers, request, &trace_id);
         headers
     } else {
         let mut headers = HeaderMap::new();
