@@ -305,3 +305,46 @@ def test_trace_ids_are_accepted_and_propagated(endpoint, pets, incoming, root):
 def test_a_new_trace_id_without_one(endpoint, pets):
     resp = call("GET", pets.url(endpoint, "test", "/echo"))
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", resp.json()["headers"]["x-amzn-trace-id"])
+
+
+def execution_log(server, api_id: str) -> list[str]:
+    path = os.path.join(server.data_dir, "logs", "execution", api_id, "test.log")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def test_execution_logs_info_then_error(server, endpoint, pets):
+    api = pets
+    api.update_stage("test", {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
+                     {"op": "replace", "path": "/*/*/logging/dataTrace", "value": "true"})
+    url = api.url(endpoint, "test", "/pets")
+    wait_for(lambda: call("GET", url).status_code == 200 and execution_log(server, api.id),
+             message="execution logging on")
+    resp = call("GET", url + "?color=red")
+    rid = resp.headers["x-amzn-RequestId"]
+    steps = []
+
+    def logged_steps():
+        steps[:] = [l.split(f"({rid}) ", 1)[1] for l in execution_log(server, api.id) if f"({rid}) " in l]
+        return any(s.startswith("Method completed") for s in steps)
+
+    wait_for(logged_steps, message="execution log of the request")
+    assert steps[0] == f"Extended Request Id: {resp.headers['x-amz-apigw-id']}"
+    assert f"Starting execution for request: {rid}" in steps
+    assert "HTTP Method: GET, Resource Path: /pets" in steps
+    assert "Method request path: {}, query string: {color=red}" in steps
+    assert "Method request body before transformations: " in steps
+    assert any(s.startswith("Received response. Status: 200, Integration latency: ") for s in steps)
+    assert steps[-1] == "Method completed with status: 200"
+
+    # ERROR: only requests that fail are logged.
+    api.update_stage("test", {"op": "replace", "path": "/*/*/logging/loglevel", "value": "ERROR"})
+    time.sleep(0.5)
+    ok = call("GET", url)
+    failed = call("GET", api.url(endpoint, "test", "/st/502"))
+    assert ok.status_code == 200 and failed.status_code == 502
+    wait_for(lambda: any(f"({failed.headers['x-amzn-RequestId']}) Method completed with status: 502" in l
+                         for l in execution_log(server, api.id)), message="the failed request logged")
+    assert not any(ok.headers["x-amzn-RequestId"] in l for l in execution_log(server, api.id))

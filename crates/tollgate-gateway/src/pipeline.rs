@@ -313,7 +313,7 @@ impl Gateway {
         };
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
-        record.stage = Some(Arc::clone(&stage));
+        record.reached(&stage);
         let request_id = record.request_id;
         match self
             .execute(address, variant, request, remote, record, Guarded::Yes)
@@ -324,6 +324,10 @@ impl Gateway {
                 if let Some(detail) = error.detail() {
                     tracing::warn!(request_id, api_id = address.api_id, stage = address.stage, %detail, "request failed");
                 }
+                record.step(|| match error.detail() {
+                    Some(detail) => format!("Execution failed: {detail}"),
+                    None => format!("Execution failed: {error}"),
+                });
                 if record
                     .stage
                     .as_ref()
@@ -395,6 +399,12 @@ impl Gateway {
             .method(&http_method)
             .ok_or(GatewayError::MissingAuthenticationToken)?;
         record.method_metrics = method.metrics.clone();
+        record.step(|| {
+            format!(
+                "HTTP Method: {http_method}, Resource Path: {}",
+                method.resource_path
+            )
+        });
         let (request_id, extended_id) = (record.request_id, record.extended_id);
         let path_params = found
             .params
@@ -478,6 +488,29 @@ impl Gateway {
         }
         // Before the integration, which may take the client's headers.
         record.capture(info);
+        record.step(|| {
+            let path: Vec<String> = info
+                .path_params
+                .iter()
+                .map(|(n, _, v)| format!("{n}={v}"))
+                .collect();
+            let query: Vec<String> = info.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "Method request path: {{{}}}, query string: {{{}}}",
+                path.join(", "),
+                query.join(", ")
+            )
+        });
+        if record.data_trace() {
+            record.step(|| {
+                let body = String::from_utf8_lossy(&info.body);
+                let cut = body.char_indices().nth(1024).map_or(body.len(), |(i, _)| i);
+                format!(
+                    "Method request body before transformations: {}",
+                    &body[..cut]
+                )
+            });
+        }
         let integration = &method.integration;
         let integration_started = Instant::now();
         let response = match integration.kind {
@@ -493,9 +526,17 @@ impl Gateway {
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
         };
-        record.integration_latency = Some(integration_started.elapsed());
+        let integration_latency = integration_started.elapsed();
+        record.integration_latency = Some(integration_latency);
         let response = response?;
         record.integration_status = Some(response.status().as_u16());
+        record.step(|| {
+            format!(
+                "Received response. Status: {}, Integration latency: {} ms",
+                response.status().as_u16(),
+                integration_latency.as_millis()
+            )
+        });
         if let Some(usage) = metered {
             let length = hyper::body::Body::size_hint(response.body()).exact();
             usage.record_response(length.unwrap_or(0) as usize);

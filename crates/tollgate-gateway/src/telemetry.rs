@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
-use tollgate_plan::StagePlan;
+use tollgate_plan::{LogLevel, StagePlan};
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
 use tollgate_telemetry::{Counter, Registry, RestMetrics};
 
@@ -24,7 +24,8 @@ pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 /// Where access-log lines go.
 #[derive(Debug, Clone)]
 pub enum AccessLogDestination {
-    /// `{dir}/{apiId}/{stage}.log`, rotated by size.
+    /// `{dir}/access/{apiId}/{stage}.log` (and `{dir}/execution/...` for execution logs),
+    /// rotated by size.
     Files(PathBuf),
     Stdout,
 }
@@ -32,13 +33,37 @@ pub enum AccessLogDestination {
 /// The data plane's telemetry: the metric registry and the access-log writer.
 pub struct Telemetry {
     pub registry: Arc<Registry>,
-    access_log: SyncSender<AccessLine>,
+    access_log: SyncSender<Line>,
     dropped: Arc<Counter>,
 }
 
-struct AccessLine {
-    stage: Arc<StagePlan>,
-    values: Vec<Option<String>>,
+/// What the writer thread writes: a stage's access-log line (rendered by the writer) or the
+/// execution-log lines of one request.
+enum Line {
+    Access {
+        stage: Arc<StagePlan>,
+        values: Vec<Option<String>>,
+    },
+    Execution {
+        stage: Arc<StagePlan>,
+        lines: Vec<String>,
+    },
+}
+
+impl Line {
+    fn stage(&self) -> &StagePlan {
+        match self {
+            Line::Access { stage, .. } | Line::Execution { stage, .. } => stage,
+        }
+    }
+
+    /// `access` or `execution`: the directory under the logs directory.
+    fn kind(&self) -> &'static str {
+        match self {
+            Line::Access { .. } => "access",
+            Line::Execution { .. } => "execution",
+        }
+    }
 }
 
 impl Telemetry {
@@ -62,8 +87,8 @@ impl Telemetry {
     }
 
     /// Records a finished request: metrics, then the access-log line if the stage logs.
-    pub fn record(&self, record: Record, status: u16, response_length: Option<u64>) {
-        let Some(stage) = record.stage.as_ref() else {
+    pub fn record(&self, mut record: Record, status: u16, response_length: Option<u64>) {
+        let Some(stage) = record.stage.clone() else {
             return;
         };
         let latency = record.started.elapsed();
@@ -75,14 +100,28 @@ impl Telemetry {
         }
         if stage.access_log.is_some() {
             let values = record.access_values(status, response_length, latency);
-            let line = AccessLine {
-                stage: Arc::clone(stage),
+            self.send(Line::Access {
+                stage: Arc::clone(&stage),
                 values,
-            };
-            match self.access_log.try_send(line) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.dropped.inc(),
+            });
+        }
+        let level = stage.execution_log.level;
+        if level == LogLevel::Info || (level == LogLevel::Error && status >= 400) {
+            if let Some(lines) = record.execution.as_mut() {
+                lines.push(format!("Method completed with status: {status}"));
             }
+            let prefix = format!("{} ({})", clf_time(record.received), record.request_id);
+            if let Some(lines) = record.execution.take() {
+                let lines = lines.into_iter().map(|l| format!("{prefix} {l}")).collect();
+                self.send(Line::Execution { stage, lines });
+            }
+        }
+    }
+
+    fn send(&self, line: Line) {
+        match self.access_log.try_send(line) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.dropped.inc(),
         }
     }
 }
@@ -107,6 +146,8 @@ pub struct Record<'a> {
     /// Access-log values known once the request was read (aligned with the format's
     /// variables); none when the request failed before.
     pub captured: Option<Vec<Option<String>>>,
+    /// Execution-log steps, when the stage logs executions.
+    pub execution: Option<Vec<String>>,
 }
 
 impl<'a> Record<'a> {
@@ -133,7 +174,35 @@ impl<'a> Record<'a> {
             integration_status: None,
             error: None,
             captured: None,
+            execution: None,
         }
+    }
+
+    /// The request reached `stage`: from now on its metrics and logs are recorded.
+    pub fn reached(&mut self, stage: &Arc<StagePlan>) {
+        if stage.execution_log.level != LogLevel::Off {
+            self.execution = Some(vec![
+                format!("Extended Request Id: {}", self.extended_id),
+                format!("Starting execution for request: {}", self.request_id),
+            ]);
+        }
+        self.stage = Some(Arc::clone(stage));
+    }
+
+    /// Adds an execution-log step (built only when the stage logs executions).
+    pub fn step(&mut self, message: impl FnOnce() -> String) {
+        if let Some(lines) = self.execution.as_mut() {
+            lines.push(message());
+        }
+    }
+
+    /// Whether the stage logs request and response bodies (`dataTraceEnabled`).
+    pub fn data_trace(&self) -> bool {
+        self.execution.is_some()
+            && self
+                .stage
+                .as_ref()
+                .is_some_and(|s| s.execution_log.data_trace)
     }
 
     /// Captures what the access-log format needs from the request (only when the stage logs).
@@ -240,32 +309,44 @@ fn access_context(info: &RequestInfo<'_>, name: &str) -> Option<String> {
 /// The writer thread: renders and appends lines, one file per API and stage (or stdout),
 /// flushing whenever the queue runs dry.
 fn write_lines(
-    rx: Receiver<AccessLine>,
+    rx: Receiver<Line>,
     destination: AccessLogDestination,
     written: &Counter,
     dropped: &Counter,
 ) {
-    let mut files: HashMap<(String, String), LogFile> = HashMap::new();
+    let mut files: HashMap<(&'static str, String, String), LogFile> = HashMap::new();
     let stdout = std::io::stdout();
     let mut line = String::with_capacity(512);
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(entry) = next {
             line.clear();
-            if let Some(format) = &entry.stage.access_log {
-                format.render(&entry.values, &mut line);
+            match &entry {
+                Line::Access { stage, values } => {
+                    if let Some(format) = &stage.access_log {
+                        format.render(values, &mut line);
+                    }
+                    line.push('\n');
+                }
+                Line::Execution { lines, .. } => {
+                    for l in lines {
+                        line.push_str(&l.replace('\n', " "));
+                        line.push('\n');
+                    }
+                }
             }
-            line.push('\n');
+            let stage = entry.stage();
             let ok = match &destination {
                 AccessLogDestination::Stdout => stdout.lock().write_all(line.as_bytes()).is_ok(),
                 AccessLogDestination::Files(dir) => {
-                    let key = (entry.stage.api_id.clone(), entry.stage.stage.clone());
+                    let key = (entry.kind(), stage.api_id.clone(), stage.stage.clone());
                     let file = match files.entry(key) {
                         std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
                         std::collections::hash_map::Entry::Vacant(v) => {
                             let path = dir
-                                .join(&entry.stage.api_id)
-                                .join(format!("{}.log", entry.stage.stage));
+                                .join(entry.kind())
+                                .join(&stage.api_id)
+                                .join(format!("{}.log", stage.stage));
                             match LogFile::open(path) {
                                 Ok(f) => Some(v.insert(f)),
                                 Err(e) => {

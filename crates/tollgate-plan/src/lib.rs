@@ -34,6 +34,9 @@ pub struct StagePlan {
     pub access_log: Option<Arc<tollgate_telemetry::AccessLogFormat>>,
     /// `tracingEnabled`.
     pub tracing_enabled: bool,
+    /// Execution logging of the stage (`methodSettings` `*/*` `logging/loglevel` and
+    /// `logging/dataTrace`).
+    pub execution_log: ExecutionLogging,
     pub primary: Variant,
     /// `(percentTraffic, variant)`: that share of requests goes to the canary deployment.
     pub canary: Option<(f64, Variant)>,
@@ -82,6 +85,7 @@ impl StagePlan {
             metrics: guards.stage_metrics(),
             access_log,
             tracing_enabled: stage.tracing_enabled,
+            execution_log: ExecutionLogging::of(stage),
             primary: Variant::compile(api_id, primary, variables, false, Some(guards)),
             canary,
         }
@@ -92,6 +96,41 @@ impl StagePlan {
         match &self.canary {
             Some((percent, canary)) if roll < *percent => canary,
             _ => &self.primary,
+        }
+    }
+}
+
+/// How much of a request's execution a stage logs (API Gateway's `loggingLevel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogLevel {
+    #[default]
+    Off,
+    /// Only requests that end in an error.
+    Error,
+    /// Every request.
+    Info,
+}
+
+/// A stage's execution logging.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecutionLogging {
+    pub level: LogLevel,
+    /// `dataTraceEnabled`: also log request and response bodies.
+    pub data_trace: bool,
+}
+
+impl ExecutionLogging {
+    fn of(stage: &tollgate_model::rest::Stage) -> Self {
+        let Some(setting) = stage.method_settings.get("*/*") else {
+            return Self::default();
+        };
+        Self {
+            level: match setting.logging_level.as_str() {
+                "INFO" => LogLevel::Info,
+                "ERROR" => LogLevel::Error,
+                _ => LogLevel::Off,
+            },
+            data_trace: setting.data_trace_enabled,
         }
     }
 }

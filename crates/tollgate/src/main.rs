@@ -145,7 +145,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let access_log = if settings.access_log_stdout {
         AccessLogDestination::Stdout
     } else {
-        AccessLogDestination::Files(settings.data_dir.join("logs").join("access"))
+        AccessLogDestination::Files(settings.data_dir.join("logs"))
     };
     let telemetry = Telemetry::start(Arc::clone(&registry), access_log);
     functions.record_metrics(Arc::clone(&registry));
