@@ -3,6 +3,8 @@
 //! AWS's wire shape in [`error`].
 
 pub mod apigateway;
+pub mod auth;
+pub mod credentials;
 pub mod error;
 pub mod lambda;
 pub mod wire;

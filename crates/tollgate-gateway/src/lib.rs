@@ -11,6 +11,7 @@
 
 pub mod address;
 mod context;
+pub mod credentials;
 mod error;
 pub mod integration;
 mod pipeline;

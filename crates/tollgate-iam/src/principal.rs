@@ -60,6 +60,9 @@ impl fmt::Debug for Principal {
 /// Finds the credentials of an access key id.
 pub trait CredentialsLookup {
     fn lookup(&self, access_key_id: &str) -> Option<Arc<Principal>>;
+
+    /// Whether no credentials at all are known (an unlocked management API).
+    fn is_empty(&self) -> bool;
 }
 
 impl CredentialsLookup for [Arc<Principal>] {
@@ -68,10 +71,28 @@ impl CredentialsLookup for [Arc<Principal>] {
             .find(|p| p.access_key_id == access_key_id)
             .cloned()
     }
+
+    fn is_empty(&self) -> bool {
+        <[Arc<Principal>]>::is_empty(self)
+    }
 }
 
 impl CredentialsLookup for std::collections::HashMap<String, Arc<Principal>> {
     fn lookup(&self, access_key_id: &str) -> Option<Arc<Principal>> {
         self.get(access_key_id).cloned()
+    }
+
+    fn is_empty(&self) -> bool {
+        std::collections::HashMap::is_empty(self)
+    }
+}
+
+impl CredentialsLookup for Vec<Arc<Principal>> {
+    fn lookup(&self, access_key_id: &str) -> Option<Arc<Principal>> {
+        self.as_slice().lookup(access_key_id)
+    }
+
+    fn is_empty(&self) -> bool {
+        Vec::is_empty(self)
     }
 }

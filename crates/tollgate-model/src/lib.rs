@@ -5,6 +5,7 @@
 //! return them as they are. This crate does no I/O.
 
 pub mod error;
+pub mod iam;
 pub mod ids;
 pub mod lambda;
 pub mod patch;
@@ -39,4 +40,6 @@ pub mod layout {
     pub const LAMBDA_VERSION: &str = "lambda-version";
     /// A function alias (scope [`crate::lambda::function_scope`]).
     pub const LAMBDA_ALIAS: &str = "lambda-alias";
+    /// An access key of managed credentials (scope [`crate::iam::SCOPE`]).
+    pub const ACCESS_KEY: &str = "iam-access-key";
 }
