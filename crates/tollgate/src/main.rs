@@ -231,8 +231,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
             until_stopped(stopped.clone()),
         )));
     }
+    let shared_gateway = Arc::clone(&gateway);
     let handler = move |mut request: Request<Incoming>, remote: SocketAddr| {
-        let gateway = Arc::clone(&gateway);
+        let gateway = Arc::clone(&shared_gateway);
         let admin = admin.clone();
         async move {
             // The management API's lock tells loopback clients by their address.
@@ -270,6 +271,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     for server in servers {
         let _ = server.await;
     }
+    gateway.shutdown().await;
     functions.shutdown().await;
     let _ = std::fs::remove_file(settings.data_dir.join(credentials::ADMIN_FILE));
     tracing::info!("stopped");
