@@ -218,3 +218,67 @@ def test_with_credentials_a_non_loopback_listener_is_served_and_locked():
             srv.stop()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# AWS_IAM methods in the data plane, signed with botocore's SigV4 signer
+# ---------------------------------------------------------------------------
+
+
+def iam_call(url: str, key: str, secret: str, method: str = "GET") -> requests.Response:
+    request = AWSRequest(method=method, url=url)
+    SigV4Auth(Credentials(key, secret), "execute-api", REGION).add_auth(request)
+    return requests.request(method, url, headers=dict(request.headers), timeout=10)
+
+
+def test_aws_iam_methods_verify_signatures_and_identity_policies(locked):
+    from dataplane_support import RestApi, invoke_url
+
+    srv, admin = locked
+    apigw = client(srv.url, admin["AccessKeyId"], admin["SecretAccessKey"])
+    api = RestApi(apigw, "iam-api")
+    for path in ("/pets", "/admin"):
+        key = api.mock(path, body='{"identity": {"arn": "$context.identity.userArn", "key": "$context.identity.accessKey"}}')
+        apigw.update_method(**key, patchOperations=[{"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"}])
+    api.deploy("prod")
+    arn = f"arn:aws:execute-api:{REGION}:000000000000:{api.id}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"{arn}/prod/GET/*"},
+            {"Effect": "Deny", "Action": "execute-api:*", "Resource": f"{arn}/*/*/admin"},
+        ],
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(policy, file)
+        file.flush()
+        user = json.loads(cli(srv.data_dir, "create", "--user", "caller", "--policy", file.name).stdout)["AccessKey"]
+    pets = invoke_url(srv.url, api.id, "prod", "/pets")
+
+    allowed = iam_call(pets, user["AccessKeyId"], user["SecretAccessKey"])
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json() == {"identity": {"arn": user["Arn"], "key": user["AccessKeyId"]}}
+
+    unsigned = requests.get(pets, timeout=10)
+    assert unsigned.status_code == 403
+    assert unsigned.json() == {"message": "Missing Authentication Token"}
+
+    wrong = iam_call(pets, user["AccessKeyId"], "wrong-secret")
+    assert wrong.status_code == 403
+    assert wrong.json()["message"].startswith("The request signature we calculated does not match")
+    assert wrong.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+
+    unknown = iam_call(pets, "AKIAUNKNOWN000000000", "x")
+    assert unknown.status_code == 403
+    assert unknown.json()["message"] == "The security token included in the request is invalid."
+
+    denied = iam_call(invoke_url(srv.url, api.id, "prod", "/admin"), user["AccessKeyId"], user["SecretAccessKey"])
+    assert denied.status_code == 403
+    assert denied.json()["message"] == (
+        f"User: {user['Arn']} is not authorized to perform: execute-api:Invoke on resource: "
+        f"{arn}/prod/GET/admin with an explicit deny"
+    )
+    # The admin user has no identity policy: an implicit deny.
+    implicit = iam_call(pets, admin["AccessKeyId"], admin["SecretAccessKey"])
+    assert implicit.status_code == 403
+    assert implicit.json()["message"].endswith(f"{arn}/prod/GET/pets")

@@ -54,6 +54,8 @@ pub struct Gateway {
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
+    /// The access keys `AWS_IAM` methods are verified against.
+    credentials: Arc<crate::credentials::CredentialsRegistry>,
 }
 
 /// Answers an error through the API's gateway responses: the response type's status, headers
@@ -172,6 +174,21 @@ impl Gateway {
         config: GatewayConfig,
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     ) -> Result<Arc<Self>, String> {
+        let credentials =
+            crate::credentials::CredentialsRegistry::start(Arc::clone(&store), Vec::new())
+                .await
+                .map_err(|e| e.to_string())?;
+        Self::start_with_credentials(store, config, functions, credentials).await
+    }
+
+    /// [`Gateway::start`] with a credentials registry shared with the management API (and
+    /// its bootstrap keys).
+    pub async fn start_with_credentials(
+        store: Arc<dyn Store>,
+        config: GatewayConfig,
+        functions: Option<Arc<dyn lambda::FunctionInvoker>>,
+        credentials: Arc<crate::credentials::CredentialsRegistry>,
+    ) -> Result<Arc<Self>, String> {
         let shared: Arc<dyn SharedState> = Arc::new(tollgate_shared::InProcess::new());
         let plans = PlanSet::start(Arc::clone(&store), Arc::clone(&shared))
             .await
@@ -187,6 +204,7 @@ impl Gateway {
             client,
             functions,
             config,
+            credentials,
         }))
     }
 
@@ -374,6 +392,7 @@ impl Gateway {
             received: SystemTime::now(),
             api_key: None,
             authorization: None,
+            iam: None,
         };
         let metered = match guarded {
             Guarded::Yes => self.guard(variant, &mut info).await?,
@@ -413,6 +432,71 @@ impl Gateway {
         Ok(response)
     }
 
+    /// An `AWS_IAM` method: the SigV4 signature (service `execute-api`, this region) against
+    /// the managed credentials, then the caller's identity policies on `execute-api:Invoke`
+    /// for `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`.
+    /// Resource policies are not in the plan yet: they count as absent.
+    fn authorize_iam(
+        &self,
+        info: &RequestInfo<'_>,
+    ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
+        use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
+        use tollgate_iam::sigv4;
+        let request = sigv4::Request {
+            method: &info.http_method,
+            path: &info.full_path,
+            query: info.raw_query.as_deref().unwrap_or(""),
+            headers: info
+                .headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+                .collect(),
+        };
+        let verified = sigv4::verify(
+            &request,
+            &sigv4::sha256_hex(&info.body),
+            &*self.credentials,
+            &sigv4::Expectations::new(&["execute-api"], Some(&self.config.region)),
+        )
+        .map_err(GatewayError::Signature)?;
+        let principal = verified.principal;
+        let resource = format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            self.config.region,
+            self.config.account_id,
+            info.api_id,
+            info.stage,
+            info.http_method,
+            info.path
+        );
+        let context = RequestContext {
+            principal_arn: Some(&principal.arn),
+            principal_account: Some(&principal.account_id),
+            action: "execute-api:Invoke",
+            resource: &resource,
+            source_ip: info.source_ip.parse().ok(),
+            keys: &[],
+        };
+        let identity = Policy::evaluate_all(principal.policies.iter().map(|p| &**p), &context);
+        let decision = tollgate_iam::policy::authorize(
+            None,
+            Authentication::Iam {
+                identity,
+                same_account: principal.account_id == self.config.account_id,
+            },
+        );
+        if decision != Decision::Allow {
+            return Err(GatewayError::IamDenied(
+                tollgate_iam::policy::not_authorized_message(
+                    Some(&principal.arn),
+                    &resource,
+                    decision,
+                ),
+            ));
+        }
+        Ok(principal)
+    }
+
     /// Who may call: the authorizer, then the API key and its usage plan (throttles, quota),
     /// then the stage's method throttle and the account's. Returns the usage counters of the
     /// key the request was admitted with.
@@ -444,9 +528,7 @@ impl Gateway {
                 .await?;
                 info.authorization = Some(authorization);
             }
-            // Requests to IAM methods are refused until SigV4 verification lands, as AWS
-            // refuses unsigned ones.
-            "AWS_IAM" => return Err(GatewayError::MissingAuthenticationToken),
+            "AWS_IAM" => info.iam = Some(self.authorize_iam(info)?),
             _ => {}
         }
         let registry = self.access.registry();
@@ -653,6 +735,7 @@ impl Gateway {
             received: SystemTime::now(),
             api_key: None,
             authorization: None,
+            iam: None,
         };
         let mut log = vec![format!("Execution log for request {request_id}")];
         let outcome =

@@ -169,13 +169,14 @@ async fn serve(settings: Settings) -> Result<(), String> {
         remote.clone(),
     )
     .await;
-    let gateway = Gateway::start(
+    let gateway = Gateway::start_with_credentials(
         Arc::clone(&store),
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
         },
         Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
+        Arc::clone(&credentials),
     )
     .await?;
     let admin = tollgate_admin::router_with_remote_lambda(
