@@ -442,16 +442,12 @@ impl Gateway {
     ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
         use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
         use tollgate_iam::sigv4;
-        let request = sigv4::Request {
-            method: &info.http_method,
-            path: &info.full_path,
-            query: info.raw_query.as_deref().unwrap_or(""),
-            headers: info
-                .headers
-                .iter()
-                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
-                .collect(),
-        };
+        let request = sigv4::Request::new(
+            &info.http_method,
+            &info.full_path,
+            info.raw_query.as_deref().unwrap_or(""),
+            &info.headers,
+        );
         let verified = sigv4::verify(
             &request,
             &sigv4::sha256_hex(&info.body),

@@ -34,12 +34,26 @@ impl<'a> Request<'a> {
     /// A request's parts as hyper/axum hold them. Header values that are not text are left
     /// out (they cannot have been signed as text either).
     pub fn from_parts(parts: &'a http::request::Parts) -> Self {
+        Self::new(
+            parts.method.as_str(),
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        )
+    }
+
+    /// A request from its method, path and query as sent, and its headers.
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        query: &'a str,
+        headers: &'a http::HeaderMap,
+    ) -> Self {
         Self {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or(""),
-            headers: parts
-                .headers
+            method,
+            path,
+            query,
+            headers: headers
                 .iter()
                 .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
                 .collect(),
