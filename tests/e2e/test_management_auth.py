@@ -282,3 +282,49 @@ def test_aws_iam_methods_verify_signatures_and_identity_policies(locked):
     implicit = iam_call(pets, admin["AccessKeyId"], admin["SecretAccessKey"])
     assert implicit.status_code == 403
     assert implicit.json()["message"].endswith(f"{arn}/prod/GET/pets")
+
+
+def test_resource_policies_by_source_ip_and_with_iam(locked):
+    from dataplane_support import RestApi, invoke_url
+
+    srv, admin = locked
+    apigw = client(srv.url, admin["AccessKeyId"], admin["SecretAccessKey"])
+
+    def api_with(policy: dict, iam_paths=()) -> RestApi:
+        api = RestApi(apigw, "policy-api")
+        apigw.update_rest_api(restApiId=api.id, patchOperations=[
+            {"op": "replace", "path": "/policy", "value": json.dumps(policy)}])
+        for path in ("/open", "/blocked", "/iam"):
+            key = api.mock(path)
+            if path == "/iam":
+                apigw.update_method(**key, patchOperations=[
+                    {"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"}])
+        api.deploy("prod")
+        return api
+
+    allow_all = {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}
+    api = api_with({"Version": "2012-10-17", "Statement": [
+        allow_all,
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/blocked",
+         "Condition": {"IpAddress": {"aws:SourceIp": ["127.0.0.0/8", "::1/128"]}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+         "Condition": {"NotIpAddress": {"aws:SourceIp": ["127.0.0.0/8", "::1/128"]}}},
+    ]})
+    arn = f"arn:aws:execute-api:{REGION}:000000000000:{api.id}"
+    assert requests.get(invoke_url(srv.url, api.id, "prod", "/open"), timeout=10).status_code == 200
+    blocked = requests.get(invoke_url(srv.url, api.id, "prod", "/blocked"), timeout=10)
+    assert blocked.status_code == 403
+    assert blocked.json()["message"] == (
+        f"User: anonymous is not authorized to perform: execute-api:Invoke on resource: "
+        f"{arn}/prod/GET/blocked with an explicit deny"
+    )
+    # An IAM caller without identity policies is allowed by the resource policy (same account).
+    iam = iam_call(invoke_url(srv.url, api.id, "prod", "/iam"), admin["AccessKeyId"], admin["SecretAccessKey"])
+    assert iam.status_code == 200, iam.text
+
+    # Only another network is allowed: an implicit deny from here.
+    elsewhere = api_with({"Version": "2012-10-17", "Statement": [
+        {**allow_all, "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]})
+    denied = requests.get(invoke_url(srv.url, elsewhere.id, "prod", "/open"), timeout=10)
+    assert denied.status_code == 403
+    assert denied.json()["message"].endswith(f"{elsewhere.id}/prod/GET/open"), denied.text

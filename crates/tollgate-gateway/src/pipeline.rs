@@ -58,6 +58,17 @@ pub struct Gateway {
     credentials: Arc<crate::credentials::CredentialsRegistry>,
 }
 
+/// Who the resource policy is evaluated for.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    /// No authorization on the method.
+    Anonymous,
+    /// A Lambda authorizer will decide (or has allowed).
+    Authorized,
+    /// A SigV4-verified caller of an `AWS_IAM` method.
+    Iam(&'a tollgate_iam::Principal),
+}
+
 /// Answers an error through the API's gateway responses: the response type's status, headers
 /// and template (by default `{"message":$context.error.messageString}`).
 fn gateway_response(
@@ -432,31 +443,10 @@ impl Gateway {
         Ok(response)
     }
 
-    /// An `AWS_IAM` method: the SigV4 signature (service `execute-api`, this region) against
-    /// the managed credentials, then the caller's identity policies on `execute-api:Invoke`
-    /// for `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`.
-    /// Resource policies are not in the plan yet: they count as absent.
-    fn authorize_iam(
-        &self,
-        info: &RequestInfo<'_>,
-    ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
-        use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
-        use tollgate_iam::sigv4;
-        let request = sigv4::Request::new(
-            &info.http_method,
-            &info.full_path,
-            info.raw_query.as_deref().unwrap_or(""),
-            &info.headers,
-        );
-        let verified = sigv4::verify(
-            &request,
-            &sigv4::sha256_hex(&info.body),
-            &*self.credentials,
-            &sigv4::Expectations::new(&["execute-api"], Some(&self.config.region)),
-        )
-        .map_err(GatewayError::Signature)?;
-        let principal = verified.principal;
-        let resource = format!(
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`: what
+    /// `execute-api:Invoke` is evaluated on.
+    fn method_arn(&self, info: &RequestInfo<'_>) -> String {
+        format!(
             "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
             self.config.region,
             self.config.account_id,
@@ -464,33 +454,84 @@ impl Gateway {
             info.stage,
             info.http_method,
             info.path
+        )
+    }
+
+    /// An `AWS_IAM` method's caller: the SigV4 signature (service `execute-api`, this region)
+    /// verified against the managed credentials.
+    fn verify_iam(
+        &self,
+        info: &RequestInfo<'_>,
+    ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
+        use tollgate_iam::sigv4;
+        let request = sigv4::Request::new(
+            &info.http_method,
+            &info.full_path,
+            info.raw_query.as_deref().unwrap_or(""),
+            &info.headers,
         );
+        sigv4::verify(
+            &request,
+            &sigv4::sha256_hex(&info.body),
+            &*self.credentials,
+            &sigv4::Expectations::new(&["execute-api"], Some(&self.config.region)),
+        )
+        .map(|verified| verified.principal)
+        .map_err(GatewayError::Signature)
+    }
+
+    /// The resource policy and the caller's identity together, as AWS's table says: an
+    /// explicit deny anywhere denies; an `AWS_IAM` caller of this account needs an allow from
+    /// either its identity policies or the resource policy, one of another account from both;
+    /// an authorized (`CUSTOM`) caller is denied only explicitly here; an anonymous one needs
+    /// the resource policy's allow when there is a policy.
+    fn check_policies(
+        &self,
+        variant: &Variant,
+        info: &RequestInfo<'_>,
+        caller: Caller<'_>,
+    ) -> Result<(), GatewayError> {
+        use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
+        if variant.resource_policy.is_none() && !matches!(caller, Caller::Iam(_)) {
+            return Ok(());
+        }
+        let resource = self.method_arn(info);
+        let principal = match caller {
+            Caller::Iam(p) => Some(p),
+            _ => None,
+        };
         let context = RequestContext {
-            principal_arn: Some(&principal.arn),
-            principal_account: Some(&principal.account_id),
+            principal_arn: principal.map(|p| p.arn.as_str()),
+            principal_account: principal.map(|p| p.account_id.as_str()),
             action: "execute-api:Invoke",
             resource: &resource,
             source_ip: info.source_ip.parse().ok(),
             keys: &[],
         };
-        let identity = Policy::evaluate_all(principal.policies.iter().map(|p| &**p), &context);
-        let decision = tollgate_iam::policy::authorize(
-            None,
-            Authentication::Iam {
-                identity,
-                same_account: principal.account_id == self.config.account_id,
+        let resource_decision = variant
+            .resource_policy
+            .as_ref()
+            .map(|p| p.evaluate(&context));
+        let authentication = match caller {
+            Caller::Iam(p) => Authentication::Iam {
+                identity: Policy::evaluate_all(p.policies.iter().map(|p| &**p), &context),
+                same_account: p.account_id == self.config.account_id,
             },
-        );
-        if decision != Decision::Allow {
-            return Err(GatewayError::IamDenied(
+            Caller::Authorized => Authentication::Authorizer {
+                identity: Decision::Allow,
+            },
+            Caller::Anonymous => Authentication::None,
+        };
+        match tollgate_iam::policy::authorize(resource_decision, authentication) {
+            Decision::Allow => Ok(()),
+            decision => Err(GatewayError::IamDenied(
                 tollgate_iam::policy::not_authorized_message(
-                    Some(&principal.arn),
+                    principal.map(|p| p.arn.as_str()),
                     &resource,
                     decision,
                 ),
-            ));
+            )),
         }
-        Ok(principal)
     }
 
     /// Who may call: the authorizer, then the API key and its usage plan (throttles, quota),
@@ -514,6 +555,9 @@ impl Gateway {
                         "COGNITO_USER_POOLS authorizers are not supported yet".into(),
                     ));
                 }
+                // The resource policy's explicit denies apply before the authorizer runs;
+                // its allow is then the authorizer's to give.
+                self.check_policies(variant, info, Caller::Authorized)?;
                 let authorization = authorizer::authorize(
                     plan,
                     info,
@@ -524,8 +568,12 @@ impl Gateway {
                 .await?;
                 info.authorization = Some(authorization);
             }
-            "AWS_IAM" => info.iam = Some(self.authorize_iam(info)?),
-            _ => {}
+            "AWS_IAM" => {
+                let principal = self.verify_iam(info)?;
+                self.check_policies(variant, info, Caller::Iam(&principal))?;
+                info.iam = Some(principal);
+            }
+            _ => self.check_policies(variant, info, Caller::Anonymous)?,
         }
         let registry = self.access.registry();
         let mut metered = None;
