@@ -1,6 +1,7 @@
 //! Bootstrap settings of `tollgate serve`: flags, then `TOLLGATE_*` environment variables
 //! (clap reads both), then `tollgate.toml` in the data dir, then defaults.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -68,6 +69,18 @@ struct FileSettings {
     remote_lambda_endpoint: Option<String>,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
+    #[serde(default)]
+    cognito_user_pools: BTreeMap<String, CognitoUserPoolFile>,
+}
+
+/// `[cognito-user-pools."arn:aws:cognito-idp:..."]` in `tollgate.toml`: where the tokens of a
+/// user pool come from and where its keys are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CognitoUserPoolFile {
+    issuer: String,
+    /// Defaults to `{issuer}/.well-known/jwks.json`, where Cognito publishes them.
+    jwks_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +95,8 @@ pub struct Settings {
     pub remote_lambda_endpoint: Option<String>,
     /// Bootstrap credentials (access key id, secret), if configured.
     pub bootstrap_key: Option<(String, String)>,
+    /// User pool ARN -> its token issuer and JWKS URL (file only).
+    pub cognito_user_pools: Vec<tollgate_gateway::CognitoUserPool>,
 }
 
 /// The data dir (absolute), its `tollgate.toml`, and the account id, resolved as `serve`
@@ -150,6 +165,20 @@ impl Settings {
                 .unwrap_or(LogFormat::Text),
             remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
             bootstrap_key,
+            cognito_user_pools: file
+                .cognito_user_pools
+                .into_iter()
+                .map(|(arn, pool)| tollgate_gateway::CognitoUserPool {
+                    jwks_url: pool.jwks_url.unwrap_or_else(|| {
+                        format!(
+                            "{}/.well-known/jwks.json",
+                            pool.issuer.trim_end_matches('/')
+                        )
+                    }),
+                    issuer: pool.issuer,
+                    arn,
+                })
+                .collect(),
         })
     }
 }
