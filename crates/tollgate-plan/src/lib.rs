@@ -568,3 +568,30 @@ pub mod test_invoke {
         ) -> Pin<Box<dyn Future<Output = AuthorizerOutcome> + Send + '_>>;
     }
 }
+
+#[cfg(test)]
+mod resource_policy_tests {
+    use tollgate_iam::policy::{Decision, RequestContext};
+
+    fn decide(text: &str, resource: &str) -> Option<Decision> {
+        super::resource_policy("abc123", Some(text)).map(|p| {
+            p.evaluate(&RequestContext {
+                action: "execute-api:Invoke",
+                resource,
+                ..Default::default()
+            })
+        })
+    }
+
+    #[test]
+    fn abbreviated_resources_match_the_api_and_bad_policies_deny() {
+        let allow = r#"{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/prod/*"}}"#;
+        let here = "arn:aws:execute-api:us-east-1:000000000000:abc123/prod/GET/pets";
+        let other = "arn:aws:execute-api:us-east-1:000000000000:zzz999/prod/GET/pets";
+        assert_eq!(decide(allow, here), Some(Decision::Allow));
+        assert_eq!(decide(allow, other), Some(Decision::ImplicitDeny));
+        assert_eq!(decide("{not json", here), Some(Decision::ExplicitDeny));
+        assert!(super::resource_policy("abc123", Some("  ")).is_none());
+        assert!(super::resource_policy("abc123", None).is_none());
+    }
+}
