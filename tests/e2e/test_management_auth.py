@@ -50,6 +50,21 @@ def client(endpoint: str, key: str, secret: str, service: str = "apigateway"):
     )
 
 
+def eventually(check, timeout: float = 3.0):
+    """`check()` until it stops raising AssertionError or ClientError (the server applies a
+    credentials change from its change feed, just after the write is acknowledged)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, ClientError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def error_of(call) -> ClientError:
     with pytest.raises(ClientError) as info:
         call()
@@ -148,13 +163,17 @@ def test_the_cli_manages_credentials_of_a_running_server(locked):
     srv, key = locked
     created = json.loads(cli(srv.data_dir, "create", "--user", "bob").stdout)["AccessKey"]
     bob = client(srv.url, created["AccessKeyId"], created["SecretAccessKey"])
-    assert bob.get_rest_apis()["items"] == []
+    assert eventually(bob.get_rest_apis)["items"] == []
     listed = json.loads(cli(srv.data_dir, "list").stdout)["AccessKeys"]
     assert {k["UserName"] for k in listed} == {"alice", "bob"}
     assert all("SecretAccessKey" not in k for k in listed)
     cli(srv.data_dir, "delete", created["AccessKeyId"])
-    err = error_of(bob.get_rest_apis)
-    assert err.response["Error"]["Code"] == "UnrecognizedClientException"
+
+    def refused():
+        err = error_of(bob.get_rest_apis)
+        assert err.response["Error"]["Code"] == "UnrecognizedClientException"
+
+    eventually(refused)
     gone = cli(srv.data_dir, "delete", created["AccessKeyId"], check=False)
     assert gone.returncode == 2 and "cannot be found" in gone.stderr
     # A given key pair, and a policy file that is not a policy.
@@ -162,7 +181,7 @@ def test_the_cli_manages_credentials_of_a_running_server(locked):
                 "--secret-access-key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     assert json.loads(given.stdout)["AccessKey"]["AccessKeyId"] == "AKIAIOSFODNN7EXAMPLE"
     carol = client(srv.url, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    assert carol.get_rest_apis()["items"] == []
+    assert eventually(carol.get_rest_apis)["items"] == []
     with tempfile.NamedTemporaryFile("w", suffix=".json") as bad:
         bad.write('{"Statement": {"Effect": "Perhaps"}}')
         bad.flush()
@@ -232,7 +251,7 @@ def iam_call(url: str, key: str, secret: str, method: str = "GET") -> requests.R
 
 
 def test_aws_iam_methods_verify_signatures_and_identity_policies(locked):
-    from dataplane_support import RestApi, invoke_url
+    from dataplane_support import RestApi, invoke_url, poll
 
     srv, admin = locked
     apigw = client(srv.url, admin["AccessKeyId"], admin["SecretAccessKey"])
@@ -254,9 +273,15 @@ def test_aws_iam_methods_verify_signatures_and_identity_policies(locked):
         file.flush()
         user = json.loads(cli(srv.data_dir, "create", "--user", "caller", "--policy", file.name).stdout)["AccessKey"]
     pets = invoke_url(srv.url, api.id, "prod", "/pets")
+    # The deployment is served once the data plane has compiled it.
+    poll("GET", pets, lambda r: r.status_code == 403 and "Missing Authentication" in r.text)
 
-    allowed = iam_call(pets, user["AccessKeyId"], user["SecretAccessKey"])
-    assert allowed.status_code == 200, allowed.text
+    def served():
+        response = iam_call(pets, user["AccessKeyId"], user["SecretAccessKey"])
+        assert response.status_code == 200, response.text
+        return response
+
+    allowed = eventually(served)
     assert allowed.json() == {"identity": {"arn": user["Arn"], "key": user["AccessKeyId"]}}
 
     unsigned = requests.get(pets, timeout=10)
@@ -285,7 +310,7 @@ def test_aws_iam_methods_verify_signatures_and_identity_policies(locked):
 
 
 def test_resource_policies_by_source_ip_and_with_iam(locked):
-    from dataplane_support import RestApi, invoke_url
+    from dataplane_support import RestApi, invoke_url, poll
 
     srv, admin = locked
     apigw = client(srv.url, admin["AccessKeyId"], admin["SecretAccessKey"])
@@ -311,7 +336,8 @@ def test_resource_policies_by_source_ip_and_with_iam(locked):
          "Condition": {"NotIpAddress": {"aws:SourceIp": ["127.0.0.0/8", "::1/128"]}}},
     ]})
     arn = f"arn:aws:execute-api:{REGION}:000000000000:{api.id}"
-    assert requests.get(invoke_url(srv.url, api.id, "prod", "/open"), timeout=10).status_code == 200
+    # The deployment is served once the data plane has compiled it.
+    poll("GET", invoke_url(srv.url, api.id, "prod", "/open"), 200)
     blocked = requests.get(invoke_url(srv.url, api.id, "prod", "/blocked"), timeout=10)
     assert blocked.status_code == 403
     assert blocked.json()["message"] == (
@@ -325,6 +351,6 @@ def test_resource_policies_by_source_ip_and_with_iam(locked):
     # Only another network is allowed: an implicit deny from here.
     elsewhere = api_with({"Version": "2012-10-17", "Statement": [
         {**allow_all, "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]})
-    denied = requests.get(invoke_url(srv.url, elsewhere.id, "prod", "/open"), timeout=10)
-    assert denied.status_code == 403
+    denied = poll("GET", invoke_url(srv.url, elsewhere.id, "prod", "/open"),
+                  lambda r: r.status_code == 403 and "is not authorized" in r.text)
     assert denied.json()["message"].endswith(f"{elsewhere.id}/prod/GET/open"), denied.text
