@@ -4,7 +4,9 @@
 //! (`botocore/data/apigateway/2015-07-09/service-2.json`) defines, so the management API can
 //! return them as they are. This crate does no I/O.
 
+pub mod calendar;
 pub mod error;
+pub mod iam;
 pub mod ids;
 pub mod lambda;
 pub mod patch;
@@ -29,7 +31,7 @@ pub fn now_epoch_seconds() -> i64 {
 pub fn format_iso8601(epoch_seconds: i64) -> String {
     let days = epoch_seconds.div_euclid(86_400);
     let secs = epoch_seconds.rem_euclid(86_400);
-    let (year, month, day) = lambda::civil_from_days(days);
+    let (year, month, day) = calendar::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         secs / 3600,
@@ -67,6 +69,8 @@ pub mod layout {
     pub const LAMBDA_VERSION: &str = "lambda-version";
     /// A function alias (scope [`crate::lambda::function_scope`]).
     pub const LAMBDA_ALIAS: &str = "lambda-alias";
+    /// An access key of managed credentials (scope [`crate::iam::SCOPE`]).
+    pub const ACCESS_KEY: &str = "iam-access-key";
     /// An HTTP API (`apigatewayv2`), in scope `""` beside REST APIs: the two share one id
     /// space, and everything of an HTTP API lives in the scope named by its id.
     pub const HTTP_API: &str = "v2-api";
