@@ -39,6 +39,8 @@ pub struct RequestInfo<'a> {
     pub api_key: Option<(String, String)>,
     /// What the method's authorizer established.
     pub authorization: Option<crate::authorizer::Authorization>,
+    /// The caller of an `AWS_IAM` method, once its signature is verified.
+    pub iam: Option<std::sync::Arc<tollgate_iam::Principal>>,
 }
 
 pub fn decode(raw: &str) -> String {
@@ -107,6 +109,21 @@ impl RequestInfo<'_> {
             .unwrap_or(0)
     }
 
+    /// `$context.identity.*` of a SigV4-verified caller: its account, access key and ARN
+    /// (`caller` and `user` are the access key id: Tollgate's users have no other id).
+    pub fn iam_identity(&self) -> Vec<(&'static str, String)> {
+        let Some(p) = &self.iam else {
+            return Vec::new();
+        };
+        vec![
+            ("accountId", p.account_id.clone()),
+            ("caller", p.access_key_id.clone()),
+            ("accessKey", p.access_key_id.clone()),
+            ("user", p.access_key_id.clone()),
+            ("userArn", p.arn.clone()),
+        ]
+    }
+
     /// `$context.name` for the variables the data plane knows today.
     pub fn context(&self, name: &str) -> Option<String> {
         Some(match name {
@@ -130,6 +147,21 @@ impl RequestInfo<'_> {
             "identity.apiKey" => self.api_key.as_ref()?.1.clone(),
             "identity.apiKeyId" => self.api_key.as_ref()?.0.clone(),
             "authorizer.principalId" => self.authorization.as_ref()?.principal_id.clone(),
+            "identity.accountId" | "identity.caller" | "identity.accessKey" | "identity.user"
+            | "identity.userArn" => {
+                let field = &name["identity.".len()..];
+                self.iam_identity()
+                    .into_iter()
+                    .find(|(n, _)| *n == field)
+                    .map(|(_, v)| v)?
+            }
+            other if other.starts_with("authorizer.claims.") => {
+                let claims = self.authorization.as_ref()?.claims.as_ref()?;
+                match claims.get(&other["authorizer.claims.".len()..])? {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
             other => {
                 let key = other.strip_prefix("authorizer.")?;
                 match self.authorization.as_ref()?.context.get(key)? {
@@ -252,6 +284,11 @@ impl RequestInfo<'_> {
                 }
             }
         }
+        for (name, value) in self.iam_identity() {
+            if let Some(slot) = identity.iter_mut().find(|(n, _)| n == name) {
+                slot.1 = Value::from(value.as_str());
+            }
+        }
         identity.push(("sourceIp".into(), Value::from(self.source_ip.as_str())));
         identity.push((
             "userAgent".into(),
@@ -266,23 +303,23 @@ impl RequestInfo<'_> {
             "xrayTraceId".into(),
             Value::from(format!("Root={}", self.trace_id()).as_str()),
         ));
-        let authorizer: Vec<(String, Value)> = self
-            .authorization
-            .iter()
-            .flat_map(|a| {
-                std::iter::once((
-                    "principalId".to_string(),
-                    Value::from(a.principal_id.as_str()),
-                ))
-                .chain(a.context.iter().map(|(k, v)| {
-                    let text = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), Value::from(text.as_str()))
-                }))
-            })
-            .collect();
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut authorizer: Vec<(String, Value)> = Vec::new();
+        if let Some(a) = &self.authorization {
+            authorizer.push(("principalId".into(), Value::from(a.principal_id.as_str())));
+            for (k, v) in &a.context {
+                authorizer.push((k.clone(), Value::from(text(v).as_str())));
+            }
+            if let Some(claims) = &a.claims {
+                let claims = claims
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(text(v).as_str())));
+                authorizer.push(("claims".into(), Value::map(claims)));
+            }
+        }
         entries.push(("authorizer".into(), Value::map(authorizer)));
         entries.push((
             "error".into(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
@@ -44,6 +44,17 @@ enum Guarded {
 pub struct GatewayConfig {
     pub region: String,
     pub account_id: String,
+    /// Where the tokens of `COGNITO_USER_POOLS` authorizers' user pools come from.
+    pub cognito_user_pools: Vec<CognitoUserPool>,
+}
+
+/// A Cognito user pool as this gateway knows it: tokens carry `issuer` as `iss` and are signed
+/// with the keys at `jwks_url`.
+#[derive(Debug, Clone)]
+pub struct CognitoUserPool {
+    pub arn: String,
+    pub issuer: String,
+    pub jwks_url: String,
 }
 
 pub struct Gateway {
@@ -54,6 +65,21 @@ pub struct Gateway {
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
+    /// The access keys `AWS_IAM` methods are verified against.
+    credentials: Arc<crate::credentials::CredentialsRegistry>,
+    /// Verifies JWTs for JWT authorizers, with each issuer's keys cached.
+    jwt: crate::auth::jwt::JwtVerifier,
+}
+
+/// Who the resource policy is evaluated for.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    /// No authorization on the method.
+    Anonymous,
+    /// A Lambda authorizer will decide (or has allowed).
+    Authorized,
+    /// A SigV4-verified caller of an `AWS_IAM` method.
+    Iam(&'a tollgate_iam::Principal),
 }
 
 /// Answers an error through the API's gateway responses: the response type's status, headers
@@ -172,6 +198,21 @@ impl Gateway {
         config: GatewayConfig,
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     ) -> Result<Arc<Self>, String> {
+        let credentials =
+            crate::credentials::CredentialsRegistry::start(Arc::clone(&store), Vec::new())
+                .await
+                .map_err(|e| e.to_string())?;
+        Self::start_with_credentials(store, config, functions, credentials).await
+    }
+
+    /// [`Gateway::start`] with a credentials registry shared with the management API (and
+    /// its bootstrap keys).
+    pub async fn start_with_credentials(
+        store: Arc<dyn Store>,
+        config: GatewayConfig,
+        functions: Option<Arc<dyn lambda::FunctionInvoker>>,
+        credentials: Arc<crate::credentials::CredentialsRegistry>,
+    ) -> Result<Arc<Self>, String> {
         let shared: Arc<dyn SharedState> = Arc::new(tollgate_shared::InProcess::new());
         let plans = PlanSet::start(Arc::clone(&store), Arc::clone(&shared))
             .await
@@ -180,6 +221,7 @@ impl Gateway {
             .await
             .map_err(|e: StoreError| e.to_string())?;
         let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
+        let jwt = crate::auth::jwt::JwtVerifier::new(client.client(false).clone());
         Ok(Arc::new(Self {
             plans,
             access,
@@ -187,6 +229,8 @@ impl Gateway {
             client,
             functions,
             config,
+            credentials,
+            jwt,
         }))
     }
 
@@ -260,6 +304,12 @@ impl Gateway {
         let snapshot = self.plans.snapshot();
         let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
             Lookup::Stage(plan) => Arc::clone(plan),
+            Lookup::Http(stages) => {
+                drop(snapshot);
+                return Ok(self
+                    .serve_http_api(&stages, request, address, remote, extended_id)
+                    .await);
+            }
             Lookup::NoStage => return Err(GatewayError::Forbidden),
             Lookup::NoApi => return Err(GatewayError::UnknownApi(address.api_id.clone())),
         };
@@ -278,6 +328,38 @@ impl Gateway {
                 Ok(gateway_response(variant, address, request_id, error))
             }
         }
+    }
+
+    /// A request to an HTTP API (see [`crate::http_api`]).
+    async fn serve_http_api<B>(
+        &self,
+        stages: &crate::plans::HttpStages,
+        request: Request<B>,
+        address: &Address,
+        remote: SocketAddr,
+        request_id: &str,
+    ) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let host = request
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(String::from);
+        let path = request.uri().path().to_string();
+        let stageless = crate::address::stageless_path(host.as_deref(), &path);
+        let ctx = crate::http_api::HttpApiContext {
+            client: &self.client,
+            functions: self.functions.as_deref(),
+            jwt: &self.jwt,
+            shared: self.shared.as_ref(),
+            region: &self.config.region,
+            account_id: &self.config.account_id,
+            request_id,
+        };
+        crate::http_api::serve(ctx, stages, request, address, stageless, remote).await
     }
 
     /// Routes a request within one deployment and runs its method.
@@ -313,31 +395,13 @@ impl Gateway {
             .collect();
 
         let (parts, body) = request.into_parts();
-        if parts
-            .headers
-            .get(hyper::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > MAX_REQUEST_BYTES)
-        {
-            return Err(GatewayError::RequestTooLarge);
-        }
-        let body = tokio::time::timeout(
-            BODY_READ_TIMEOUT,
-            Limited::new(body, MAX_REQUEST_BYTES).collect(),
-        )
-        .await
-        .map_err(|_| GatewayError::RequestTimeout)?
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                GatewayError::RequestTooLarge
-            } else {
-                GatewayError::BadRequest(format!("could not read the request body: {e}"))
-            }
-        })?
-        .to_bytes();
+        let body = crate::body::read(&parts.headers, body)
+            .await
+            .map_err(|e| match e {
+                crate::body::BodyError::TooLarge => GatewayError::RequestTooLarge,
+                crate::body::BodyError::Timeout => GatewayError::RequestTimeout,
+                crate::body::BodyError::Unreadable(m) => GatewayError::BadRequest(m),
+            })?;
         let raw_query = parts.uri.query().map(String::from);
         let domain_name = parts
             .headers
@@ -374,6 +438,7 @@ impl Gateway {
             received: SystemTime::now(),
             api_key: None,
             authorization: None,
+            iam: None,
         };
         let metered = match guarded {
             Guarded::Yes => self.guard(variant, &mut info).await?,
@@ -413,6 +478,97 @@ impl Gateway {
         Ok(response)
     }
 
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`: what
+    /// `execute-api:Invoke` is evaluated on.
+    fn method_arn(&self, info: &RequestInfo<'_>) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            self.config.region,
+            self.config.account_id,
+            info.api_id,
+            info.stage,
+            info.http_method,
+            info.path
+        )
+    }
+
+    /// An `AWS_IAM` method's caller: the SigV4 signature (service `execute-api`, this region)
+    /// verified against the managed credentials.
+    fn verify_iam(
+        &self,
+        info: &RequestInfo<'_>,
+    ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
+        use tollgate_iam::sigv4;
+        let request = sigv4::Request::new(
+            &info.http_method,
+            &info.full_path,
+            info.raw_query.as_deref().unwrap_or(""),
+            &info.headers,
+        );
+        sigv4::verify(
+            &request,
+            &sigv4::sha256_hex(&info.body),
+            &*self.credentials,
+            &sigv4::Expectations::new(&["execute-api"], Some(&self.config.region)),
+        )
+        .map(|verified| verified.principal)
+        .map_err(GatewayError::Signature)
+    }
+
+    /// The resource policy and the caller's identity together, as AWS's table says: an
+    /// explicit deny anywhere denies; an `AWS_IAM` caller of this account needs an allow from
+    /// either its identity policies or the resource policy, one of another account from both;
+    /// an authorized (`CUSTOM`) caller is denied only explicitly here; an anonymous one needs
+    /// the resource policy's allow when there is a policy.
+    fn check_policies(
+        &self,
+        variant: &Variant,
+        info: &RequestInfo<'_>,
+        caller: Caller<'_>,
+    ) -> Result<(), GatewayError> {
+        use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
+        if variant.resource_policy.is_none() && !matches!(caller, Caller::Iam(_)) {
+            return Ok(());
+        }
+        let resource = self.method_arn(info);
+        let principal = match caller {
+            Caller::Iam(p) => Some(p),
+            _ => None,
+        };
+        let context = RequestContext {
+            principal_arn: principal.map(|p| p.arn.as_str()),
+            principal_account: principal.map(|p| p.account_id.as_str()),
+            action: "execute-api:Invoke",
+            resource: &resource,
+            source_ip: info.source_ip.parse().ok(),
+            keys: &[],
+        };
+        let resource_decision = variant
+            .resource_policy
+            .as_ref()
+            .map(|p| p.evaluate(&context));
+        let authentication = match caller {
+            Caller::Iam(p) => Authentication::Iam {
+                identity: Policy::evaluate_all(p.policies.iter().map(|p| &**p), &context),
+                same_account: p.account_id == self.config.account_id,
+            },
+            Caller::Authorized => Authentication::Authorizer {
+                identity: Decision::Allow,
+            },
+            Caller::Anonymous => Authentication::None,
+        };
+        match tollgate_iam::policy::authorize(resource_decision, authentication) {
+            Decision::Allow => Ok(()),
+            decision => Err(GatewayError::IamDenied(
+                tollgate_iam::policy::not_authorized_message(
+                    principal.map(|p| p.arn.as_str()),
+                    &resource,
+                    decision,
+                ),
+            )),
+        }
+    }
+
     /// Who may call: the authorizer, then the API key and its usage plan (throttles, quota),
     /// then the stage's method throttle and the account's. Returns the usage counters of the
     /// key the request was admitted with.
@@ -430,10 +586,20 @@ impl Gateway {
                     )
                 })?;
                 if plan.kind == tollgate_plan::AuthorizerKind::CognitoUserPools {
-                    return Err(GatewayError::AuthorizerConfiguration(
-                        "COGNITO_USER_POOLS authorizers are not supported yet".into(),
-                    ));
+                    let authorization = authorizer::cognito(
+                        plan,
+                        info,
+                        &method.authorization_scopes,
+                        &self.config.cognito_user_pools,
+                        &self.jwt,
+                    )
+                    .await?;
+                    info.authorization = Some(authorization);
+                    return self.guard_keys_and_throttles(variant, info);
                 }
+                // The resource policy's explicit denies apply before the authorizer runs;
+                // its allow is then the authorizer's to give.
+                self.check_policies(variant, info, Caller::Authorized)?;
                 let authorization = authorizer::authorize(
                     plan,
                     info,
@@ -444,11 +610,23 @@ impl Gateway {
                 .await?;
                 info.authorization = Some(authorization);
             }
-            // Requests to IAM methods are refused until SigV4 verification lands, as AWS
-            // refuses unsigned ones.
-            "AWS_IAM" => return Err(GatewayError::MissingAuthenticationToken),
-            _ => {}
+            "AWS_IAM" => {
+                let principal = self.verify_iam(info)?;
+                self.check_policies(variant, info, Caller::Iam(&principal))?;
+                info.iam = Some(principal);
+            }
+            _ => self.check_policies(variant, info, Caller::Anonymous)?,
         }
+        self.guard_keys_and_throttles(variant, info)
+    }
+
+    /// The API key and its usage plan, then the stage's and the account's throttles.
+    fn guard_keys_and_throttles(
+        &self,
+        variant: &Variant,
+        info: &mut RequestInfo<'_>,
+    ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
+        let method = info.method;
         let registry = self.access.registry();
         let mut metered = None;
         if method.api_key_required {
@@ -653,6 +831,7 @@ impl Gateway {
             received: SystemTime::now(),
             api_key: None,
             authorization: None,
+            iam: None,
         };
         let mut log = vec![format!("Execution log for request {request_id}")];
         let outcome =
