@@ -33,6 +33,9 @@ pub mod layout {
     pub const VALIDATOR: &str = "requestvalidator";
     pub const ACCOUNT: &str = "account";
     pub const GATEWAY_RESPONSE: &str = "gatewayresponse";
+    pub const DOCUMENTATION_PART: &str = "documentationpart";
+    /// A documentation snapshot with the parts it froze, keyed by its version.
+    pub const DOCUMENTATION_VERSION: &str = "documentationversion";
     /// A Lambda function (scope [`crate::lambda::SCOPE`]); see [`crate::lambda`] for the layout.
     pub const LAMBDA_FUNCTION: &str = "lambda-function";
     /// A published function version (scope [`crate::lambda::function_scope`]).

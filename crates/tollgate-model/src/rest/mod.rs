@@ -5,6 +5,7 @@
 
 mod account;
 mod deployment;
+mod documentation;
 mod gateway_response;
 mod integration;
 mod method;
@@ -17,6 +18,10 @@ pub use account::{Account, ThrottleSettings};
 pub use deployment::{
     ApiSnapshot, CreateDeployment, Deployment, DeploymentCanarySettings, DeploymentRecord,
     MethodSnapshot,
+};
+pub use documentation::{
+    CreateDocumentationPart, CreateDocumentationVersion, DOCUMENTATION_TYPES, DocumentationPart,
+    DocumentationPartLocation, DocumentationVersion, DocumentationVersionRecord,
 };
 pub use gateway_response::{
     DEFAULT_TEMPLATE, GatewayResponse, PutGatewayResponse, RESPONSE_TYPES, check_response_type,
