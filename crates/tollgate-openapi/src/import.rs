@@ -10,7 +10,7 @@ use crate::ImportError;
 use crate::document::{Problem, Version, child, parse_document, resolve};
 use crate::extensions as ext;
 use crate::plan::{ApiSettings, ImportPlan, PlannedMethod, PlannedResource};
-use crate::schema::{ToModel, inline_model_name, model_names};
+use crate::schema::{Findings, ToModel, inline_model_name, model_names};
 
 /// `basepath` of `ImportRestApi` / `PutRestApi`: what to do with the definition's base path
 /// (`basePath` in Swagger 2.0, the path of the first server URL in OpenAPI 3.0).
@@ -131,6 +131,15 @@ impl Importer<'_> {
             pointer: pointer.into(),
             message: message.into(),
         });
+    }
+
+    fn absorb(&mut self, findings: Findings) {
+        self.problems.extend(findings.problems);
+        for w in findings.warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
     }
 
     fn run(&mut self, options: &ImportOptions) -> ImportPlan {
@@ -314,7 +323,7 @@ impl Importer<'_> {
         let others = doc.pointer(other).and_then(Value::as_object);
         all.extend(others.iter().flat_map(|o| o.keys()));
         self.names = model_names(all.into_iter());
-        let mut problems = vec![];
+        let mut findings = Findings::default();
         for (original, schema) in schemas.iter().chain(others.into_iter().flatten()) {
             let name = self.names[original].clone();
             let at = child(
@@ -330,10 +339,10 @@ impl Importer<'_> {
                 api_id: self.api_id,
                 names: &self.names,
             };
-            let text = to.model_schema(schema, &name, &at, &mut problems);
+            let text = to.model_schema(schema, &name, &at, &mut findings);
             self.models.insert(name.clone(), model(name, text, schema));
         }
-        self.problems.extend(problems);
+        self.absorb(findings);
     }
 
     /// The model for a body or response schema: the named one it refers to, or a model made
@@ -352,16 +361,16 @@ impl Importer<'_> {
         if schema.as_object().is_some_and(Map::is_empty) {
             return None;
         }
-        let mut problems = vec![];
+        let mut findings = Findings::default();
         let to = ToModel {
             doc: self.doc,
             api_id: self.api_id,
             names: &self.names,
         };
-        let converted = to.convert(schema, pointer, &mut problems, 0);
+        let converted = to.convert(schema, pointer, &mut Findings::default(), 0);
         let name = inline_model_name(&converted);
-        let text = to.model_schema(schema, &name, pointer, &mut problems);
-        self.problems.extend(problems);
+        let text = to.model_schema(schema, &name, pointer, &mut findings);
+        self.absorb(findings);
         self.models
             .entry(name.clone())
             .or_insert_with(|| model(name.clone(), text, schema));

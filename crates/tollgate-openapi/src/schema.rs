@@ -72,6 +72,13 @@ pub fn inline_model_name(schema: &Value) -> String {
     format!("Model{:08x}", hash >> 32)
 }
 
+/// What converting schemas found: problems stop the import, warnings do not.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+}
+
 /// How import turns schemas into models.
 pub struct ToModel<'a> {
     pub doc: &'a Value,
@@ -96,7 +103,7 @@ impl ToModel<'_> {
         schema: &Value,
         title: &str,
         pointer: &str,
-        problems: &mut Vec<Problem>,
+        problems: &mut Findings,
     ) -> String {
         let mut converted = self.convert(schema, pointer, problems, 0);
         if let Value::Object(map) = &mut converted {
@@ -110,7 +117,7 @@ impl ToModel<'_> {
             }
             converted = Value::Object(out);
         } else {
-            problems.push(Problem {
+            problems.problems.push(Problem {
                 pointer: pointer.to_string(),
                 message: "A schema must be an object".into(),
             });
@@ -123,14 +130,14 @@ impl ToModel<'_> {
         &self,
         schema: &Value,
         pointer: &str,
-        problems: &mut Vec<Problem>,
+        problems: &mut Findings,
         depth: usize,
     ) -> Value {
         let Value::Object(map) = schema else {
             return schema.clone();
         };
         if depth > 64 {
-            problems.push(Problem {
+            problems.problems.push(Problem {
                 pointer: pointer.to_string(),
                 message: "Schema is nested too deeply".into(),
             });
@@ -146,16 +153,17 @@ impl ToModel<'_> {
                 return Value::Object(out);
             }
             // A reference into something that is not a named schema: inline what it points at.
+            // One that leads nowhere is a warning, as a missing model reference is on AWS.
             return match reference
                 .strip_prefix('#')
                 .and_then(|p| lookup(self.doc, p))
             {
                 Some(target) => self.convert(target, pointer, problems, depth + 1),
                 None => {
-                    problems.push(Problem {
-                        pointer: child(pointer, "$ref"),
-                        message: format!("Invalid schema reference '{reference}'"),
-                    });
+                    problems.warnings.push(format!(
+                        "Unable to resolve the model reference '{reference}' at {}; it is left out.",
+                        child(pointer, "$ref")
+                    ));
                     Value::Object(Map::new())
                 }
             };
@@ -264,7 +272,7 @@ mod tests {
             api_id: "abc",
             names: &names,
         };
-        let mut problems = vec![];
+        let mut problems = Findings::default();
         let schema = json!({
             "type": "object",
             "nullable": true,
@@ -276,7 +284,7 @@ mod tests {
             }
         });
         let text = to.model_schema(&schema, "Pets", "/x", &mut problems);
-        assert!(problems.is_empty());
+        assert!(problems.problems.is_empty() && problems.warnings.is_empty());
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["$schema"], DRAFT4);
         assert_eq!(v["title"], "Pets");
@@ -296,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_references_are_problems() {
+    fn missing_references_are_warnings() {
         let doc = json!({});
         let names = BTreeMap::new();
         let to = ToModel {
@@ -304,9 +312,11 @@ mod tests {
             api_id: "abc",
             names: &names,
         };
-        let mut problems = vec![];
-        to.model_schema(&json!({"$ref": "#/nowhere"}), "X", "/s", &mut problems);
-        assert_eq!(problems[0].pointer, "/s/$ref");
+        let mut findings = Findings::default();
+        to.model_schema(&json!({"$ref": "#/nowhere"}), "X", "/s", &mut findings);
+        assert!(findings.warnings[0].contains("/s/$ref"));
+        to.model_schema(&json!("no"), "X", "/t", &mut findings);
+        assert_eq!(findings.problems[0].pointer, "/t");
     }
 
     #[test]
