@@ -35,6 +35,10 @@ pub struct RequestInfo<'a> {
     pub stage_variables: &'a HashMap<String, String>,
     pub binary_media_types: &'a [String],
     pub received: SystemTime,
+    /// The API key the request was admitted with: (id, value).
+    pub api_key: Option<(String, String)>,
+    /// What the method's authorizer established.
+    pub authorization: Option<crate::authorizer::Authorization>,
 }
 
 pub fn decode(raw: &str) -> String {
@@ -123,7 +127,16 @@ impl RequestInfo<'_> {
             "requestTime" => clf_time(self.received),
             "identity.sourceIp" => self.source_ip.clone(),
             "identity.userAgent" => self.header("user-agent").unwrap_or("").to_string(),
-            _ => return None,
+            "identity.apiKey" => self.api_key.as_ref()?.1.clone(),
+            "identity.apiKeyId" => self.api_key.as_ref()?.0.clone(),
+            "authorizer.principalId" => self.authorization.as_ref()?.principal_id.clone(),
+            other => {
+                let key = other.strip_prefix("authorizer.")?;
+                match self.authorization.as_ref()?.context.get(key)? {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
         })
     }
 
@@ -232,6 +245,13 @@ impl RequestInfo<'_> {
         .iter()
         .map(|n| (n.to_string(), Value::from("")))
         .collect();
+        if let Some((id, value)) = &self.api_key {
+            for (name, v) in [("apiKey", value), ("apiKeyId", id)] {
+                if let Some(slot) = identity.iter_mut().find(|(n, _)| n == name) {
+                    slot.1 = Value::from(v.as_str());
+                }
+            }
+        }
         identity.push(("sourceIp".into(), Value::from(self.source_ip.as_str())));
         identity.push((
             "userAgent".into(),
@@ -246,7 +266,24 @@ impl RequestInfo<'_> {
             "xrayTraceId".into(),
             Value::from(format!("Root={}", self.trace_id()).as_str()),
         ));
-        entries.push(("authorizer".into(), Value::Map(Map::default())));
+        let authorizer: Vec<(String, Value)> = self
+            .authorization
+            .iter()
+            .flat_map(|a| {
+                std::iter::once((
+                    "principalId".to_string(),
+                    Value::from(a.principal_id.as_str()),
+                ))
+                .chain(a.context.iter().map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), Value::from(text.as_str()))
+                }))
+            })
+            .collect();
+        entries.push(("authorizer".into(), Value::map(authorizer)));
         entries.push((
             "error".into(),
             Value::map([

@@ -5,11 +5,16 @@
 //! - [`plans`] keeps the compiled per-stage plans, follows the store's change feed, recompiles
 //!   what changed and swaps the result in atomically: the request path reads plans without
 //!   locks and never touches the store.
-//! - [`pipeline`] runs one request: route, method, integration, response.
+//! - [`access`] holds the account-wide registry of API keys and usage plans, the account
+//!   throttle, and usage metering; [`authorizer`] runs Lambda authorizers.
+//! - [`pipeline`] runs one request: route, guard (authorizer, API key, throttles, quota),
+//!   method, integration, response.
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
 //! - [`server`] is the listener loop shared with the management API.
 
+pub mod access;
 pub mod address;
+mod authorizer;
 mod context;
 mod error;
 pub mod integration;

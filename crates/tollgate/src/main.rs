@@ -189,8 +189,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
             until_stopped(stopped.clone()),
         )));
     }
+    let shared_gateway = Arc::clone(&gateway);
     let handler = move |request: Request<Incoming>, remote: SocketAddr| {
-        let gateway = Arc::clone(&gateway);
+        let gateway = Arc::clone(&shared_gateway);
         let admin = admin.clone();
         async move {
             let host = request
@@ -224,6 +225,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     for server in servers {
         let _ = server.await;
     }
+    gateway.shutdown().await;
     functions.shutdown().await;
     tracing::info!("stopped");
     Ok(())
