@@ -52,6 +52,10 @@ impl Extensions {
     fn integrations(self) -> bool {
         self.integrations || self.apigateway
     }
+
+    fn authorizers(self) -> bool {
+        self.authorizers || self.apigateway
+    }
 }
 
 /// What to export and how.
@@ -130,6 +134,7 @@ pub fn export(snapshot: &ApiSnapshot, options: &ExportOptions) -> Value {
     let mut paths = Map::new();
     let mut api_key_used = false;
     let mut iam_used = false;
+    let mut authorizers_used = BTreeSet::new();
     for resource in &snapshot.resources {
         let path = resource.path.clone().unwrap_or_else(|| "/".into());
         let mut item = Map::new();
@@ -143,6 +148,15 @@ pub fn export(snapshot: &ApiSnapshot, options: &ExportOptions) -> Value {
             if method.authorization_type == "AWS_IAM" {
                 iam_used = true;
                 security.push(json!({"sigv4": []}));
+            }
+            let authorizer = method
+                .authorizer_id
+                .as_ref()
+                .and_then(|id| snapshot.authorizers.iter().find(|a| &a.id == id));
+            if let Some(a) = authorizer.filter(|_| options.extensions.authorizers()) {
+                let scopes = method.authorization_scopes.clone().unwrap_or_default();
+                security.push(json!({ a.name.clone(): scopes }));
+                authorizers_used.insert(a.id.clone());
             }
             if !security.is_empty() {
                 op.insert("security".into(), Value::Array(security));
@@ -189,6 +203,11 @@ pub fn export(snapshot: &ApiSnapshot, options: &ExportOptions) -> Value {
             "sigv4".into(),
             json!({"type": "apiKey", "name": "Authorization", "in": "header", ext::AUTHTYPE: "awsSigv4"}),
         );
+    }
+    for a in &snapshot.authorizers {
+        if authorizers_used.contains(&a.id) {
+            schemes.insert(a.name.clone(), ext::authorizer_to_json(a));
+        }
     }
     if oas3 {
         let mut components = Map::new();

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 use tollgate_model::rest::{
-    DocumentationPart, DocumentationPartLocation, GatewayResponse, Integration,
-    IntegrationResponse, PutGatewayResponse, PutIntegration, PutIntegrationResponse, StringMap,
-    TlsConfig,
+    Authorizer, CreateAuthorizer, DocumentationPart, DocumentationPartLocation, GatewayResponse,
+    Integration, IntegrationResponse, PutGatewayResponse, PutIntegration, PutIntegrationResponse,
+    StringMap, TlsConfig,
 };
 
 use crate::document::{Problem, child};
@@ -235,6 +235,105 @@ pub fn integration_to_json(integration: &Integration) -> Value {
         obj.shift_remove("cacheKeyParameters");
     }
     value
+}
+
+/// A security scheme with `x-amazon-apigateway-authorizer` as an authorizer named `name`. A
+/// `token` authorizer without an identity source reads the scheme's header.
+pub fn authorizer(
+    name: &str,
+    scheme: &Value,
+    pointer: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Authorizer> {
+    let at = child(pointer, AUTHORIZER);
+    let obj = object(scheme.get(AUTHORIZER)?, &at, problems)?;
+    let kind = opt_string(obj, "type").map(|t| t.to_ascii_uppercase());
+    let header = (scheme.get("in").and_then(Value::as_str) == Some("header"))
+        .then(|| scheme.get("name").and_then(Value::as_str))
+        .flatten();
+    let identity_source = opt_string(obj, "identitySource").or_else(|| {
+        matches!(kind.as_deref(), Some("TOKEN" | "COGNITO_USER_POOLS"))
+            .then(|| header.map(|h| format!("method.request.header.{h}")))
+            .flatten()
+    });
+    let ttl = obj.get("authorizerResultTtlInSeconds").and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
+    let input = CreateAuthorizer {
+        name: Some(name.to_string()),
+        authorizer_type: kind,
+        provider_arns: obj.get("providerARNs").and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        }),
+        auth_type: scheme
+            .get(AUTHTYPE)
+            .and_then(Value::as_str)
+            .map(String::from),
+        authorizer_uri: opt_string(obj, "authorizerUri"),
+        authorizer_credentials: opt_string(obj, "authorizerCredentials"),
+        identity_source,
+        identity_validation_expression: opt_string(obj, "identityValidationExpression"),
+        authorizer_result_ttl_in_seconds: ttl,
+    };
+    match Authorizer::create(String::new(), input) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            problems.push(Problem {
+                pointer: at,
+                message: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// The security scheme of an authorizer.
+pub fn authorizer_to_json(a: &Authorizer) -> Value {
+    let header = a
+        .identity_source
+        .as_deref()
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.trim().strip_prefix("method.request.header."))
+        .unwrap_or("Unused");
+    let mut ext = Map::new();
+    ext.insert("type".into(), json!(a.authorizer_type.to_ascii_lowercase()));
+    let fields = [
+        ("authorizerUri", &a.authorizer_uri),
+        ("authorizerCredentials", &a.authorizer_credentials),
+        ("identitySource", &a.identity_source),
+        (
+            "identityValidationExpression",
+            &a.identity_validation_expression,
+        ),
+    ];
+    for (key, value) in fields {
+        if let Some(v) = value {
+            ext.insert(key.into(), json!(v));
+        }
+    }
+    if let Some(arns) = &a.provider_arns {
+        ext.insert("providerARNs".into(), json!(arns));
+    }
+    if let Some(ttl) = a.authorizer_result_ttl_in_seconds {
+        ext.insert("authorizerResultTtlInSeconds".into(), json!(ttl));
+    }
+    let auth_type = a.auth_type.clone().unwrap_or_else(|| {
+        if a.authorizer_type == "COGNITO_USER_POOLS" {
+            "cognito_user_pools".into()
+        } else {
+            "custom".into()
+        }
+    });
+    json!({
+        "type": "apiKey",
+        "name": header,
+        "in": "header",
+        AUTHTYPE: auth_type,
+        AUTHORIZER: Value::Object(ext),
+    })
 }
 
 /// `x-amazon-apigateway-request-validators`.

@@ -60,6 +60,8 @@ const VERBS: &[(&str, &str)] = &[
 enum Scheme {
     ApiKey,
     Iam,
+    /// An authorizer (by the scheme's name) of this type.
+    Authorizer(String),
     /// Not something API Gateway can do; the warning is given once, where it is declared.
     Ignored,
 }
@@ -75,6 +77,7 @@ struct Importer<'a> {
     schemes: BTreeMap<String, Scheme>,
     validator_names: BTreeSet<String>,
     default_validator: Option<String>,
+    authorizers: Vec<tollgate_model::rest::Authorizer>,
 }
 
 /// Reads a definition into a plan; `api_id` is the API the models' references will name.
@@ -95,6 +98,7 @@ pub fn import(
         schemes: BTreeMap::new(),
         validator_names: BTreeSet::new(),
         default_validator: None,
+        authorizers: vec![],
     };
     let plan = importer.run(options);
     if importer.problems.is_empty() {
@@ -204,6 +208,7 @@ impl Importer<'_> {
             plan.documentation = parts;
         }
         plan.models = std::mem::take(&mut self.models).into_values().collect();
+        plan.authorizers = std::mem::take(&mut self.authorizers);
         plan.warnings = std::mem::take(&mut self.warnings);
         plan
     }
@@ -405,11 +410,14 @@ impl Importer<'_> {
             {
                 Scheme::Iam
             } else if has_authorizer {
-                self.warnings.push(format!(
-                    "Authorizers are not supported yet: security scheme '{name}' ({}) is ignored.",
-                    ext::AUTHORIZER
-                ));
-                Scheme::Ignored
+                match ext::authorizer(name, scheme, &at, &mut self.problems) {
+                    Some(a) => {
+                        let kind = a.authorizer_type.clone();
+                        self.authorizers.push(a);
+                        Scheme::Authorizer(kind)
+                    }
+                    None => Scheme::Ignored,
+                }
             } else if kind == "apiKey" {
                 if str_of(scheme, "in") != Some("header")
                     || !str_of(scheme, "name").is_some_and(|n| n.eq_ignore_ascii_case("x-api-key"))
@@ -734,7 +742,7 @@ impl Importer<'_> {
             }
         };
         method.method_responses = self.responses(op, pointer, &name);
-        self.security(op, pointer, &name, &mut method);
+        let authorizer = self.security(op, pointer, &name, &mut method);
         if let Some(auth) = op.get(ext::AUTH) {
             match str_of(auth, "type").map(str::to_ascii_uppercase).as_deref() {
                 Some("AWS_IAM") => method.authorization_type = "AWS_IAM".into(),
@@ -799,7 +807,7 @@ impl Importer<'_> {
         Some(PlannedMethod {
             method,
             validator,
-            authorizer: None,
+            authorizer,
         })
     }
 
@@ -892,24 +900,44 @@ impl Importer<'_> {
         (!out.is_empty()).then_some(out)
     }
 
-    /// `security` of the operation, else of the document: API keys and IAM.
-    fn security(&mut self, op: &Value, pointer: &str, name: &str, method: &mut Method) {
+    /// `security` of the operation, else of the document: API keys, IAM and authorizers.
+    /// Returns the name of the method's authorizer, if it has one.
+    fn security(
+        &mut self,
+        op: &Value,
+        pointer: &str,
+        name: &str,
+        method: &mut Method,
+    ) -> Option<String> {
         let (requirements, at) = match op.get("security") {
             Some(s) => (s, child(pointer, "security")),
-            None => match self.doc.get("security") {
-                Some(s) => (s, "/security".to_string()),
-                None => return,
-            },
+            None => (self.doc.get("security")?, "/security".to_string()),
         };
         let Some(requirements) = requirements.as_array() else {
             self.problem(at, "security must be a list");
-            return;
+            return None;
         };
+        let mut authorizer = None;
         for requirement in requirements.iter().filter_map(Value::as_object) {
-            for scheme_name in requirement.keys() {
-                match self.schemes.get(scheme_name) {
+            for (scheme_name, scopes) in requirement {
+                match self.schemes.get(scheme_name).cloned() {
                     Some(Scheme::ApiKey) => method.api_key_required = true,
                     Some(Scheme::Iam) => method.authorization_type = "AWS_IAM".into(),
+                    Some(Scheme::Authorizer(kind)) => {
+                        method.authorization_type = if kind == "COGNITO_USER_POOLS" {
+                            let scopes: Vec<String> = scopes
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|s| s.as_str().map(String::from))
+                                .collect();
+                            method.authorization_scopes = (!scopes.is_empty()).then_some(scopes);
+                            "COGNITO_USER_POOLS".into()
+                        } else {
+                            "CUSTOM".into()
+                        };
+                        authorizer = Some(scheme_name.clone());
+                    }
                     Some(Scheme::Ignored) => {}
                     None => self.problem(
                         at.clone(),
@@ -918,6 +946,7 @@ impl Importer<'_> {
                 }
             }
         }
+        authorizer
     }
 }
 

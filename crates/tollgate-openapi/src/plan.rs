@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tollgate_model::rest::{DocumentationPartLocation, GatewayResponse, Method, Model};
+use tollgate_model::rest::{Authorizer, DocumentationPartLocation, GatewayResponse, Method, Model};
 
 /// Everything a definition says about an API.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,6 +13,9 @@ pub struct ImportPlan {
     /// Models with empty ids (the store assigns them).
     pub models: Vec<Model>,
     pub validators: Vec<PlannedValidator>,
+    /// Authorizers from security schemes with `x-amazon-apigateway-authorizer`, named after
+    /// the scheme, with empty ids.
+    pub authorizers: Vec<Authorizer>,
     pub gateway_responses: Vec<GatewayResponse>,
     pub documentation: Vec<(DocumentationPartLocation, String)>,
     /// `x-amazon-apigateway-documentation.version`, if given.

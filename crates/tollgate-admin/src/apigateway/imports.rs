@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Serialize;
 use tollgate_model::ids;
 use tollgate_model::rest::{
-    CreateRestApi, DocumentationPart, DocumentationPartLocation, EndpointConfiguration,
+    Authorizer, CreateRestApi, DocumentationPart, DocumentationPartLocation, EndpointConfiguration,
     GatewayResponse, Model, RequestValidator, Resource, RestApi,
 };
 use tollgate_model::validate::{self, PathPartKind};
@@ -18,8 +18,8 @@ use tollgate_openapi::{BasePath, ImportOptions, ImportPlan};
 use tollgate_store::Key;
 
 use super::repo::{
-    Batch, DOCUMENTATION_PART, GATEWAY_RESPONSE, MODEL, RESOURCE, RESTAPI, VALIDATOR, Versioned,
-    retry,
+    AUTHORIZER, Batch, DOCUMENTATION_PART, GATEWAY_RESPONSE, MODEL, RESOURCE, RESTAPI, VALIDATOR,
+    Versioned, retry,
 };
 use super::resources::with_paths;
 use crate::AppState;
@@ -218,6 +218,7 @@ pub struct Contents {
     validators: Vec<Versioned<RequestValidator>>,
     gateway_responses: Vec<Versioned<GatewayResponse>>,
     parts: Vec<Versioned<DocumentationPart>>,
+    authorizers: Vec<Versioned<Authorizer>>,
 }
 
 impl Contents {
@@ -237,6 +238,7 @@ impl Contents {
             validators: vec![],
             gateway_responses: vec![],
             parts: vec![],
+            authorizers: vec![],
         }
     }
 
@@ -247,6 +249,7 @@ impl Contents {
             validators: state.repo.validators(&api.id).await?,
             gateway_responses: state.repo.list(&api.id, GATEWAY_RESPONSE).await?,
             parts: state.repo.list(&api.id, DOCUMENTATION_PART).await?,
+            authorizers: state.repo.list(&api.id, AUTHORIZER).await?,
         })
     }
 
@@ -287,6 +290,29 @@ impl Contents {
                 .iter()
                 .find(|v| v.name.as_deref() == Some(name))
                 .map(|v| v.id.clone())
+        };
+
+        // Authorizers, by name.
+        let mut authorizers: Vec<Authorizer> = if merge {
+            self.authorizers.iter().map(|a| a.value.clone()).collect()
+        } else {
+            vec![]
+        };
+        for planned in &plan.authorizers {
+            let mut a = planned.clone();
+            a.id = self
+                .authorizers
+                .iter()
+                .find(|x| x.value.name == a.name)
+                .map_or_else(ids::short_id, |x| x.value.id.clone());
+            authorizers.retain(|x| x.id != a.id);
+            authorizers.push(a);
+        }
+        let authorizer_id = |name: &str| {
+            authorizers
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| a.id.clone())
         };
 
         // Models, by name; a model keeps its id when it is replaced.
@@ -334,6 +360,9 @@ impl Contents {
                 let mut method = pm.method.clone();
                 if let Some(name) = &pm.validator {
                     method.request_validator_id = validator_id(name);
+                }
+                if let Some(name) = &pm.authorizer {
+                    method.authorizer_id = authorizer_id(name);
                 }
                 if let Some(integration) = method.method_integration.as_mut() {
                     if integration.cache_namespace.is_empty() {
@@ -407,6 +436,18 @@ impl Contents {
             GATEWAY_RESPONSE,
             &response_versions,
             responses.into_iter(),
+        );
+        let authorizer_versions = self
+            .authorizers
+            .iter()
+            .map(|a| (a.value.id.clone(), a.version))
+            .collect();
+        reconcile_versions(
+            batch,
+            scope,
+            AUTHORIZER,
+            &authorizer_versions,
+            authorizers.into_iter().map(|a| (a.id.clone(), a)),
         );
         let part_versions = self
             .parts

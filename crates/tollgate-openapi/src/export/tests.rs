@@ -45,6 +45,7 @@ fn snapshot_of(source: &str) -> ApiSnapshot {
                 .map(|(verb, m)| {
                     let mut method = m.method.clone();
                     method.request_validator_id = m.validator.as_ref().map(|n| format!("id-{n}"));
+                    method.authorizer_id = m.authorizer.as_ref().map(|n| format!("auth-{n}"));
                     (verb.clone(), method)
                 })
                 .collect(),
@@ -56,6 +57,14 @@ fn snapshot_of(source: &str) -> ApiSnapshot {
         models: plan.models,
         request_validators: validators,
         gateway_responses: plan.gateway_responses,
+        authorizers: plan
+            .authorizers
+            .into_iter()
+            .map(|mut a| {
+                a.id = format!("auth-{}", a.name);
+                a
+            })
+            .collect(),
     }
 }
 
@@ -65,6 +74,12 @@ const DOC: &str = r##"{
   "x-amazon-apigateway-request-validators": {"body": {"validateRequestBody": true, "validateRequestParameters": false}},
   "x-amazon-apigateway-binary-media-types": ["image/png"],
   "paths": {
+    "/secret": {
+      "get": {"security": [{"tok": []}], "responses": {"200": {"description": "ok"}},
+              "x-amazon-apigateway-integration": {"type": "mock", "responses": {"default": {"statusCode": "200"}}}},
+      "post": {"security": [{"pool": ["email"]}], "responses": {"200": {"description": "ok"}},
+              "x-amazon-apigateway-integration": {"type": "mock", "responses": {"default": {"statusCode": "200"}}}}
+    },
     "/pets/{id}": {
       "get": {
         "operationId": "getPet",
@@ -81,7 +96,11 @@ const DOC: &str = r##"{
     }
   },
   "components": {
-    "securitySchemes": {"key": {"type": "apiKey", "name": "x-api-key", "in": "header"}},
+    "securitySchemes": {"key": {"type": "apiKey", "name": "x-api-key", "in": "header"},
+      "tok": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "custom",
+              "x-amazon-apigateway-authorizer": {"type": "token", "authorizerUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:auth/invocations", "authorizerResultTtlInSeconds": 60}},
+      "pool": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "cognito_user_pools",
+              "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"]}}},
     "schemas": {"Pet": {"type": "object", "properties": {"owner": {"$ref": "#/components/schemas/Owner"}}},
                 "Owner": {"type": "object"}}
   }
@@ -167,6 +186,47 @@ fn import_export_import_gives_the_same_api() {
             assert_eq!(first.models, second.models, "{format:?}");
             assert_eq!(first.request_validators, second.request_validators);
             assert_eq!(first.api.binary_media_types, second.api.binary_media_types);
+            assert_eq!(first.authorizers, second.authorizers);
         }
     }
+}
+
+#[test]
+fn authorizers_are_imported_and_exported_with_their_schemes() {
+    let snapshot = snapshot_of(DOC);
+    let tok = snapshot
+        .authorizers
+        .iter()
+        .find(|a| a.name == "tok")
+        .unwrap();
+    assert_eq!(tok.authorizer_type, "TOKEN");
+    assert_eq!(
+        tok.identity_source.as_deref(),
+        Some("method.request.header.Authorization")
+    );
+    assert_eq!(tok.authorizer_result_ttl_in_seconds, Some(60));
+    let secret = snapshot
+        .resources
+        .iter()
+        .find(|r| r.path.as_deref() == Some("/secret"))
+        .unwrap();
+    assert_eq!(secret.resource_methods["GET"].authorization_type, "CUSTOM");
+    let post = &secret.resource_methods["POST"];
+    assert_eq!(post.authorization_type, "COGNITO_USER_POOLS");
+    assert_eq!(post.authorization_scopes, Some(vec!["email".to_string()]));
+    let without = export(&snapshot, &options(ExportFormat::Oas30, "integrations"));
+    assert!(
+        without["components"]["securitySchemes"]
+            .get("tok")
+            .is_none()
+    );
+    let with = export(&snapshot, &options(ExportFormat::Oas30, "authorizers"));
+    assert_eq!(
+        with["components"]["securitySchemes"]["tok"][ext::AUTHORIZER]["type"],
+        "token"
+    );
+    assert_eq!(
+        with["paths"]["/secret"]["post"]["security"][0]["pool"][0],
+        "email"
+    );
 }
