@@ -3,6 +3,7 @@
 mod config;
 mod functions;
 mod logs;
+mod openapi_cli;
 mod remote_lambda;
 
 use std::io::IsTerminal;
@@ -39,12 +40,25 @@ enum Command {
     Serve(ServeArgs),
     /// Print a function's log (START / END / REPORT and its output); --follow for new lines.
     Logs(logs::LogsArgs),
+    /// Create (or replace) a REST API from an OpenAPI file on a running server, deploy it to a
+    /// stage and print its invoke URLs.
+    Import(openapi_cli::ImportArgs),
+    /// Print a stage's API as OpenAPI (oas30 or swagger, JSON or YAML) from a running server.
+    Export(openapi_cli::ExportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Logs(args) => match logs::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Command::Import(args) => match openapi_cli::import(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Command::Export(args) => match openapi_cli::export(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },

@@ -569,7 +569,7 @@ fn reconcile<T: Serialize + PartialEq>(
     let mut seen = BTreeSet::new();
     for (key, value) in desired {
         match existing.get(&key) {
-            Some(old) if old.value == value => {}
+            Some(old) if old.version > 0 && old.value == value => {}
             Some(old) if old.version > 0 => {
                 batch.put_versioned(Key::new(scope, kind, &key), &value, old.version);
             }
