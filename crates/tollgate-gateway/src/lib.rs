@@ -28,4 +28,4 @@ pub mod server;
 
 pub use address::Address;
 pub use error::GatewayError;
-pub use pipeline::{Gateway, GatewayConfig};
+pub use pipeline::{CognitoUserPool, Gateway, GatewayConfig};

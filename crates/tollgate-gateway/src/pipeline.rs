@@ -44,6 +44,17 @@ enum Guarded {
 pub struct GatewayConfig {
     pub region: String,
     pub account_id: String,
+    /// Where the tokens of `COGNITO_USER_POOLS` authorizers' user pools come from.
+    pub cognito_user_pools: Vec<CognitoUserPool>,
+}
+
+/// A Cognito user pool as this gateway knows it: tokens carry `issuer` as `iss` and are signed
+/// with the keys at `jwks_url`.
+#[derive(Debug, Clone)]
+pub struct CognitoUserPool {
+    pub arn: String,
+    pub issuer: String,
+    pub jwks_url: String,
 }
 
 pub struct Gateway {
@@ -454,9 +465,16 @@ impl Gateway {
                     )
                 })?;
                 if plan.kind == tollgate_plan::AuthorizerKind::CognitoUserPools {
-                    return Err(GatewayError::AuthorizerConfiguration(
-                        "COGNITO_USER_POOLS authorizers are not supported yet".into(),
-                    ));
+                    let authorization = authorizer::cognito(
+                        plan,
+                        info,
+                        &method.authorization_scopes,
+                        &self.config.cognito_user_pools,
+                        &self.jwt,
+                    )
+                    .await?;
+                    info.authorization = Some(authorization);
+                    return self.guard_keys_and_throttles(variant, info);
                 }
                 let authorization = authorizer::authorize(
                     plan,
@@ -473,6 +491,16 @@ impl Gateway {
             "AWS_IAM" => return Err(GatewayError::MissingAuthenticationToken),
             _ => {}
         }
+        self.guard_keys_and_throttles(variant, info)
+    }
+
+    /// The API key and its usage plan, then the stage's and the account's throttles.
+    fn guard_keys_and_throttles(
+        &self,
+        variant: &Variant,
+        info: &mut RequestInfo<'_>,
+    ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
+        let method = info.method;
         let registry = self.access.registry();
         let mut metered = None;
         if method.api_key_required {

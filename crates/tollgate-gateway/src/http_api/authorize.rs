@@ -66,6 +66,8 @@ pub async fn authorize(
                 issuer: &authorizer.issuer,
                 audience: &authorizer.audience,
                 scopes,
+                jwks_uri: None,
+                any_audience: false,
             };
             match authorizers.jwt.verify(&token, &rules).await {
                 Ok(verified) => {

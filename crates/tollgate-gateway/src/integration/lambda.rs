@@ -181,10 +181,17 @@ pub fn event(request: &RequestInfo<'_>) -> Value {
     });
     if let Some(context) = event["requestContext"].as_object_mut() {
         if let Some(auth) = &request.authorization {
-            let mut authorizer = auth.context.clone();
-            authorizer.insert("principalId".into(), json!(auth.principal_id));
-            authorizer.insert("integrationLatency".into(), json!(0));
-            context.insert("authorizer".into(), Value::Object(authorizer));
+            let authorizer = match &auth.claims {
+                // Cognito: the token's claims.
+                Some(claims) => json!({ "claims": claims }),
+                None => {
+                    let mut authorizer = auth.context.clone();
+                    authorizer.insert("principalId".into(), json!(auth.principal_id));
+                    authorizer.insert("integrationLatency".into(), json!(0));
+                    Value::Object(authorizer)
+                }
+            };
+            context.insert("authorizer".into(), authorizer);
         }
         if let Some((id, value)) = &request.api_key {
             context["identity"]["apiKey"] = json!(value);
