@@ -25,10 +25,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value as Json;
-use tollgate_vtl::{HostObject, Map, Value};
+use tollgate_vtl::{Frozen, HostObject, Map, Value};
 
 use crate::RequestData;
-use crate::convert::{json_text, to_vtl};
+use crate::convert::{json_text, to_frozen, to_vtl};
 use crate::jsonpath::{Found, JsonPath};
 
 /// The sections of `$input.params()`, in order.
@@ -36,7 +36,8 @@ const SECTIONS: [&str; 3] = ["path", "querystring", "header"];
 
 /// The payload, parsed at most once per request.
 enum Doc {
-    Json(Json),
+    /// The document, and the same frozen for `$input.path`, made on first use.
+    Json(Json, OnceLock<Frozen>),
     /// Not JSON: only `$` designates it (as a string).
     Text(String),
 }
@@ -79,7 +80,7 @@ impl Input {
                 Err(_) => serde_json::from_str::<Json>(&self.body()),
             };
             match parsed {
-                Ok(j) => Doc::Json(j),
+                Ok(j) => Doc::Json(j, OnceLock::new()),
                 Err(_) => Doc::Text(self.body()),
             }
         })
@@ -89,25 +90,40 @@ impl Input {
     pub(crate) fn path(&self, path: &str) -> Result<Value, String> {
         let p = compiled(path)?;
         Ok(match self.doc() {
-            Doc::Json(j) => match p.eval(j) {
-                Found::Missing => Value::Null,
-                Found::One(v) => to_vtl(&v),
-                // Jayway collects matches in a `JSONArray`.
-                Found::Many(vs) => Value::json_list(vs.iter().map(|v| to_vtl(v)).collect()),
-            },
+            // Simple paths read the frozen document: only what the
+            // template then reads of the result is copied.
+            Doc::Json(j, frozen) if p.is_simple() => {
+                let frozen = frozen.get_or_init(|| to_frozen(j));
+                p.eval_frozen(frozen)
+                    .flatten()
+                    .map_or(Value::Null, Frozen::to_value)
+            }
+            Doc::Json(j, _) => Self::found_to_vtl(p.eval(j)),
             Doc::Text(s) if p.is_root() => Value::String(s.clone()),
             Doc::Text(_) if p.is_definite() => Value::Null,
             Doc::Text(_) => Value::json_list(Vec::new()),
         })
     }
 
+    fn found_to_vtl(found: Found<'_>) -> Value {
+        match found {
+            Found::Missing => Value::Null,
+            Found::One(v) => to_vtl(&v),
+            // Jayway collects matches in a `JSONArray`.
+            Found::Many(vs) => Value::json_list(vs.iter().map(|v| to_vtl(v)).collect()),
+        }
+    }
+
     /// `$input.json(x)`.
     pub(crate) fn json(&self, path: &str) -> Result<String, String> {
         let p = compiled(path)?;
         Ok(match self.doc() {
-            Doc::Json(j) => match p.eval(j).into_value() {
-                Some(v) => json_text(&v),
-                None => "null".into(),
+            Doc::Json(j, _) => match p.eval(j) {
+                Found::Missing => "null".into(),
+                Found::One(v) => json_text(&v),
+                many => many
+                    .into_value()
+                    .map_or_else(String::new, |v| json_text(&v)),
             },
             Doc::Text(s) if p.is_root() => json_text(&Json::String(s.clone())),
             Doc::Text(_) if p.is_definite() => "null".into(),

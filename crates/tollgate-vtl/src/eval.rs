@@ -174,6 +174,7 @@ pub(crate) fn render(
     macros: &Macros,
     ctx: &mut Context,
     limits: &Limits,
+    size_hint: usize,
 ) -> RResult<String> {
     let mut r = Renderer {
         ctx,
@@ -185,7 +186,7 @@ pub(crate) fn render(
         depth: 0,
         macro_depth: 0,
     };
-    let mut out = String::new();
+    let mut out = String::with_capacity(size_hint.min(limits.max_output_bytes));
     r.nodes(nodes, &mut out)?;
     Ok(out)
 }
