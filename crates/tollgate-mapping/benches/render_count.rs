@@ -11,6 +11,8 @@
 //! Arguments: `warm N` (N renders on one context, the body parsed once),
 //! `request N` (N renders each on a fresh context, as a request does) or
 //! `parse N`. Without arguments (as `cargo bench` runs it) it does one of each.
+//! `RENDER_TEMPLATE=<file>` renders that template instead (to see what one
+//! part of the typical template costs).
 
 use std::hint::black_box;
 
@@ -28,7 +30,11 @@ fn main() {
     let limits = Limits::default();
     let data = request();
     let context = context_value();
-    let t = Template::parse(TEMPLATE).expect("template parses");
+    let src = match std::env::var_os("RENDER_TEMPLATE") {
+        Some(file) => std::fs::read_to_string(file).expect("RENDER_TEMPLATE is readable"),
+        None => TEMPLATE.to_string(),
+    };
+    let t = Template::parse(&src).expect("template parses");
     let mut total = 0usize;
     if matches!(mode, "parse" | "all") {
         for _ in 0..n {

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value as Json;
-use tollgate_vtl::{Frozen, HostObject, Map, Value};
+use tollgate_vtl::{Frozen, HostObject, Value};
 
 use crate::RequestData;
 use crate::convert::{json_text, to_frozen, to_vtl};
@@ -46,11 +46,9 @@ enum Doc {
 pub(crate) struct Input {
     data: Arc<RequestData>,
     doc: OnceLock<Doc>,
-    /// The last `$input.params()` map, reused while nothing else holds it
-    /// and it is unchanged (see [`Input::all_params`]).
-    params: Mutex<Option<Map>>,
-    /// Path, query string and header parameters without repeated keys.
-    sections: OnceLock<[Vec<(String, String)>; 3]>,
+    /// `$input.params()`, made on first use: each call hands out a new map
+    /// copied from it lazily.
+    params: OnceLock<Frozen>,
 }
 
 impl Input {
@@ -58,8 +56,7 @@ impl Input {
         Input {
             data,
             doc: OnceLock::new(),
-            params: Mutex::new(None),
-            sections: OnceLock::new(),
+            params: OnceLock::new(),
         }
     }
 
@@ -132,64 +129,27 @@ impl Input {
     }
 
     /// `$input.params()`: a new map each time, as in API Gateway, so that
-    /// a template may change it freely.
-    ///
-    /// Templates often call it in a loop (`$input.params().header.get($k)`),
-    /// so the map built last time is handed out again when no one else
-    /// holds it or any of its sections and its contents are still those of
-    /// a new map: nothing can then tell it from a new one.
+    /// a template may change it freely. Templates often call it in a loop
+    /// (`$input.params().header.get($k)`): the map is frozen once and each
+    /// call copies out only what the template reads.
     pub(crate) fn all_params(&self) -> Value {
-        let mut cache = self.params.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = cache.as_ref()
-            && self.is_pristine(m)
-        {
-            return Value::Map(m.clone());
-        }
-        let section = |pairs: &[(String, String)]| {
-            Value::Map(Map::new(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            ))
-        };
-        let m = Map::new(
-            SECTIONS
-                .iter()
-                .zip(self.sections())
-                .map(|(name, pairs)| (name.to_string(), section(pairs)))
-                .collect(),
-        );
-        *cache = Some(m.clone());
-        Value::Map(m)
-    }
-
-    fn sections(&self) -> &[Vec<(String, String)>; 3] {
-        self.sections.get_or_init(|| {
-            [
-                dedup(&self.data.path),
-                dedup(&self.data.querystring),
-                dedup(&self.data.header),
-            ]
-        })
-    }
-
-    /// True when `m` (a map from [`Self::all_params`]) is referenced only by
-    /// the cache, and neither it nor its sections have changed.
-    fn is_pristine(&self, m: &Map) -> bool {
-        if !m.is_unique() {
-            return false;
-        }
-        m.with_entries(|entries| {
-            entries.len() == SECTIONS.len()
-                && entries
-                    .iter()
-                    .zip(SECTIONS.iter().zip(self.sections()))
-                    .all(|((k, v), (name, pairs))| {
-                        k == name
-                            && matches!(v, Value::Map(s) if s.is_unique() && same_pairs(s, pairs))
-                    })
-        })
+        self.params
+            .get_or_init(|| {
+                let section = |pairs: &[(String, String)]| {
+                    Frozen::Map(
+                        dedup(pairs)
+                            .into_iter()
+                            .map(|(k, v)| (k.into(), Frozen::String(v.into())))
+                            .collect(),
+                    )
+                };
+                Frozen::Map(Arc::from([
+                    (SECTIONS[0].into(), section(&self.data.path)),
+                    (SECTIONS[1].into(), section(&self.data.querystring)),
+                    (SECTIONS[2].into(), section(&self.data.header)),
+                ]))
+            })
+            .to_value()
     }
 
     /// `$input.params(name)`.
@@ -240,17 +200,6 @@ fn dedup(pairs: &[(String, String)]) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// True when `m` holds exactly `pairs` (unique keys), as strings.
-fn same_pairs(m: &Map, pairs: &[(String, String)]) -> bool {
-    m.with_entries(|entries| {
-        entries.len() == pairs.len()
-            && entries
-                .iter()
-                .zip(pairs)
-                .all(|((ek, ev), (k, v))| ek == k && matches!(ev, Value::String(ev) if ev == v))
-    })
 }
 
 /// Compiled paths, shared by all requests: templates use a handful of

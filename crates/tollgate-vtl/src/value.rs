@@ -95,7 +95,7 @@ impl Frozen {
             Frozen::Bool(b) => Value::Bool(*b),
             Frozen::Int(i) => Value::Int(*i),
             Frozen::Float(f) => Value::Float(*f),
-            Frozen::String(s) => Value::String(s.to_string()),
+            Frozen::String(s) => Value::String(String::from(&**s)),
             Frozen::List(items) => Value::List(List {
                 items: Arc::new(Mutex::new(ListItems {
                     items: Vec::new(),
@@ -218,7 +218,7 @@ impl MapEntries {
                 .iter()
                 .map(|(k, f)| {
                     let v = copied.next().flatten().unwrap_or_else(|| f.to_value());
-                    (k.to_string(), v)
+                    (String::from(&**k), v)
                 })
                 .collect();
         }
@@ -250,6 +250,14 @@ impl Map {
     pub fn entries(&self) -> Vec<(String, Value)> {
         self.lock().entries.clone()
     }
+    /// The keys, in order.
+    pub fn keys(&self) -> Vec<String> {
+        let g = lock(&self.0);
+        match &g.frozen {
+            Some(f) => f.src.iter().map(|(k, _)| String::from(&**k)).collect(),
+            None => g.entries.iter().map(|(k, _)| k.clone()).collect(),
+        }
+    }
     pub fn len(&self) -> usize {
         let g = lock(&self.0);
         g.frozen.as_ref().map_or(g.entries.len(), |f| f.src.len())
@@ -261,10 +269,15 @@ impl Map {
         let mut g = lock(&self.0);
         if let Some(FrozenEntries { src, copied }) = &mut g.frozen {
             let i = src.iter().position(|(k, _)| &**k == key)?;
+            let f = &src[i].1;
+            if !matches!(f, Frozen::List(_) | Frozen::Map(_)) {
+                // A copy of a scalar is as good as the one a thaw makes.
+                return Some(f.to_value());
+            }
             if copied.is_empty() {
                 copied.resize(src.len(), None);
             }
-            return Some(copied[i].get_or_insert_with(|| src[i].1.to_value()).clone());
+            return Some(copied[i].get_or_insert_with(|| f.to_value()).clone());
         }
         g.entries
             .iter()
