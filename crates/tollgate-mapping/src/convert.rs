@@ -33,9 +33,10 @@ pub fn to_frozen(v: &Json) -> Frozen {
     match v {
         Json::Null => Frozen::Null,
         Json::Bool(b) => Frozen::Bool(*b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Frozen::Int(i),
-            None => Frozen::Float(n.as_f64().unwrap_or(f64::NAN)),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Frozen::Int(i),
+            (None, Some(u)) => Frozen::Unsigned(u),
+            _ => Frozen::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         Json::String(s) => Frozen::String(s.as_str().into()),
         Json::Array(a) => Frozen::List(a.iter().map(to_frozen).collect()),
@@ -93,24 +94,27 @@ fn to_json_depth(v: &Value, depth: usize) -> Json {
 
 /// JSON text as json-smart's `JSONValue.toJSONString` writes it.
 pub fn json_text(v: &Json) -> String {
+    frozen_json_text(&to_frozen(v))
+}
+
+/// [`json_text`] of the JSON a frozen tree was made from.
+pub fn frozen_json_text(f: &Frozen) -> String {
     let mut out = String::new();
-    write_json(v, &mut out);
+    write_json(f, &mut out);
     out
 }
 
-fn write_json(v: &Json, out: &mut String) {
-    match v {
-        Json::Null => out.push_str("null"),
-        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => write_int(i, out),
-            (None, Some(u)) => out.push_str(&u.to_string()),
-            _ => write_java_double(n.as_f64().unwrap_or(f64::NAN), out),
-        },
-        Json::String(s) => write_json_string(s, out),
-        Json::Array(a) => {
+fn write_json(f: &Frozen, out: &mut String) {
+    match f {
+        Frozen::Null => out.push_str("null"),
+        Frozen::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Frozen::Int(i) => write_int(*i, out),
+        Frozen::Unsigned(u) => out.push_str(&u.to_string()),
+        Frozen::Float(x) => write_java_double(*x, out),
+        Frozen::String(s) => write_json_string(s, out),
+        Frozen::List(items) => {
             out.push('[');
-            for (i, x) in a.iter().enumerate() {
+            for (i, x) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -118,9 +122,9 @@ fn write_json(v: &Json, out: &mut String) {
             }
             out.push(']');
         }
-        Json::Object(m) => {
+        Frozen::Map(entries) => {
             out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
+            for (i, (k, x)) in entries.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }

@@ -21,6 +21,7 @@
 //! * an invalid JSONPath is an error (Jayway's `InvalidPathException`);
 //! * a repeated query parameter or header keeps its last value.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -28,7 +29,8 @@ use serde_json::Value as Json;
 use tollgate_vtl::{Frozen, HostObject, Value};
 
 use crate::RequestData;
-use crate::convert::{json_text, to_frozen, to_vtl};
+use crate::convert::{frozen_json_text, json_text, to_vtl};
+use crate::document;
 use crate::jsonpath::{Found, JsonPath};
 
 /// The sections of `$input.params()`, in order.
@@ -36,8 +38,9 @@ const SECTIONS: [&str; 3] = ["path", "querystring", "header"];
 
 /// The payload, parsed at most once per request.
 enum Doc {
-    /// The document, and the same frozen for `$input.path`, made on first use.
-    Json(Json, OnceLock<Frozen>),
+    /// The document as a frozen tree (enough for simple paths), and as a
+    /// `serde_json::Value` for the others, made on first use.
+    Json(Frozen, OnceLock<Json>),
     /// Not JSON: only `$` designates it (as a string).
     Text(String),
 }
@@ -68,19 +71,26 @@ impl Input {
     }
 
     fn doc(&self) -> &Doc {
-        self.doc.get_or_init(|| {
-            // Parse the payload in place when it is valid UTF-8 (the usual
-            // case); otherwise parse its lossy decoding, as `body` reads it.
-            let parsed = match std::str::from_utf8(&self.data.body) {
-                Ok("") => serde_json::from_str::<Json>("{}"),
-                Ok(body) => serde_json::from_str::<Json>(body),
-                Err(_) => serde_json::from_str::<Json>(&self.body()),
-            };
-            match parsed {
-                Ok(j) => Doc::Json(j, OnceLock::new()),
+        self.doc
+            .get_or_init(|| match document::parse(&self.text()) {
+                Ok(d) => Doc::Json(d, OnceLock::new()),
                 Err(_) => Doc::Text(self.body()),
-            }
-        })
+            })
+    }
+
+    /// The payload as JSON text: in place when it is valid UTF-8 (the usual
+    /// case), otherwise its lossy decoding, as `body` reads it.
+    fn text(&self) -> Cow<'_, str> {
+        match std::str::from_utf8(&self.data.body) {
+            Ok("") => Cow::Borrowed("{}"),
+            Ok(body) => Cow::Borrowed(body),
+            Err(_) => Cow::Owned(self.body()),
+        }
+    }
+
+    /// The payload (known to be JSON) as a `serde_json::Value`.
+    fn json_doc<'a>(&self, json: &'a OnceLock<Json>) -> &'a Json {
+        json.get_or_init(|| serde_json::from_str(&self.text()).unwrap_or(Json::Null))
     }
 
     /// `$input.path(x)`.
@@ -89,13 +99,11 @@ impl Input {
         Ok(match self.doc() {
             // Simple paths read the frozen document: only what the
             // template then reads of the result is copied.
-            Doc::Json(j, frozen) if p.is_simple() => {
-                let frozen = frozen.get_or_init(|| to_frozen(j));
-                p.eval_frozen(frozen)
-                    .flatten()
-                    .map_or(Value::Null, Frozen::to_value)
-            }
-            Doc::Json(j, _) => Self::found_to_vtl(p.eval(j)),
+            Doc::Json(d, _) if p.is_simple() => p
+                .eval_frozen(d)
+                .flatten()
+                .map_or(Value::Null, Frozen::to_value),
+            Doc::Json(_, j) => Self::found_to_vtl(p.eval(self.json_doc(j))),
             Doc::Text(s) if p.is_root() => Value::String(s.clone()),
             Doc::Text(_) if p.is_definite() => Value::Null,
             Doc::Text(_) => Value::json_list(Vec::new()),
@@ -115,7 +123,11 @@ impl Input {
     pub(crate) fn json(&self, path: &str) -> Result<String, String> {
         let p = compiled(path)?;
         Ok(match self.doc() {
-            Doc::Json(j, _) => match p.eval(j) {
+            Doc::Json(d, _) if p.is_simple() => match p.eval_frozen(d).flatten() {
+                Some(f) => frozen_json_text(f),
+                None => "null".into(),
+            },
+            Doc::Json(_, j) => match p.eval(self.json_doc(j)) {
                 Found::Missing => "null".into(),
                 Found::One(v) => json_text(&v),
                 many => many

@@ -20,8 +20,6 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tollgate_vtl::value::write_unicode_escape;
 use tollgate_vtl::{HostObject, Value};
 
-use crate::convert::to_vtl;
-
 /// The `$util` object.
 pub(crate) struct Util;
 
@@ -91,8 +89,8 @@ pub fn escape_javascript(s: &str) -> String {
 
 /// Parses JSON text into a template value.
 pub fn parse_json(s: &str) -> Result<Value, String> {
-    serde_json::from_str::<serde_json::Value>(s)
-        .map(|j| to_vtl(&j))
+    crate::document::parse(s)
+        .map(|d| d.to_value())
         .map_err(|e| format!("Invalid JSON: {e}"))
 }
 

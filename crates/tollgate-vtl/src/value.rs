@@ -78,6 +78,9 @@ pub enum Frozen {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer beyond `i64` (json-smart's `BigInteger`): a double to
+    /// templates, all its digits in JSON text.
+    Unsigned(u64),
     Float(f64),
     String(Box<str>),
     /// A `JSONArray` (see [`List::new_json`]).
@@ -94,6 +97,7 @@ impl Frozen {
             Frozen::Null => Value::Null,
             Frozen::Bool(b) => Value::Bool(*b),
             Frozen::Int(i) => Value::Int(*i),
+            Frozen::Unsigned(u) => Value::Float(*u as f64),
             Frozen::Float(f) => Value::Float(*f),
             Frozen::String(s) => Value::String(String::from(&**s)),
             Frozen::List(items) => Value::List(List {
