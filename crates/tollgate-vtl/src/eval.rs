@@ -50,7 +50,10 @@ pub struct Context {
 const LOOP_VARS: [&str; 3] = ["foreach", "velocityCount", "velocityHasNext"];
 
 fn loop_var(name: &str) -> Option<usize> {
-    LOOP_VARS.iter().position(|v| *v == name)
+    match name.as_bytes().first() {
+        Some(b'f' | b'v') => LOOP_VARS.iter().position(|v| *v == name),
+        _ => None,
+    }
 }
 
 /// Variable tables. Names are short identifiers chosen by the template

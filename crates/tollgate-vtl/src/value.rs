@@ -279,7 +279,7 @@ impl Map {
                 return Some(f.to_value());
             }
             if copied.is_empty() {
-                copied.resize(src.len(), None);
+                *copied = std::iter::repeat_with(|| None).take(src.len()).collect();
             }
             return Some(copied[i].get_or_insert_with(|| f.to_value()).clone());
         }
