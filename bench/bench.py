@@ -169,6 +169,39 @@ def tollgate_http_proxy(backend_path: str, guarded: bool = False) -> Callable[[A
     return setup
 
 
+def tollgate_http_api_proxy(backend_path: str) -> Callable[[Any, Backend], Target]:
+    """An HTTP API (apigatewayv2) with ANY /{proxy+} -> HTTP_PROXY http://backend/{proxy} and an
+    auto-deployed $default stage, called path style without a stage segment."""
+
+    def setup(apigw: Any, backend: Backend) -> Target:
+        import boto3
+
+        v2 = boto3.client(
+            "apigatewayv2",
+            endpoint_url=apigw.meta.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        api_id = v2.create_api(Name="bench-http-api", ProtocolType="HTTP")["ApiId"]
+        integration = v2.create_integration(
+            ApiId=api_id,
+            IntegrationType="HTTP_PROXY",
+            IntegrationMethod="ANY",
+            IntegrationUri=f"http://127.0.0.1:{backend.port}/{{proxy}}",
+            PayloadFormatVersion="1.0",
+        )
+        v2.create_route(
+            ApiId=api_id,
+            RouteKey="ANY /{proxy+}",
+            Target=f"integrations/{integration['IntegrationId']}",
+        )
+        v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        return Target(f"/_aws/execute-api/{api_id}{backend_path}")
+
+    return setup
+
+
 def nginx_reverse_proxy(backend_path: str) -> Callable[[Backend], tuple[str, str, Target]]:
     """nginx as a plain reverse proxy with a keep-alive upstream pool: /bench/X -> backend /X."""
 
@@ -212,6 +245,14 @@ SCENARIOS: list[Scenario] = [
         tollgate=tollgate_http_proxy("/1k"),
         nginx=nginx_reverse_proxy("/1k"),
         expect_body=ONE_K_BODY,
+    ),
+    Scenario(
+        name="http_api_proxy_small",
+        description="GET through an HTTP API's ANY /{proxy+} HTTP_PROXY route ($default stage) "
+        "to a backend answering 'hello'",
+        tollgate=tollgate_http_api_proxy("/hello"),
+        nginx=nginx_reverse_proxy("/hello"),
+        expect_body=HELLO_BODY,
     ),
 ]
 

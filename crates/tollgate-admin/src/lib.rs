@@ -3,6 +3,7 @@
 //! AWS's wire shape in [`error`].
 
 pub mod apigateway;
+pub mod apigatewayv2;
 pub mod error;
 pub mod lambda;
 pub mod wire;
@@ -73,7 +74,9 @@ pub fn router_with_remote_lambda(
         functions: config.functions,
         remote_lambda,
     };
-    let mut router = apigateway::routes().merge(lambda::routes());
+    let mut router = apigateway::routes()
+        .merge(apigatewayv2::routes())
+        .merge(lambda::routes());
     if config.dev {
         router = router.route("/_tollgate/reset", post(reset));
     }

@@ -155,11 +155,11 @@ pub fn paginate<T: Serialize>(
 
 /// Positions are opaque to clients; ours is the offset of the next item, lightly wrapped so that
 /// nobody mistakes it for a number to compute with.
-fn encode_position(offset: usize) -> String {
+pub(crate) fn encode_position(offset: usize) -> String {
     format!("p{offset:x}")
 }
 
-fn decode_position(token: &str) -> Option<usize> {
+pub(crate) fn decode_position(token: &str) -> Option<usize> {
     usize::from_str_radix(token.strip_prefix('p')?, 16).ok()
 }
 

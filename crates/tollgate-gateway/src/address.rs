@@ -13,13 +13,13 @@ pub struct Address {
     pub path: String,
 }
 
-fn split_stage(rest: &str) -> Option<(&str, &str)> {
+/// The first path segment (the stage, empty when there is none) and the rest.
+fn split_stage(rest: &str) -> (&str, &str) {
     let rest = rest.strip_prefix('/').unwrap_or(rest);
-    let (stage, path) = match rest.find('/') {
+    match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
-    };
-    (!stage.is_empty()).then_some((stage, path))
+    }
 }
 
 fn address(api_id: &str, stage: &str, path: &str) -> Option<Address> {
@@ -48,7 +48,7 @@ pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
             }
         });
         if let Some((api_id, _)) = name.split_once(".execute-api.") {
-            let (stage, rest) = split_stage(path)?;
+            let (stage, rest) = split_stage(path);
             return address(api_id, stage, rest);
         }
     }
@@ -62,11 +62,23 @@ pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
         return address(api_id, stage, &format!("/{tail}"));
     }
     if let Some(rest) = path.strip_prefix("/_aws/execute-api/") {
-        let (api_id, rest) = rest.split_once('/')?;
-        let (stage, tail) = split_stage(rest)?;
+        let (api_id, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        let (stage, tail) = split_stage(rest);
         return address(api_id, stage, tail);
     }
     None
+}
+
+/// The path of a request without a stage segment, for an HTTP API's `$default` stage, which
+/// serves at `/{path}` rather than `/{stage}/{path}`: the whole path in host style, the part
+/// after the API id in `/_aws/execute-api/{apiId}/{path}`. `None` for the
+/// `/restapis/{apiId}/{stage}/_user_request_/` form, which always names its stage.
+pub fn stageless_path<'p>(host: Option<&str>, path: &'p str) -> Option<&'p str> {
+    if host.is_some_and(|h| h.contains(".execute-api.")) {
+        return Some(path);
+    }
+    let rest = path.strip_prefix("/_aws/execute-api/")?;
+    Some(rest.find('/').map_or("/", |i| &rest[i..]))
 }
 
 #[cfg(test)]
@@ -91,7 +103,11 @@ mod tests {
             resolve(Some("abc123.execute-api.us-east-1.amazonaws.com"), "/dev"),
             a("abc123", "dev", "/")
         );
-        assert_eq!(resolve(Some("abc123.execute-api.localhost"), "/"), None);
+        // No stage segment: an HTTP API's `$default` stage, or a REST API's 403.
+        assert_eq!(
+            resolve(Some("abc123.execute-api.localhost"), "/"),
+            a("abc123", "", "/")
+        );
     }
 
     #[test]
@@ -119,6 +135,24 @@ mod tests {
             resolve(None, "/_aws/execute-api/abc/dev"),
             a("abc", "dev", "/")
         );
+    }
+
+    #[test]
+    fn stageless_paths_for_default_stages() {
+        assert_eq!(
+            stageless_path(Some("abc.execute-api.localhost:4566"), "/pets/1"),
+            Some("/pets/1")
+        );
+        assert_eq!(
+            stageless_path(None, "/_aws/execute-api/abc/pets/1"),
+            Some("/pets/1")
+        );
+        assert_eq!(stageless_path(None, "/_aws/execute-api/abc"), Some("/"));
+        assert_eq!(
+            stageless_path(None, "/restapis/abc/dev/_user_request_/x"),
+            None
+        );
+        assert_eq!(resolve(None, "/_aws/execute-api/abc"), a("abc", "", "/"));
     }
 
     #[test]

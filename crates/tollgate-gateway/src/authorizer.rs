@@ -15,7 +15,10 @@ use crate::integration::lambda::{self, FunctionCall, FunctionInvoker};
 /// What an authorizer established about the caller.
 #[derive(Debug, Clone, Default)]
 pub struct Authorization {
+    /// Lambda authorizers' `principalId` (empty for Cognito).
     pub principal_id: String,
+    /// A Cognito token's claims, each as text.
+    pub claims: Option<Map<String, Value>>,
     /// `context` of the authorizer's answer (strings, numbers, booleans).
     pub context: Map<String, Value>,
     /// The API key, when the API's key source is `AUTHORIZER`.
@@ -32,6 +35,22 @@ pub fn method_arn(region: &str, info: &RequestInfo<'_>) -> String {
         info.http_method,
         info.path.trim_start_matches('/')
     )
+}
+
+/// The identity a Lambda authorizer is called with: every identity source present, and a
+/// token that matches `identityValidationExpression`; otherwise a 401, without a call.
+fn checked_identity(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+) -> Result<Vec<String>, GatewayError> {
+    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
+    if plan.kind == AuthorizerKind::Token
+        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
+        && !check.is_match(token)
+    {
+        return Err(GatewayError::Unauthorized);
+    }
+    Ok(identity)
 }
 
 /// The identity values the authorizer reads, or `None` when one is missing (a 401 on AWS).
@@ -59,13 +78,7 @@ pub async fn authorize(
     functions: Option<&Arc<dyn FunctionInvoker>>,
     shared: &dyn SharedState,
 ) -> Result<Authorization, GatewayError> {
-    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
-    if plan.kind == AuthorizerKind::Token
-        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
-        && !check.is_match(token)
-    {
-        return Err(GatewayError::Unauthorized);
-    }
+    let identity = checked_identity(plan, info)?;
     let arn = method_arn(region, info);
     let cache_key = (!plan.ttl.is_zero() && !identity.is_empty())
         .then(|| format!("{}{}", plan.cache_prefix, identity.join("\u{1}")));
@@ -86,6 +99,92 @@ pub async fn authorize(
     decide(&answer, &arn)
 }
 
+/// A `COGNITO_USER_POOLS` authorizer: the token in the identity header must be an ID or access
+/// token of one of the authorizer's user pools (signature by the pool's keys, issuer, expiry,
+/// `token_use`); with method scopes, an access token holding one of them; with an
+/// `identityValidationExpression`, an audience (`aud`, or `client_id`) matching it.
+pub async fn cognito(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+    scopes: &[String],
+    pools: &[crate::CognitoUserPool],
+    jwt: &crate::auth::jwt::JwtVerifier,
+) -> Result<Authorization, GatewayError> {
+    use crate::auth::jwt::{JwtError, JwtRules};
+    let token = identity(plan, info)
+        .and_then(|mut values| values.pop())
+        .ok_or(GatewayError::Unauthorized)?;
+    let pools: Vec<&crate::CognitoUserPool> = plan
+        .provider_arns
+        .iter()
+        .filter_map(|arn| pools.iter().find(|p| &p.arn == arn))
+        .collect();
+    if pools.is_empty() {
+        return Err(GatewayError::AuthorizerConfiguration(format!(
+            "no issuer is configured for the user pools of authorizer {} ({}); add them to tollgate.toml",
+            plan.id,
+            plan.provider_arns.join(", ")
+        )));
+    }
+    let mut last = JwtError::Missing;
+    for pool in pools {
+        let rules = JwtRules {
+            issuer: &pool.issuer,
+            audience: &[],
+            scopes,
+            jwks_uri: Some(&pool.jwks_url),
+            any_audience: true,
+        };
+        let verified = match jwt.verify(&token, &rules).await {
+            Ok(v) => v,
+            Err(JwtError::Keys(detail)) => {
+                return Err(GatewayError::AuthorizerConfiguration(detail));
+            }
+            Err(e) => {
+                last = e;
+                continue;
+            }
+        };
+        let claims = verified.claims;
+        let token_use = claims.get("token_use").and_then(Value::as_str);
+        let usable = match token_use {
+            Some("access") => true,
+            // Scopes are only in access tokens: with method scopes an ID token does not do.
+            Some("id") => scopes.is_empty(),
+            _ => false,
+        };
+        if !usable {
+            return Err(GatewayError::Unauthorized);
+        }
+        if let Some(check) = &plan.validation {
+            let audience = claims
+                .get("aud")
+                .or_else(|| claims.get("client_id"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !check.is_match(audience) {
+                return Err(GatewayError::Unauthorized);
+            }
+        }
+        let claims = claims
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, Value::String(text))
+            })
+            .collect();
+        return Ok(Authorization {
+            claims: Some(claims),
+            ..Default::default()
+        });
+    }
+    tracing::debug!(authorizer = plan.id, error = %last, "Cognito token refused");
+    Err(GatewayError::Unauthorized)
+}
+
 /// Calls the authorizer without its cache and without deciding (TestInvokeAuthorizer): the
 /// function's answer, or why there is none.
 pub async fn answer_of(
@@ -94,13 +193,7 @@ pub async fn answer_of(
     region: &str,
     functions: Option<&Arc<dyn FunctionInvoker>>,
 ) -> Result<Value, GatewayError> {
-    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
-    if plan.kind == AuthorizerKind::Token
-        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
-        && !check.is_match(token)
-    {
-        return Err(GatewayError::Unauthorized);
-    }
+    let identity = checked_identity(plan, info)?;
     let arn = method_arn(region, info);
     let answer = invoke(plan, info, &arn, &identity, functions).await?;
     // An answer that does not parse as a policy is a failure, whatever its effect.
@@ -204,6 +297,7 @@ fn decide(answer: &Value, arn: &str) -> Result<Authorization, GatewayError> {
     }
     Ok(Authorization {
         principal_id,
+        claims: None,
         context,
         usage_identifier_key: answer
             .get("usageIdentifierKey")
@@ -212,8 +306,9 @@ fn decide(answer: &Value, arn: &str) -> Result<Authorization, GatewayError> {
     })
 }
 
+/// What an IAM policy says about one resource.
 #[derive(Debug, PartialEq, Eq)]
-enum Decision {
+pub(crate) enum Decision {
     Allow,
     ExplicitDeny,
     ImplicitDeny,
@@ -251,7 +346,8 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-fn evaluate(policy: &Value, arn: &str) -> Decision {
+/// Evaluates an authorizer's IAM policy for `execute-api:Invoke` on `arn`.
+pub(crate) fn evaluate(policy: &Value, arn: &str) -> Decision {
     let statements: Vec<&Value> = match policy.get("Statement") {
         Some(Value::Array(list)) => list.iter().collect(),
         Some(single @ Value::Object(_)) => vec![single],

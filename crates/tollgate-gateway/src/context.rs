@@ -130,6 +130,13 @@ impl RequestInfo<'_> {
             "identity.apiKey" => self.api_key.as_ref()?.1.clone(),
             "identity.apiKeyId" => self.api_key.as_ref()?.0.clone(),
             "authorizer.principalId" => self.authorization.as_ref()?.principal_id.clone(),
+            other if other.starts_with("authorizer.claims.") => {
+                let claims = self.authorization.as_ref()?.claims.as_ref()?;
+                match claims.get(&other["authorizer.claims.".len()..])? {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
             other => {
                 let key = other.strip_prefix("authorizer.")?;
                 match self.authorization.as_ref()?.context.get(key)? {
@@ -266,23 +273,23 @@ impl RequestInfo<'_> {
             "xrayTraceId".into(),
             Value::from(format!("Root={}", self.trace_id()).as_str()),
         ));
-        let authorizer: Vec<(String, Value)> = self
-            .authorization
-            .iter()
-            .flat_map(|a| {
-                std::iter::once((
-                    "principalId".to_string(),
-                    Value::from(a.principal_id.as_str()),
-                ))
-                .chain(a.context.iter().map(|(k, v)| {
-                    let text = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), Value::from(text.as_str()))
-                }))
-            })
-            .collect();
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut authorizer: Vec<(String, Value)> = Vec::new();
+        if let Some(a) = &self.authorization {
+            authorizer.push(("principalId".into(), Value::from(a.principal_id.as_str())));
+            for (k, v) in &a.context {
+                authorizer.push((k.clone(), Value::from(text(v).as_str())));
+            }
+            if let Some(claims) = &a.claims {
+                let claims = claims
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(text(v).as_str())));
+                authorizer.push(("claims".into(), Value::map(claims)));
+            }
+        }
         entries.push(("authorizer".into(), Value::map(authorizer)));
         entries.push((
             "error".into(),

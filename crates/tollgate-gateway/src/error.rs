@@ -188,15 +188,24 @@ impl GatewayError {
     }
 
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let body = format!("{{\"message\":{}}}", self.message_string());
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() = hyper::StatusCode::from_u16(self.status())
-            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = message_response(self.status(), &self.message_string());
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(kind) = self.error_type() {
             headers.insert("x-amzn-errortype", HeaderValue::from_static(kind));
         }
         response
     }
+}
+
+/// `{"message": ...}` with a status, `message` already JSON (a string, or `null`): how the
+/// data plane answers errors.
+pub(crate) fn message_response(status: u16, message: &str) -> Response<Full<Bytes>> {
+    let body = format!("{{\"message\":{message}}}");
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }

@@ -9,14 +9,18 @@
 //!   throttle, and usage metering; [`authorizer`] runs Lambda authorizers.
 //! - [`pipeline`] runs one request: route, guard (authorizer, API key, throttles, quota),
 //!   method, integration, response.
+//! - [`http_api`] runs one request to an HTTP API (`apigatewayv2`); [`auth`] verifies JWTs.
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
 //! - [`server`] is the listener loop shared with the management API.
 
 pub mod access;
 pub mod address;
+pub mod auth;
 mod authorizer;
+mod body;
 mod context;
 mod error;
+pub mod http_api;
 pub mod integration;
 mod pipeline;
 pub mod plans;
@@ -24,4 +28,4 @@ pub mod server;
 
 pub use address::Address;
 pub use error::GatewayError;
-pub use pipeline::{Gateway, GatewayConfig};
+pub use pipeline::{CognitoUserPool, Gateway, GatewayConfig};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
@@ -44,6 +44,17 @@ enum Guarded {
 pub struct GatewayConfig {
     pub region: String,
     pub account_id: String,
+    /// Where the tokens of `COGNITO_USER_POOLS` authorizers' user pools come from.
+    pub cognito_user_pools: Vec<CognitoUserPool>,
+}
+
+/// A Cognito user pool as this gateway knows it: tokens carry `issuer` as `iss` and are signed
+/// with the keys at `jwks_url`.
+#[derive(Debug, Clone)]
+pub struct CognitoUserPool {
+    pub arn: String,
+    pub issuer: String,
+    pub jwks_url: String,
 }
 
 pub struct Gateway {
@@ -54,6 +65,8 @@ pub struct Gateway {
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
+    /// Verifies JWTs for JWT authorizers, with each issuer's keys cached.
+    jwt: crate::auth::jwt::JwtVerifier,
 }
 
 /// Answers an error through the API's gateway responses: the response type's status, headers
@@ -180,6 +193,7 @@ impl Gateway {
             .await
             .map_err(|e: StoreError| e.to_string())?;
         let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
+        let jwt = crate::auth::jwt::JwtVerifier::new(client.client(false).clone());
         Ok(Arc::new(Self {
             plans,
             access,
@@ -187,6 +201,7 @@ impl Gateway {
             client,
             functions,
             config,
+            jwt,
         }))
     }
 
@@ -260,6 +275,12 @@ impl Gateway {
         let snapshot = self.plans.snapshot();
         let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
             Lookup::Stage(plan) => Arc::clone(plan),
+            Lookup::Http(stages) => {
+                drop(snapshot);
+                return Ok(self
+                    .serve_http_api(&stages, request, address, remote, extended_id)
+                    .await);
+            }
             Lookup::NoStage => return Err(GatewayError::Forbidden),
             Lookup::NoApi => return Err(GatewayError::UnknownApi(address.api_id.clone())),
         };
@@ -278,6 +299,38 @@ impl Gateway {
                 Ok(gateway_response(variant, address, request_id, error))
             }
         }
+    }
+
+    /// A request to an HTTP API (see [`crate::http_api`]).
+    async fn serve_http_api<B>(
+        &self,
+        stages: &crate::plans::HttpStages,
+        request: Request<B>,
+        address: &Address,
+        remote: SocketAddr,
+        request_id: &str,
+    ) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let host = request
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(String::from);
+        let path = request.uri().path().to_string();
+        let stageless = crate::address::stageless_path(host.as_deref(), &path);
+        let ctx = crate::http_api::HttpApiContext {
+            client: &self.client,
+            functions: self.functions.as_deref(),
+            jwt: &self.jwt,
+            shared: self.shared.as_ref(),
+            region: &self.config.region,
+            account_id: &self.config.account_id,
+            request_id,
+        };
+        crate::http_api::serve(ctx, stages, request, address, stageless, remote).await
     }
 
     /// Routes a request within one deployment and runs its method.
@@ -313,31 +366,13 @@ impl Gateway {
             .collect();
 
         let (parts, body) = request.into_parts();
-        if parts
-            .headers
-            .get(hyper::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > MAX_REQUEST_BYTES)
-        {
-            return Err(GatewayError::RequestTooLarge);
-        }
-        let body = tokio::time::timeout(
-            BODY_READ_TIMEOUT,
-            Limited::new(body, MAX_REQUEST_BYTES).collect(),
-        )
-        .await
-        .map_err(|_| GatewayError::RequestTimeout)?
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                GatewayError::RequestTooLarge
-            } else {
-                GatewayError::BadRequest(format!("could not read the request body: {e}"))
-            }
-        })?
-        .to_bytes();
+        let body = crate::body::read(&parts.headers, body)
+            .await
+            .map_err(|e| match e {
+                crate::body::BodyError::TooLarge => GatewayError::RequestTooLarge,
+                crate::body::BodyError::Timeout => GatewayError::RequestTimeout,
+                crate::body::BodyError::Unreadable(m) => GatewayError::BadRequest(m),
+            })?;
         let raw_query = parts.uri.query().map(String::from);
         let domain_name = parts
             .headers
@@ -430,9 +465,16 @@ impl Gateway {
                     )
                 })?;
                 if plan.kind == tollgate_plan::AuthorizerKind::CognitoUserPools {
-                    return Err(GatewayError::AuthorizerConfiguration(
-                        "COGNITO_USER_POOLS authorizers are not supported yet".into(),
-                    ));
+                    let authorization = authorizer::cognito(
+                        plan,
+                        info,
+                        &method.authorization_scopes,
+                        &self.config.cognito_user_pools,
+                        &self.jwt,
+                    )
+                    .await?;
+                    info.authorization = Some(authorization);
+                    return self.guard_keys_and_throttles(variant, info);
                 }
                 let authorization = authorizer::authorize(
                     plan,
@@ -449,6 +491,16 @@ impl Gateway {
             "AWS_IAM" => return Err(GatewayError::MissingAuthenticationToken),
             _ => {}
         }
+        self.guard_keys_and_throttles(variant, info)
+    }
+
+    /// The API key and its usage plan, then the stage's and the account's throttles.
+    fn guard_keys_and_throttles(
+        &self,
+        variant: &Variant,
+        info: &mut RequestInfo<'_>,
+    ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
+        let method = info.method;
         let registry = self.access.registry();
         let mut metered = None;
         if method.api_key_required {

@@ -9,26 +9,36 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokio::sync::broadcast::error::RecvError;
-use tollgate_model::layout::{AUTHORIZER_CACHE_GENERATION, DEPLOYMENT, RESTAPI, STAGE};
+use tollgate_model::layout::{
+    AUTHORIZER_CACHE_GENERATION, DEPLOYMENT, HTTP_API, RESTAPI, STAGE, V2_DEPLOYMENT, V2_STAGE,
+};
 use tollgate_model::rest::{DeploymentRecord, Stage};
+use tollgate_model::v2::{DeploymentRecord as V2DeploymentRecord, StageRecord};
+use tollgate_plan::http_api::HttpStagePlan;
 use tollgate_plan::{StageGuards, StagePlan};
 use tollgate_shared::SharedState;
 use tollgate_store::{Key, Store, StoreError};
 
-/// The stages of one API.
+/// The stages of one API: a REST API's, or (`http` set) an HTTP API's.
 #[derive(Default)]
 pub struct ApiPlans {
     pub stages: HashMap<String, Arc<StagePlan>>,
+    pub http: Option<Arc<HttpStages>>,
 }
 
 /// What a lookup found.
 pub enum Lookup<'a> {
     Stage(&'a Arc<StagePlan>),
+    /// An HTTP API: its stages (which one serves depends on the path; see `http_api`).
+    Http(Arc<HttpStages>),
     NoStage,
     NoApi,
 }
 
 type Snapshot = HashMap<String, Arc<ApiPlans>>;
+
+/// The deployed stages of an HTTP API, by name.
+pub type HttpStages = HashMap<String, Arc<HttpStagePlan>>;
 
 pub struct PlanSet {
     current: ArcSwap<Snapshot>,
@@ -38,7 +48,15 @@ pub struct PlanSet {
 
 /// The kinds of document a stage plan is compiled from (every change inside an API also
 /// rewrites the API's document).
-const PLAN_KINDS: &[&str] = &[RESTAPI, STAGE, DEPLOYMENT, AUTHORIZER_CACHE_GENERATION];
+const PLAN_KINDS: &[&str] = &[
+    RESTAPI,
+    STAGE,
+    DEPLOYMENT,
+    AUTHORIZER_CACHE_GENERATION,
+    HTTP_API,
+    V2_STAGE,
+    V2_DEPLOYMENT,
+];
 
 impl PlanSet {
     /// Loads every API's plans and starts following the change feed.
@@ -67,7 +85,10 @@ impl PlanSet {
             None => Lookup::NoApi,
             Some(api) => match api.stages.get(stage) {
                 Some(plan) => Lookup::Stage(plan),
-                None => Lookup::NoStage,
+                None => match &api.http {
+                    Some(http) => Lookup::Http(Arc::clone(http)),
+                    None => Lookup::NoStage,
+                },
             },
         }
     }
@@ -100,7 +121,9 @@ impl PlanSet {
 
     async fn reload_all(&self) -> Result<(), StoreError> {
         let mut all = HashMap::new();
-        for api in self.store.list("", RESTAPI).await? {
+        let rest = self.store.list("", RESTAPI).await?;
+        let http = self.store.list("", HTTP_API).await?;
+        for api in rest.into_iter().chain(http) {
             if let Some(plans) = self.compile_api(&api.id).await? {
                 all.insert(api.id, Arc::new(plans));
             }
@@ -130,6 +153,14 @@ impl PlanSet {
             .await?
             .is_none()
         {
+            if self
+                .store
+                .get(&Key::new("", HTTP_API, api_id))
+                .await?
+                .is_some()
+            {
+                return self.compile_http_api(api_id).await.map(Some);
+            }
             return Ok(None);
         }
         let mut deployments: HashMap<String, Option<DeploymentRecord>> = HashMap::new();
@@ -183,5 +214,38 @@ impl PlanSet {
                 .insert(stage.stage_name.clone(), Arc::new(plan));
         }
         Ok(Some(plans))
+    }
+
+    /// Compiles every deployed stage of an HTTP API.
+    async fn compile_http_api(&self, api_id: &str) -> Result<ApiPlans, StoreError> {
+        let mut stages = HashMap::new();
+        for doc in self.store.list(api_id, V2_STAGE).await? {
+            let Ok(stage) = serde_json::from_value::<StageRecord>(doc.body) else {
+                tracing::error!(api_id, stage = doc.id, "stored stage is unreadable");
+                continue;
+            };
+            let Some(deployment_id) = &stage.stage.deployment_id else {
+                continue;
+            };
+            let record = self
+                .store
+                .get(&Key::new(api_id, V2_DEPLOYMENT, deployment_id))
+                .await?
+                .and_then(|d| serde_json::from_value::<V2DeploymentRecord>(d.body).ok());
+            let Some(record) = record else {
+                tracing::warn!(
+                    api_id,
+                    stage = doc.id,
+                    "stage points at a missing deployment"
+                );
+                continue;
+            };
+            let plan = HttpStagePlan::compile(api_id, &stage, &record);
+            stages.insert(stage.stage.stage_name.clone(), Arc::new(plan));
+        }
+        Ok(ApiPlans {
+            stages: HashMap::new(),
+            http: Some(Arc::new(stages)),
+        })
     }
 }

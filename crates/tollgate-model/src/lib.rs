@@ -4,12 +4,14 @@
 //! (`botocore/data/apigateway/2015-07-09/service-2.json`) defines, so the management API can
 //! return them as they are. This crate does no I/O.
 
+pub mod calendar;
 pub mod error;
 pub mod ids;
 pub mod lambda;
 pub mod patch;
 pub mod rest;
 pub mod usage;
+pub mod v2;
 pub mod validate;
 
 pub use error::ModelError;
@@ -21,6 +23,20 @@ pub fn now_epoch_seconds() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// Seconds since the Unix epoch as ISO 8601 (`2024-01-01T00:00:00Z`), the `apigatewayv2`
+/// service's timestamp form.
+pub fn format_iso8601(epoch_seconds: i64) -> String {
+    let days = epoch_seconds.div_euclid(86_400);
+    let secs = epoch_seconds.rem_euclid(86_400);
+    let (year, month, day) = calendar::civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }
 
 /// How the management API lays resources out in the store, which the data plane reads too:
@@ -52,4 +68,21 @@ pub mod layout {
     pub const LAMBDA_VERSION: &str = "lambda-version";
     /// A function alias (scope [`crate::lambda::function_scope`]).
     pub const LAMBDA_ALIAS: &str = "lambda-alias";
+    /// An HTTP API (`apigatewayv2`), in scope `""` beside REST APIs: the two share one id
+    /// space, and everything of an HTTP API lives in the scope named by its id.
+    pub const HTTP_API: &str = "v2-api";
+    pub const V2_ROUTE: &str = "v2-route";
+    pub const V2_INTEGRATION: &str = "v2-integration";
+    pub const V2_STAGE: &str = "v2-stage";
+    pub const V2_DEPLOYMENT: &str = "v2-deployment";
+    pub const V2_AUTHORIZER: &str = "v2-authorizer";
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn iso8601_timestamps() {
+        assert_eq!(super::format_iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::format_iso8601(1_704_067_261), "2024-01-01T00:01:01Z");
+    }
 }

@@ -7,6 +7,7 @@
 
 mod auth;
 mod gateway_responses;
+pub mod http_api;
 mod mapping;
 mod validation;
 

@@ -142,6 +142,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
+            cognito_user_pools: settings.cognito_user_pools.clone(),
         },
         Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
     )

@@ -55,8 +55,13 @@ pub enum FunctionCallError {
 /// where the function ARN may end in `:{version or alias}`.
 pub fn function_of(uri: &str) -> Option<(String, String)> {
     let arn = uri.split_once(":lambda:path/2015-03-31/functions/")?.1;
-    let arn = arn.strip_suffix("/invocations")?;
-    // arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]
+    function_of_arn(arn.strip_suffix("/invocations")?)
+}
+
+/// The function and qualifier a function ARN names:
+/// `arn:aws:lambda:{region}:{account}:function:{name}[:{version or alias}]` (a bare name
+/// works too).
+pub fn function_of_arn(arn: &str) -> Option<(String, String)> {
     let rest = arn.split_once(":function:").map(|(_, r)| r).unwrap_or(arn);
     let (name, qualifier) = match rest.split_once(':') {
         Some((name, qualifier)) => (name, qualifier),
@@ -176,10 +181,17 @@ pub fn event(request: &RequestInfo<'_>) -> Value {
     });
     if let Some(context) = event["requestContext"].as_object_mut() {
         if let Some(auth) = &request.authorization {
-            let mut authorizer = auth.context.clone();
-            authorizer.insert("principalId".into(), json!(auth.principal_id));
-            authorizer.insert("integrationLatency".into(), json!(0));
-            context.insert("authorizer".into(), Value::Object(authorizer));
+            let authorizer = match &auth.claims {
+                // Cognito: the token's claims.
+                Some(claims) => json!({ "claims": claims }),
+                None => {
+                    let mut authorizer = auth.context.clone();
+                    authorizer.insert("principalId".into(), json!(auth.principal_id));
+                    authorizer.insert("integrationLatency".into(), json!(0));
+                    Value::Object(authorizer)
+                }
+            };
+            context.insert("authorizer".into(), authorizer);
         }
         if let Some((id, value)) = &request.api_key {
             context["identity"]["apiKey"] = json!(value);
