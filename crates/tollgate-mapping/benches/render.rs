@@ -9,7 +9,9 @@
 //! * `render/warm`: the render alone, on a context whose body is already
 //!   parsed (the template's `#set` targets are overwritten each time).
 //!
-//! Run: `cargo bench -p tollgate-mapping --bench render`.
+//! Run: `cargo bench -p tollgate-mapping --bench render`. On a loaded
+//! machine wall times mislead; `benches/render_count.rs` runs the same work
+//! in a plain loop for valgrind's instruction counts.
 
 use std::hint::black_box;
 
