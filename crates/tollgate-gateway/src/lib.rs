@@ -9,6 +9,7 @@
 //! - [`http_api`] runs one request to an HTTP API (`apigatewayv2`).
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
 //! - [`server`] is the listener loop shared with the management API.
+//! - [`websocket`] serves WebSocket APIs: handshakes, connections, routing, `@connections`.
 
 pub mod address;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod integration;
 mod pipeline;
 pub mod plans;
 pub mod server;
+pub mod websocket;
 
 pub use address::Address;
 pub use error::GatewayError;

@@ -43,6 +43,8 @@ pub struct Gateway {
     jwt: crate::auth::jwt::JwtVerifier,
     /// Rate limiters and the authorizer cache.
     shared: Arc<dyn tollgate_shared::SharedState>,
+    /// What WebSocket connections run on.
+    websocket: Arc<crate::websocket::Runtime>,
 }
 
 /// Answers an error through the API's gateway responses: the response type's status, headers
@@ -145,7 +147,7 @@ fn gateway_response(
 
 /// An id like API Gateway's `x-amz-apigw-id` / extended request id: 16 characters of base64
 /// alphabet ending in `=`.
-fn extended_request_id() -> String {
+pub(crate) fn extended_request_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut id: String = (0..15)
         .map(|_| ALPHABET[fastrand::usize(..64)] as char)
@@ -166,13 +168,22 @@ impl Gateway {
             .map_err(|e: StoreError| e.to_string())?;
         let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
         let jwt = crate::auth::jwt::JwtVerifier::new(client.client(false).clone());
+        let shared: Arc<dyn tollgate_shared::SharedState> =
+            Arc::new(tollgate_shared::InProcess::new());
+        let websocket = Arc::new(crate::websocket::Runtime::new(
+            functions.clone(),
+            client.client(false).clone(),
+            Arc::clone(&shared),
+            crate::websocket::Settings::from_env(),
+        ));
         Ok(Arc::new(Self {
             plans,
             client,
             functions,
             config,
             jwt,
-            shared: Arc::new(tollgate_shared::InProcess::new()),
+            shared,
+            websocket,
         }))
     }
 
@@ -243,7 +254,18 @@ impl Gateway {
         {
             return Err(GatewayError::UriTooLong);
         }
+        if address.api_id.is_empty() {
+            // `@connections` on the gateway's own address.
+            let id = crate::websocket::connection_id_of(&address.path).unwrap_or_default();
+            return Ok(crate::websocket::callback(&self.websocket, request, id).await);
+        }
         let snapshot = self.plans.snapshot();
+        if let Some(plan) = PlanSet::websocket(&snapshot, &address.api_id, &address.stage) {
+            drop(snapshot);
+            return Ok(
+                crate::websocket::serve(&self.websocket, plan, request, address, remote).await,
+            );
+        }
         let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
             Lookup::Stage(plan) => Arc::clone(plan),
             Lookup::Http(stages) => {
