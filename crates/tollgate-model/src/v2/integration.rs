@@ -174,9 +174,16 @@ impl Integration {
                 _ => None,
             },
             content_handling_strategy: input.content_handling_strategy.clone(),
-            integration_response_selection_expression: input
-                .integration_response_selection_expression
-                .clone(),
+            integration_response_selection_expression: match (
+                &input.integration_response_selection_expression,
+                websocket,
+            ) {
+                (Some(e), _) => Some(e.clone()),
+                (None, true) if kind != "AWS_PROXY" && kind != "HTTP_PROXY" => {
+                    Some("${integration.response.statuscode}".into())
+                }
+                _ => None,
+            },
         };
         integration.check_for(protocol, input)?;
         Ok(integration)
