@@ -80,10 +80,65 @@ class Scenario:
     expect_body: bytes | None = None
 
 
-def tollgate_http_proxy(backend_path: str) -> Callable[[Any, Backend], Target]:
-    """A REST API with ANY /{proxy+} -> HTTP_PROXY http://backend/{proxy}, deployed to 'bench'."""
+def lift_account_throttle(apigw: Any) -> None:
+    """The account throttle (10,000 requests/s by default, as on AWS) would otherwise answer
+    429 to the load generator."""
+    apigw.update_account(patchOperations=[
+        {"op": "replace", "path": "/throttle/rateLimit", "value": "100000000"},
+        {"op": "replace", "path": "/throttle/burstLimit", "value": "100000000"},
+    ])
+
+
+AUTHORIZER_SOURCE = '''
+def handler(event, context):
+    return {"principalId": "bench", "context": {"tier": "gold"},
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}]}}
+'''
+
+
+def guard_with_key_and_authorizer(apigw: Any, api_id: str, resource_id: str) -> dict[str, str]:
+    """Puts the method behind a cached Lambda TOKEN authorizer and an API key in a usage plan
+    with a (never reached) throttle; returns the headers a client sends."""
+    import io
+    import zipfile
+
+    import boto3
+
+    lam = boto3.client("lambda", endpoint_url=apigw.meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("app.py", AUTHORIZER_SOURCE)
+    fn = lam.create_function(FunctionName="bench-authorizer", Runtime="python3.11",
+                             Role="arn:aws:iam::000000000000:role/bench", Handler="app.handler",
+                             Code={"ZipFile": code.getvalue()})
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn['FunctionArn']}/invocations"
+    authorizer = apigw.create_authorizer(restApiId=api_id, name="bench", type="TOKEN", authorizerUri=uri,
+                                         identitySource="method.request.header.Authorization",
+                                         authorizerResultTtlInSeconds=3600)
+    apigw.update_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY", patchOperations=[
+        {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+        {"op": "replace", "path": "/authorizerId", "value": authorizer["id"]},
+        {"op": "replace", "path": "/apiKeyRequired", "value": "true"},
+    ])
+    key = apigw.create_api_key(name="bench", enabled=True)
+    return {"x-api-key": key["value"], "Authorization": "bench-token"}
+
+
+def attach_usage_plan(apigw: Any, api_id: str, key_value: str) -> None:
+    key = next(k for k in apigw.get_api_keys(includeValues=True)["items"] if k["value"] == key_value)
+    plan = apigw.create_usage_plan(name="bench", apiStages=[{"apiId": api_id, "stage": "bench"}],
+                                   throttle={"rateLimit": 100000000.0, "burstLimit": 100000000})
+    apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+
+
+def tollgate_http_proxy(backend_path: str, guarded: bool = False) -> Callable[[Any, Backend], Target]:
+    """A REST API with ANY /{proxy+} -> HTTP_PROXY http://backend/{proxy}, deployed to 'bench';
+    `guarded`: behind an API key, a usage plan and a cached Lambda authorizer."""
 
     def setup(apigw: Any, backend: Backend) -> Target:
+        lift_account_throttle(apigw)
         api = apigw.create_rest_api(name="bench-http-proxy")
         api_id = api["id"]
         res = apigw.create_resource(
@@ -105,8 +160,11 @@ def tollgate_http_proxy(backend_path: str) -> Callable[[Any, Backend], Target]:
             uri=f"http://127.0.0.1:{backend.port}/{{proxy}}",
             requestParameters={"integration.request.path.proxy": "method.request.path.proxy"},
         )
+        headers = guard_with_key_and_authorizer(apigw, api_id, res["id"]) if guarded else {}
         apigw.create_deployment(restApiId=api_id, stageName="bench")
-        return Target(f"/restapis/{api_id}/bench/_user_request_{backend_path}")
+        if guarded:
+            attach_usage_plan(apigw, api_id, headers["x-api-key"])
+        return Target(f"/restapis/{api_id}/bench/_user_request_{backend_path}", headers)
 
     return setup
 
@@ -170,6 +228,14 @@ SCENARIOS: list[Scenario] = [
         name="http_proxy_small",
         description="GET through an HTTP_PROXY {proxy+} route to a backend answering 'hello'",
         tollgate=tollgate_http_proxy("/hello"),
+        nginx=nginx_reverse_proxy("/hello"),
+        expect_body=HELLO_BODY,
+    ),
+    Scenario(
+        name="http_proxy_guarded",
+        description="http_proxy_small behind an API key, a usage plan throttle and a cached Lambda "
+                    "TOKEN authorizer (nginx: the same plain proxy)",
+        tollgate=tollgate_http_proxy("/hello", guarded=True),
         nginx=nginx_reverse_proxy("/hello"),
         expect_body=HELLO_BODY,
     ),

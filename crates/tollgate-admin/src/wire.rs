@@ -28,15 +28,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AwsJson<T> {
                     "Request body is larger than the {MAX_BODY_BYTES} bytes allowed"
                 ))
             })?;
-        let text = if bytes.iter().all(u8::is_ascii_whitespace) {
-            &b"{}"[..]
-        } else {
-            &bytes[..]
-        };
-        serde_json::from_slice(text).map(AwsJson).map_err(|e| {
-            AdminError::bad_request(format!("Could not parse request body into json: {e}"))
-        })
+        parse_json(&bytes).map(AwsJson)
     }
+}
+
+/// A JSON request body read already (for operations that share a route with another that
+/// takes a different body, such as `POST /apikeys` and `POST /apikeys?mode=import`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
+    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text).map_err(|e| {
+        AdminError::bad_request(format!("Could not parse request body into json: {e}"))
+    })
 }
 
 /// The query string as name/value pairs, repeated names kept (`tagKeys=a&tagKeys=b`).

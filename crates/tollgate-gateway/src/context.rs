@@ -35,6 +35,10 @@ pub struct RequestInfo<'a> {
     pub stage_variables: &'a HashMap<String, String>,
     pub binary_media_types: &'a [String],
     pub received: SystemTime,
+    /// The API key the request was admitted with: (id, value).
+    pub api_key: Option<(String, String)>,
+    /// What the method's authorizer established.
+    pub authorization: Option<crate::authorizer::Authorization>,
 }
 
 pub fn decode(raw: &str) -> String {
@@ -123,7 +127,23 @@ impl RequestInfo<'_> {
             "requestTime" => clf_time(self.received),
             "identity.sourceIp" => self.source_ip.clone(),
             "identity.userAgent" => self.header("user-agent").unwrap_or("").to_string(),
-            _ => return None,
+            "identity.apiKey" => self.api_key.as_ref()?.1.clone(),
+            "identity.apiKeyId" => self.api_key.as_ref()?.0.clone(),
+            "authorizer.principalId" => self.authorization.as_ref()?.principal_id.clone(),
+            other if other.starts_with("authorizer.claims.") => {
+                let claims = self.authorization.as_ref()?.claims.as_ref()?;
+                match claims.get(&other["authorizer.claims.".len()..])? {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
+            other => {
+                let key = other.strip_prefix("authorizer.")?;
+                match self.authorization.as_ref()?.context.get(key)? {
+                    serde_json::Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                }
+            }
         })
     }
 
@@ -232,6 +252,13 @@ impl RequestInfo<'_> {
         .iter()
         .map(|n| (n.to_string(), Value::from("")))
         .collect();
+        if let Some((id, value)) = &self.api_key {
+            for (name, v) in [("apiKey", value), ("apiKeyId", id)] {
+                if let Some(slot) = identity.iter_mut().find(|(n, _)| n == name) {
+                    slot.1 = Value::from(v.as_str());
+                }
+            }
+        }
         identity.push(("sourceIp".into(), Value::from(self.source_ip.as_str())));
         identity.push((
             "userAgent".into(),
@@ -246,7 +273,24 @@ impl RequestInfo<'_> {
             "xrayTraceId".into(),
             Value::from(format!("Root={}", self.trace_id()).as_str()),
         ));
-        entries.push(("authorizer".into(), Value::Map(Map::default())));
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut authorizer: Vec<(String, Value)> = Vec::new();
+        if let Some(a) = &self.authorization {
+            authorizer.push(("principalId".into(), Value::from(a.principal_id.as_str())));
+            for (k, v) in &a.context {
+                authorizer.push((k.clone(), Value::from(text(v).as_str())));
+            }
+            if let Some(claims) = &a.claims {
+                let claims = claims
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(text(v).as_str())));
+                authorizer.push(("claims".into(), Value::map(claims)));
+            }
+        }
+        entries.push(("authorizer".into(), Value::map(authorizer)));
         entries.push((
             "error".into(),
             Value::map([

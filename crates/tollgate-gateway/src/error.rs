@@ -45,6 +45,25 @@ pub enum GatewayError {
     /// The function (or the account's limits) refused the invocation.
     #[error("Too Many Requests")]
     Throttled(String),
+    /// A throttle (usage plan, stage, method or account) refused the request.
+    #[error("Too Many Requests")]
+    RateExceeded,
+    /// The API key's quota for the period is used up.
+    #[error("Limit Exceeded")]
+    QuotaExceeded,
+    /// A missing, unknown or disabled API key, or one whose plan does not cover the stage.
+    #[error("Forbidden")]
+    InvalidApiKey,
+    /// The authorizer found no identity, or refused it.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// The authorizer's policy does not allow the method.
+    #[error("{}", if *.explicit { "User is not authorized to access this resource with an explicit deny" } else { "User is not authorized to access this resource" })]
+    AccessDenied { explicit: bool },
+    /// The authorizer could not be run or answered something unusable; AWS answers
+    /// `{"message": null}`.
+    #[error("null")]
+    AuthorizerConfiguration(String),
     /// The function failed or answered something that is not a proxy response.
     #[error("Internal server error")]
     BadGateway(String),
@@ -68,7 +87,13 @@ impl From<tollgate_plan::ValidationFailure> for GatewayError {
 impl GatewayError {
     pub fn status(&self) -> u16 {
         match self {
-            Self::MissingAuthenticationToken | Self::Forbidden => 403,
+            Self::MissingAuthenticationToken
+            | Self::Forbidden
+            | Self::InvalidApiKey
+            | Self::AccessDenied { .. } => 403,
+            Self::Unauthorized => 401,
+            Self::RateExceeded | Self::QuotaExceeded => 429,
+            Self::AuthorizerConfiguration(_) => 500,
             Self::UnknownApi(_) => 404,
             Self::RequestTooLarge => 413,
             Self::RequestTimeout => 408,
@@ -85,7 +110,12 @@ impl GatewayError {
     fn error_type(&self) -> Option<&'static str> {
         match self {
             Self::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
-            Self::Forbidden => Some("ForbiddenException"),
+            Self::Forbidden | Self::InvalidApiKey => Some("ForbiddenException"),
+            Self::Unauthorized => Some("UnauthorizedException"),
+            Self::AccessDenied { .. } => Some("AccessDeniedException"),
+            Self::RateExceeded => Some("TooManyRequestsException"),
+            Self::QuotaExceeded => Some("LimitExceededException"),
+            Self::AuthorizerConfiguration(_) => Some("AuthorizerConfigurationException"),
             Self::UnknownApi(_) => Some("NotFoundException"),
             Self::BadRequest(_) | Self::MissingParameters(_) | Self::InvalidBody(_) => {
                 Some("BadRequestException")
@@ -109,12 +139,26 @@ impl GatewayError {
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Self::Internal(_) => "API_CONFIGURATION_ERROR",
             Self::IntegrationFailure(_) | Self::BadGateway(_) => "DEFAULT_5XX",
-            Self::Throttled(_) => "THROTTLED",
+            Self::Throttled(_) | Self::RateExceeded => "THROTTLED",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::InvalidApiKey => "INVALID_API_KEY",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::AccessDenied { .. } => "ACCESS_DENIED",
+            Self::AuthorizerConfiguration(_) => "AUTHORIZER_CONFIGURATION_ERROR",
             Self::Forbidden
             | Self::UnknownApi(_)
             | Self::RequestTimeout
             | Self::UriTooLong
             | Self::BadRequest(_) => "DEFAULT_4XX",
+        }
+    }
+
+    /// `$context.error.messageString`: the message as a JSON string, or `null` where AWS sends
+    /// no message.
+    pub fn message_string(&self) -> String {
+        match self {
+            Self::AuthorizerConfiguration(_) => "null".into(),
+            _ => serde_json::Value::String(self.to_string()).to_string(),
         }
     }
 
@@ -137,24 +181,31 @@ impl GatewayError {
             Self::IntegrationFailure(d)
             | Self::Internal(d)
             | Self::BadGateway(d)
-            | Self::Throttled(d) => Some(d),
+            | Self::Throttled(d)
+            | Self::AuthorizerConfiguration(d) => Some(d),
             _ => None,
         }
     }
 
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let body = format!(
-            "{{\"message\":{}}}",
-            serde_json::Value::String(self.to_string())
-        );
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() = hyper::StatusCode::from_u16(self.status())
-            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = message_response(self.status(), &self.message_string());
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(kind) = self.error_type() {
             headers.insert("x-amzn-errortype", HeaderValue::from_static(kind));
         }
         response
     }
+}
+
+/// `{"message": ...}` with a status, `message` already JSON (a string, or `null`): how the
+/// data plane answers errors.
+pub(crate) fn message_response(status: u16, message: &str) -> Response<Full<Bytes>> {
+    let body = format!("{{\"message\":{message}}}");
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }

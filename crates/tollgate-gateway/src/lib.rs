@@ -5,14 +5,20 @@
 //! - [`plans`] keeps the compiled per-stage plans, follows the store's change feed, recompiles
 //!   what changed and swaps the result in atomically: the request path reads plans without
 //!   locks and never touches the store.
-//! - [`pipeline`] runs one request: route, method, integration, response.
-//! - [`http_api`] runs one request to an HTTP API (`apigatewayv2`).
+//! - [`access`] holds the account-wide registry of API keys and usage plans, the account
+//!   throttle, and usage metering; [`authorizer`] runs Lambda authorizers.
+//! - [`pipeline`] runs one request: route, guard (authorizer, API key, throttles, quota),
+//!   method, integration, response.
+//! - [`http_api`] runs one request to an HTTP API (`apigatewayv2`); [`auth`] verifies JWTs.
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
 //! - [`server`] is the listener loop shared with the management API.
 //! - [`websocket`] serves WebSocket APIs: handshakes, connections, routing, `@connections`.
 
+pub mod access;
 pub mod address;
 pub mod auth;
+mod authorizer;
+mod body;
 mod context;
 mod error;
 pub mod http_api;
@@ -24,4 +30,4 @@ pub mod websocket;
 
 pub use address::Address;
 pub use error::GatewayError;
-pub use pipeline::{Gateway, GatewayConfig};
+pub use pipeline::{CognitoUserPool, Gateway, GatewayConfig};

@@ -6,20 +6,26 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
 use tollgate_model::rest::IntegrationType;
+use tollgate_shared::SharedState;
 use tollgate_store::{Store, StoreError};
 
+use crate::access::{Access, UsageCounters};
 use crate::address::Address;
+use crate::authorizer;
 use crate::context::{RequestInfo, decode, parse_query};
 use crate::error::GatewayError;
 use crate::integration::{BackendClient, http, lambda, mock};
 use crate::plans::{Lookup, PlanSet};
+use tollgate_plan::TEST_STAGE;
 use tollgate_plan::Variant;
-use tollgate_plan::test_invoke::{MethodTester, TestInvocation, TestOutcome};
+use tollgate_plan::test_invoke::{
+    AuthorizerOutcome, AuthorizerTest, MethodTester, TestInvocation, TestOutcome,
+};
 
 /// Largest request body API Gateway accepts.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -28,21 +34,39 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// A client gets this long to send its request body.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Whether a request passes the method's guards (test invocations do not, as on AWS).
+#[derive(Clone, Copy)]
+enum Guarded {
+    Yes,
+    No,
+}
+
 pub struct GatewayConfig {
     pub region: String,
     pub account_id: String,
+    /// Where the tokens of `COGNITO_USER_POOLS` authorizers' user pools come from.
+    pub cognito_user_pools: Vec<CognitoUserPool>,
+}
+
+/// A Cognito user pool as this gateway knows it: tokens carry `issuer` as `iss` and are signed
+/// with the keys at `jwks_url`.
+#[derive(Debug, Clone)]
+pub struct CognitoUserPool {
+    pub arn: String,
+    pub issuer: String,
+    pub jwks_url: String,
 }
 
 pub struct Gateway {
     plans: Arc<PlanSet>,
+    access: Arc<Access>,
+    shared: Arc<dyn SharedState>,
     client: BackendClient,
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
     /// Verifies JWTs for JWT authorizers, with each issuer's keys cached.
     jwt: crate::auth::jwt::JwtVerifier,
-    /// Rate limiters and the authorizer cache.
-    shared: Arc<dyn tollgate_shared::SharedState>,
     /// What WebSocket connections run on.
     websocket: Arc<crate::websocket::Runtime>,
 }
@@ -72,7 +96,7 @@ fn gateway_response(
             "apiId" => address.api_id.clone(),
             "stage" => address.stage.clone(),
             "error.message" => message.clone(),
-            "error.messageString" => serde_json::Value::String(message.clone()).to_string(),
+            "error.messageString" => error.message_string(),
             "error.responseType" => response_type.to_string(),
             _ => return None,
         })
@@ -82,7 +106,7 @@ fn gateway_response(
         ("message", Value::from(message.as_str())),
         (
             "messageString",
-            Value::from(serde_json::Value::String(message.clone()).to_string()),
+            Value::from(error.message_string().as_str()),
         ),
         ("responseType", Value::from(response_type)),
         (
@@ -163,13 +187,15 @@ impl Gateway {
         config: GatewayConfig,
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     ) -> Result<Arc<Self>, String> {
-        let plans = PlanSet::start(store)
+        let shared: Arc<dyn SharedState> = Arc::new(tollgate_shared::InProcess::new());
+        let plans = PlanSet::start(Arc::clone(&store), Arc::clone(&shared))
+            .await
+            .map_err(|e: StoreError| e.to_string())?;
+        let access = Access::start(store, Arc::clone(&shared))
             .await
             .map_err(|e: StoreError| e.to_string())?;
         let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
         let jwt = crate::auth::jwt::JwtVerifier::new(client.client(false).clone());
-        let shared: Arc<dyn tollgate_shared::SharedState> =
-            Arc::new(tollgate_shared::InProcess::new());
         let websocket = Arc::new(crate::websocket::Runtime::new(
             functions.clone(),
             client.client(false).clone(),
@@ -178,11 +204,12 @@ impl Gateway {
         ));
         Ok(Arc::new(Self {
             plans,
+            access,
+            shared,
             client,
             functions,
             config,
             jwt,
-            shared,
             websocket,
         }))
     }
@@ -280,7 +307,10 @@ impl Gateway {
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
         let ids = (request_id, extended_id);
-        match self.execute(address, variant, request, remote, ids).await {
+        match self
+            .execute(address, variant, request, remote, ids, Guarded::Yes)
+            .await
+        {
             Ok(response) => Ok(response),
             Err(error) => {
                 if let Some(detail) = error.detail() {
@@ -331,6 +361,7 @@ impl Gateway {
         request: Request<B>,
         remote: SocketAddr,
         (request_id, extended_id): (&str, &str),
+        guarded: Guarded,
     ) -> Result<Response<Full<Bytes>>, GatewayError>
     where
         B: Body<Data = Bytes>,
@@ -355,31 +386,13 @@ impl Gateway {
             .collect();
 
         let (parts, body) = request.into_parts();
-        if parts
-            .headers
-            .get(hyper::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > MAX_REQUEST_BYTES)
-        {
-            return Err(GatewayError::RequestTooLarge);
-        }
-        let body = tokio::time::timeout(
-            BODY_READ_TIMEOUT,
-            Limited::new(body, MAX_REQUEST_BYTES).collect(),
-        )
-        .await
-        .map_err(|_| GatewayError::RequestTimeout)?
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                GatewayError::RequestTooLarge
-            } else {
-                GatewayError::BadRequest(format!("could not read the request body: {e}"))
-            }
-        })?
-        .to_bytes();
+        let body = crate::body::read(&parts.headers, body)
+            .await
+            .map_err(|e| match e {
+                crate::body::BodyError::TooLarge => GatewayError::RequestTooLarge,
+                crate::body::BodyError::Timeout => GatewayError::RequestTimeout,
+                crate::body::BodyError::Unreadable(m) => GatewayError::BadRequest(m),
+            })?;
         let raw_query = parts.uri.query().map(String::from);
         let domain_name = parts
             .headers
@@ -414,6 +427,12 @@ impl Gateway {
             stage_variables: &variant.stage_variables,
             binary_media_types: &variant.binary_media_types,
             received: SystemTime::now(),
+            api_key: None,
+            authorization: None,
+        };
+        let metered = match guarded {
+            Guarded::Yes => self.guard(variant, &mut info).await?,
+            Guarded::No => None,
         };
         if let Some(validation) = &method.validation {
             use tollgate_plan::ParameterLocation;
@@ -425,7 +444,7 @@ impl Gateway {
             validation.check(present, info.header("content-type"), &info.body)?;
         }
         let integration = &method.integration;
-        match integration.kind {
+        let response = match integration.kind {
             IntegrationType::Mock => mock::run(integration, &info),
             IntegrationType::HttpProxy => {
                 http::run(&self.client, integration, &mut info, true).await
@@ -441,6 +460,105 @@ impl Gateway {
                 }
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
+        }?;
+        if let Some(usage) = metered {
+            let length = hyper::body::Body::size_hint(response.body()).exact();
+            usage.record_response(length.unwrap_or(0) as usize);
+        }
+        Ok(response)
+    }
+
+    /// Who may call: the authorizer, then the API key and its usage plan (throttles, quota),
+    /// then the stage's method throttle and the account's. Returns the usage counters of the
+    /// key the request was admitted with.
+    async fn guard(
+        &self,
+        variant: &Variant,
+        info: &mut RequestInfo<'_>,
+    ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
+        let method = info.method;
+        match method.authorization_type.as_str() {
+            "CUSTOM" | "COGNITO_USER_POOLS" => {
+                let plan = method.authorizer.as_ref().ok_or_else(|| {
+                    GatewayError::AuthorizerConfiguration(
+                        "the method's authorizer is missing".into(),
+                    )
+                })?;
+                if plan.kind == tollgate_plan::AuthorizerKind::CognitoUserPools {
+                    let authorization = authorizer::cognito(
+                        plan,
+                        info,
+                        &method.authorization_scopes,
+                        &self.config.cognito_user_pools,
+                        &self.jwt,
+                    )
+                    .await?;
+                    info.authorization = Some(authorization);
+                    return self.guard_keys_and_throttles(variant, info);
+                }
+                let authorization = authorizer::authorize(
+                    plan,
+                    info,
+                    &self.config.region,
+                    self.functions.as_ref(),
+                    self.shared.as_ref(),
+                )
+                .await?;
+                info.authorization = Some(authorization);
+            }
+            // Requests to IAM methods are refused until SigV4 verification lands, as AWS
+            // refuses unsigned ones.
+            "AWS_IAM" => return Err(GatewayError::MissingAuthenticationToken),
+            _ => {}
+        }
+        self.guard_keys_and_throttles(variant, info)
+    }
+
+    /// The API key and its usage plan, then the stage's and the account's throttles.
+    fn guard_keys_and_throttles(
+        &self,
+        variant: &Variant,
+        info: &mut RequestInfo<'_>,
+    ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
+        let method = info.method;
+        let registry = self.access.registry();
+        let mut metered = None;
+        if method.api_key_required {
+            let value = if variant.api_key_from_authorizer {
+                info.authorization
+                    .as_ref()
+                    .and_then(|a| a.usage_identifier_key.clone())
+            } else {
+                info.header("x-api-key").map(String::from)
+            };
+            let key = value
+                .as_deref()
+                .and_then(|v| registry.key(v))
+                .filter(|k| k.enabled)
+                .ok_or(GatewayError::InvalidApiKey)?;
+            let access = key
+                .stage(info.api_id, info.stage)
+                .ok_or(GatewayError::InvalidApiKey)?;
+            access.admit(&method.resource_path, &info.http_method)?;
+            access.usage.record_request(info.body.len());
+            info.api_key = value.map(|v| (key.id.clone(), v));
+            metered = Some(Arc::clone(&access.usage));
+        }
+        if let Some(throttle) = &method.throttle
+            && !throttle.try_acquire()
+        {
+            return Err(GatewayError::RateExceeded);
+        }
+        if !registry.account_limiter.try_acquire() {
+            return Err(GatewayError::RateExceeded);
+        }
+        Ok(metered)
+    }
+
+    /// Writes what is metered but not yet stored; call once the servers have drained.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.access.flush().await {
+            tracing::error!(error = %e, "could not write usage at shutdown");
         }
     }
 
@@ -453,10 +571,10 @@ impl Gateway {
         let request_id = tollgate_model::ids::request_id();
         let variant = Variant::compile(
             &invocation.api_id,
-            "test-invoke-stage",
             &invocation.record,
             invocation.stage_variables,
             false,
+            None,
         );
         let path = invocation
             .path_with_query
@@ -501,6 +619,7 @@ impl Gateway {
                     request,
                     remote,
                     (&request_id, "test-invoke-extended-id"),
+                    Guarded::No,
                 )
                 .await
             }
@@ -546,5 +665,107 @@ impl MethodTester for Gateway {
         invocation: TestInvocation,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = TestOutcome> + Send + '_>> {
         Box::pin(self.test_invoke_inner(invocation))
+    }
+
+    fn test_authorizer(
+        &self,
+        test: AuthorizerTest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = AuthorizerOutcome> + Send + '_>> {
+        Box::pin(self.test_authorizer_inner(test))
+    }
+}
+
+impl Gateway {
+    async fn test_authorizer_inner(&self, test: AuthorizerTest) -> AuthorizerOutcome {
+        let started = Instant::now();
+        let request_id = tollgate_model::ids::request_id();
+        let mut authorizer = test.authorizer;
+        authorizer.authorizer_result_ttl_in_seconds = Some(0);
+        let plan = tollgate_plan::AuthorizerPlan::compile(&authorizer, &test.api_id, TEST_STAGE, 0);
+        let (path, raw_query) = match test.path_with_query.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (test.path_with_query.clone(), None),
+        };
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
+        let method = tollgate_plan::MethodPlan::bare("GET", &path);
+        let mut headers = hyper::HeaderMap::new();
+        for (name, value) in &test.headers {
+            if let (Ok(n), Ok(v)) = (
+                hyper::header::HeaderName::try_from(name.as_str()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(n, v);
+            }
+        }
+        let info = RequestInfo {
+            request_id: request_id.clone(),
+            extended_request_id: "test-invoke-extended-id".into(),
+            api_id: &test.api_id,
+            stage: TEST_STAGE,
+            deployment_id: "test-invoke-deployment",
+            account_id: &self.config.account_id,
+            method: &method,
+            http_method: "GET".into(),
+            path: &path,
+            full_path: path.clone(),
+            query: parse_query(raw_query.as_deref()),
+            raw_query,
+            headers,
+            path_params: Vec::new(),
+            body: Bytes::from(test.body),
+            source_ip: "test-invoke-source-ip".into(),
+            domain_name: "testPrefix.testDomainName".into(),
+            protocol: "HTTP/1.1".into(),
+            stage_variables: &test.stage_variables,
+            binary_media_types: &[],
+            received: SystemTime::now(),
+            api_key: None,
+            authorization: None,
+        };
+        let mut log = vec![format!("Execution log for request {request_id}")];
+        let outcome =
+            authorizer::answer_of(&plan, &info, &self.config.region, self.functions.as_ref()).await;
+        let mut result = AuthorizerOutcome {
+            client_status: 200,
+            log: String::new(),
+            latency_ms: 0,
+            principal_id: None,
+            policy: None,
+            authorization: Default::default(),
+        };
+        match outcome {
+            Ok(answer) => {
+                log.push(format!("Authorizer {} answered: {answer}", plan.name));
+                result.principal_id = answer.get("principalId").map(|p| match p {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                result.policy = answer.get("policyDocument").map(|p| p.to_string());
+                if let Some(serde_json::Value::Object(context)) = answer.get("context") {
+                    for (k, v) in context {
+                        let text = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        result.authorization.insert(k.clone(), vec![text]);
+                    }
+                }
+            }
+            Err(error) => {
+                result.client_status = error.status();
+                log.push(format!(
+                    "Authorizer {} refused or failed: {}",
+                    plan.name,
+                    error.detail().unwrap_or(&error.to_string())
+                ));
+            }
+        }
+        result.log = log.join("\n") + "\n";
+        result.latency_ms = started.elapsed().as_millis() as u64;
+        result
     }
 }

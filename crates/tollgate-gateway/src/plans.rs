@@ -9,12 +9,15 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokio::sync::broadcast::error::RecvError;
-use tollgate_model::layout::{DEPLOYMENT, HTTP_API, RESTAPI, STAGE, V2_DEPLOYMENT, V2_STAGE};
+use tollgate_model::layout::{
+    AUTHORIZER_CACHE_GENERATION, DEPLOYMENT, HTTP_API, RESTAPI, STAGE, V2_DEPLOYMENT, V2_STAGE,
+};
 use tollgate_model::rest::{DeploymentRecord, Stage};
 use tollgate_model::v2::{DeploymentRecord as V2DeploymentRecord, StageRecord};
-use tollgate_plan::StagePlan;
 use tollgate_plan::http_api::HttpStagePlan;
 use tollgate_plan::websocket::WsStagePlan;
+use tollgate_plan::{StageGuards, StagePlan};
+use tollgate_shared::SharedState;
 use tollgate_store::{Key, Store, StoreError};
 
 /// The stages of one API: a REST API's, or (`http` set) an HTTP API's.
@@ -43,15 +46,32 @@ pub type HttpStages = HashMap<String, Arc<HttpStagePlan>>;
 pub struct PlanSet {
     current: ArcSwap<Snapshot>,
     store: Arc<dyn Store>,
+    shared: Arc<dyn SharedState>,
 }
+
+/// The kinds of document a stage plan is compiled from (every change inside an API also
+/// rewrites the API's document).
+const PLAN_KINDS: &[&str] = &[
+    RESTAPI,
+    STAGE,
+    DEPLOYMENT,
+    AUTHORIZER_CACHE_GENERATION,
+    HTTP_API,
+    V2_STAGE,
+    V2_DEPLOYMENT,
+];
 
 impl PlanSet {
     /// Loads every API's plans and starts following the change feed.
-    pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        shared: Arc<dyn SharedState>,
+    ) -> Result<Arc<Self>, StoreError> {
         let feed = store.subscribe();
         let set = Arc::new(Self {
             current: ArcSwap::from_pointee(HashMap::new()),
             store,
+            shared,
         });
         set.reload_all().await?;
         tokio::spawn(Arc::clone(&set).follow(feed));
@@ -87,6 +107,7 @@ impl PlanSet {
     ) {
         loop {
             let result = match feed.recv().await {
+                Ok(change) if !change.touches_any(PLAN_KINDS) => continue,
                 Ok(change) => {
                     let mut result = Ok(());
                     for scope in change.scopes.iter().filter(|s| !s.is_empty()) {
@@ -180,7 +201,22 @@ impl PlanSet {
                 continue;
             };
             let canary = canary_id.and_then(|id| deployments.get(&id).cloned().flatten());
-            let plan = StagePlan::compile(api_id, &stage, primary, canary.as_ref());
+            let authorizer_generation = self
+                .store
+                .get(&Key::new(
+                    api_id,
+                    AUTHORIZER_CACHE_GENERATION,
+                    &stage.stage_name,
+                ))
+                .await?
+                .and_then(|d| d.body.get("generation").and_then(|g| g.as_u64()))
+                .unwrap_or(0);
+            let guards = StageGuards {
+                shared: self.shared.as_ref(),
+                stage: &stage,
+                authorizer_generation,
+            };
+            let plan = StagePlan::compile(api_id, &guards, primary, canary.as_ref());
             plans
                 .stages
                 .insert(stage.stage_name.clone(), Arc::new(plan));

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod lambda;
 pub mod patch;
 pub mod rest;
+pub mod usage;
 pub mod v2;
 pub mod validate;
 
@@ -48,6 +49,18 @@ pub mod layout {
     pub const VALIDATOR: &str = "requestvalidator";
     pub const ACCOUNT: &str = "account";
     pub const GATEWAY_RESPONSE: &str = "gatewayresponse";
+    pub const AUTHORIZER: &str = "authorizer";
+    /// Scope: the API's id; id: the stage name. `{"generation": n}`, bumped by
+    /// FlushStageAuthorizersCache.
+    pub const AUTHORIZER_CACHE_GENERATION: &str = "authorizercache";
+    pub const API_KEY: &str = "apikey";
+    pub const USAGE_PLAN: &str = "usageplan";
+    /// Scope: the usage plan's id; id: the API key's id.
+    pub const USAGE_PLAN_KEY: &str = "usageplankey";
+    /// Scope: `usage`; id: `{day}/{apiId}/{stage}/{apiKeyId}`.
+    pub const USAGE: &str = "usage";
+    /// Scope: the usage plan's id; id: `{apiKeyId}/{periodStartDay}` (UpdateUsage).
+    pub const USAGE_ADJUSTMENT: &str = "usageadjustment";
     /// A Lambda function (scope [`crate::lambda::SCOPE`]); see [`crate::lambda`] for the layout.
     pub const LAMBDA_FUNCTION: &str = "lambda-function";
     /// A published function version (scope [`crate::lambda::function_scope`]).

@@ -5,6 +5,7 @@
 //! per-method integration settings, parsed parameter mappings, parsed mapping templates and
 //! compiled `selectionPattern` regexes. Serving a request then only reads the plan.
 
+mod auth;
 mod gateway_responses;
 pub mod http_api;
 mod mapping;
@@ -15,12 +16,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use auth::{AuthorizerKind, AuthorizerPlan, IdentitySource, StageGuards};
 pub use gateway_responses::{GatewayResponsePlan, GatewayResponses};
 pub use mapping::{ParameterMapping, Source, Target};
 use regex::Regex;
-use tollgate_model::rest::{
-    ApiSnapshot, DeploymentRecord, Integration, IntegrationType, Method, Stage,
-};
+use tollgate_model::rest::{ApiSnapshot, DeploymentRecord, Integration, IntegrationType, Method};
 use tollgate_router::Router;
 use tollgate_vtl::Template;
 pub use validation::{ParameterLocation, RequestValidation, ValidationFailure};
@@ -38,10 +38,11 @@ impl StagePlan {
     /// Compiles a stage against its deployment, and its canary deployment if it has one.
     pub fn compile(
         api_id: &str,
-        stage: &Stage,
+        guards: &StageGuards<'_>,
         primary: &DeploymentRecord,
         canary: Option<&DeploymentRecord>,
     ) -> Self {
+        let stage = guards.stage;
         let variables: HashMap<String, String> = stage
             .variables
             .clone()
@@ -59,7 +60,7 @@ impl StagePlan {
                 );
                 Some((
                     settings.percent_traffic,
-                    Variant::compile(api_id, &stage.stage_name, record, canary_vars, true),
+                    Variant::compile(api_id, record, canary_vars, true, Some(guards)),
                 ))
             }
             _ => None,
@@ -67,7 +68,7 @@ impl StagePlan {
         Self {
             api_id: api_id.to_string(),
             stage: stage.stage_name.clone(),
-            primary: Variant::compile(api_id, &stage.stage_name, primary, variables, false),
+            primary: Variant::compile(api_id, primary, variables, false, Some(guards)),
             canary,
         }
     }
@@ -81,6 +82,9 @@ impl StagePlan {
     }
 }
 
+/// The stage name test invocations run under.
+pub const TEST_STAGE: &str = "test-invoke-stage";
+
 /// One deployment as a stage serves it.
 pub struct Variant {
     pub deployment_id: String,
@@ -89,25 +93,53 @@ pub struct Variant {
     pub routes: Router<ResourcePlan>,
     pub binary_media_types: Vec<String>,
     pub gateway_responses: GatewayResponses,
+    /// `apiKeySource` `AUTHORIZER`: the key comes from the authorizer's `usageIdentifierKey`
+    /// rather than the `x-api-key` header.
+    pub api_key_from_authorizer: bool,
 }
 
 impl Variant {
-    /// Compiles one deployment with the stage variables it is served with.
+    /// Compiles one deployment with the stage variables it is served with; without `guards`
+    /// (a test invocation) nothing is throttled.
     pub fn compile(
         api_id: &str,
-        stage: &str,
         record: &DeploymentRecord,
         variables: HashMap<String, String>,
         is_canary: bool,
+        guards: Option<&StageGuards<'_>>,
     ) -> Self {
+        let stage = guards.map_or(TEST_STAGE, |g| g.stage.stage_name.as_str());
+        let generation = guards.map_or(0, |g| g.authorizer_generation);
+        let authorizers: HashMap<&str, Arc<AuthorizerPlan>> = record
+            .snapshot
+            .authorizers
+            .iter()
+            .map(|a| {
+                let plan = AuthorizerPlan::compile(a, api_id, stage, generation);
+                (a.id.as_str(), Arc::new(plan))
+            })
+            .collect();
         let mut routes = Router::new();
         for resource in &record.snapshot.resources {
             let path = resource.path.clone().unwrap_or_else(|| "/".into());
             let methods = resource
                 .resource_methods
                 .values()
-                .filter_map(|m| MethodPlan::compile(m, &resource.id, &path, &record.snapshot))
-                .map(Arc::new)
+                .filter_map(|m| {
+                    let mut plan = MethodPlan::compile(m, &resource.id, &path, &record.snapshot)?;
+                    plan.authorizer = m
+                        .authorizer_id
+                        .as_deref()
+                        .filter(|_| {
+                            matches!(
+                                m.authorization_type.as_str(),
+                                "CUSTOM" | "COGNITO_USER_POOLS"
+                            )
+                        })
+                        .and_then(|id| authorizers.get(id).cloned());
+                    plan.throttle = guards.and_then(|g| g.method_limiter(api_id, &path, m));
+                    Some(Arc::new(plan))
+                })
                 .collect();
             let plan = ResourcePlan {
                 id: resource.id.clone(),
@@ -124,6 +156,7 @@ impl Variant {
             stage_variables: Arc::new(variables),
             routes,
             gateway_responses: GatewayResponses::compile(&record.snapshot.gateway_responses),
+            api_key_from_authorizer: record.snapshot.api.api_key_source == "AUTHORIZER",
             binary_media_types: record
                 .snapshot
                 .api
@@ -158,11 +191,49 @@ pub struct MethodPlan {
     pub resource_path: String,
     pub authorization_type: String,
     pub api_key_required: bool,
+    /// The authorizer of a `CUSTOM` or `COGNITO_USER_POOLS` method.
+    pub authorizer: Option<Arc<AuthorizerPlan>>,
+    pub authorization_scopes: Vec<String>,
+    /// The stage's throttle for this method.
+    pub throttle: Option<Arc<dyn tollgate_shared::RateLimiter>>,
     pub validation: Option<RequestValidation>,
     pub integration: IntegrationPlan,
 }
 
 impl MethodPlan {
+    /// A method with no integration of its own (a MOCK), for running an authorizer alone.
+    pub fn bare(http_method: &str, resource_path: &str) -> Self {
+        let integration = Integration {
+            integration_type: IntegrationType::Mock,
+            http_method: None,
+            uri: None,
+            connection_type: None,
+            connection_id: None,
+            credentials: None,
+            request_parameters: None,
+            request_templates: None,
+            passthrough_behavior: "WHEN_NO_MATCH".into(),
+            content_handling: None,
+            timeout_in_millis: 29_000,
+            cache_namespace: String::new(),
+            cache_key_parameters: Vec::new(),
+            integration_responses: None,
+            tls_config: None,
+        };
+        Self {
+            http_method: http_method.to_string(),
+            resource_id: String::new(),
+            resource_path: resource_path.to_string(),
+            authorization_type: "NONE".into(),
+            api_key_required: false,
+            authorizer: None,
+            authorization_scopes: Vec::new(),
+            throttle: None,
+            validation: None,
+            integration: IntegrationPlan::compile(&integration),
+        }
+    }
+
     fn compile(
         method: &Method,
         resource_id: &str,
@@ -176,6 +247,9 @@ impl MethodPlan {
             resource_path: path.to_string(),
             authorization_type: method.authorization_type.clone(),
             api_key_required: method.api_key_required,
+            authorizer: None,
+            authorization_scopes: method.authorization_scopes.clone().unwrap_or_default(),
+            throttle: None,
             validation: RequestValidation::compile(method, snapshot),
             integration: IntegrationPlan::compile(integration),
         })
@@ -443,10 +517,38 @@ pub mod test_invoke {
         pub latency_ms: u64,
     }
 
+    /// `TestInvokeAuthorizer`: one authorizer of the API as it is now, given a request.
+    pub struct AuthorizerTest {
+        pub api_id: String,
+        pub authorizer: tollgate_model::rest::Authorizer,
+        pub headers: Vec<(String, String)>,
+        pub path_with_query: String,
+        pub body: String,
+        pub stage_variables: HashMap<String, String>,
+    }
+
+    /// What the authorizer answered: `client_status` is what a client would have got from it
+    /// (200 when it answered with a policy, 401, or 500).
+    pub struct AuthorizerOutcome {
+        pub client_status: u16,
+        pub log: String,
+        pub latency_ms: u64,
+        pub principal_id: Option<String>,
+        /// The policy document as JSON text.
+        pub policy: Option<String>,
+        /// The authorizer's `context`, each value as a one-element list.
+        pub authorization: std::collections::BTreeMap<String, Vec<String>>,
+    }
+
     pub trait MethodTester: Send + Sync {
         fn test_invoke(
             &self,
             invocation: TestInvocation,
         ) -> Pin<Box<dyn Future<Output = TestOutcome> + Send + '_>>;
+
+        fn test_authorizer(
+            &self,
+            test: AuthorizerTest,
+        ) -> Pin<Box<dyn Future<Output = AuthorizerOutcome> + Send + '_>>;
     }
 }

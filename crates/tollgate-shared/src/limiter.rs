@@ -63,11 +63,16 @@ impl Gcra {
         }
     }
 
-    /// Changes the limit; requests already admitted stay counted.
+    /// Changes the limit. A new limit starts with a full bucket: what was admitted under the
+    /// old one would otherwise hold back the new one for as long as the old rate needed.
     pub fn set_limit(&self, limit: RateLimit) {
-        self.interval
-            .store(limit.interval_nanos(), Ordering::Relaxed);
-        self.burst.store(limit.effective_burst(), Ordering::Relaxed);
+        let interval = limit.interval_nanos();
+        let burst = limit.effective_burst();
+        let old_interval = self.interval.swap(interval, Ordering::Relaxed);
+        let old_burst = self.burst.swap(burst, Ordering::Relaxed);
+        if (old_interval, old_burst) != (interval, burst) {
+            self.arrival.store(0, Ordering::Relaxed);
+        }
     }
 
     fn acquire_at(&self, now: u64) -> bool {
@@ -139,6 +144,18 @@ mod tests {
         assert_eq!(admitted(&gcra, NEVER + SECOND, 100, 2), 0);
         let closed = Gcra::new(RateLimit::new(100.0, 0));
         assert_eq!(admitted(&closed, NEVER + SECOND, 100, 1), 0);
+    }
+
+    #[test]
+    fn a_new_limit_starts_full() {
+        let gcra = Gcra::new(RateLimit::new(0.1, 1));
+        let t = NEVER + SECOND;
+        assert!(gcra.acquire_at(t));
+        assert!(!gcra.acquire_at(t));
+        gcra.set_limit(RateLimit::new(0.1, 1));
+        assert!(!gcra.acquire_at(t), "the same limit keeps its state");
+        gcra.set_limit(RateLimit::new(1000.0, 10));
+        assert!(gcra.acquire_at(t));
     }
 
     #[test]

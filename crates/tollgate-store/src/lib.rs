@@ -7,7 +7,7 @@
 //! caller retries, so no update is ever lost. Every commit bumps a global revision and is
 //! announced on a change feed ([`Store::subscribe`]) that the data plane follows.
 //!
-//! [`SqliteStore`] is the embedded backend. A PostgreSQL backend implements the same trait
+//! [`SqliteStore`] is the embedded backend. A PostgreSQL backend can implement the same trait
 //! (rows with a version column, `LISTEN/NOTIFY` for the feed) without touching callers.
 
 mod sqlite;
@@ -91,6 +91,28 @@ impl Write {
             Self::DeleteScope { scope } => scope,
         }
     }
+
+    /// The kind written, or [`ANY_KIND`] for a scope deletion.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Put { key, .. } | Self::Delete { key, .. } => key.kind,
+            Self::DeleteScope { .. } => ANY_KIND,
+        }
+    }
+}
+
+/// The kind a [`Change`] lists when a whole scope went (any kind may have changed).
+pub const ANY_KIND: &str = "*";
+
+/// What a batch touched: its scopes and kinds, each once.
+fn touched(writes: &[Write]) -> (Vec<String>, Vec<&'static str>) {
+    let mut scopes: Vec<String> = writes.iter().map(|w| w.scope().to_string()).collect();
+    scopes.sort();
+    scopes.dedup();
+    let mut kinds: Vec<&'static str> = writes.iter().map(Write::kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    (scopes, kinds)
 }
 
 /// One committed batch, as the change feed announces it.
@@ -100,6 +122,17 @@ pub struct Change {
     pub revision: u64,
     /// The scopes the batch touched, without duplicates.
     pub scopes: Vec<String>,
+    /// The kinds it touched, without duplicates ([`ANY_KIND`] when a scope was deleted).
+    pub kinds: Vec<&'static str>,
+}
+
+impl Change {
+    /// Whether the batch may have touched a document of one of these kinds.
+    pub fn touches_any(&self, kinds: &[&str]) -> bool {
+        self.kinds
+            .iter()
+            .any(|k| *k == ANY_KIND || kinds.contains(k))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

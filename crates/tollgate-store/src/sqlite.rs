@@ -257,11 +257,13 @@ impl Store for SqliteStore {
         let feed = self.feed.clone();
         let fut = self.with_conn(move |conn| {
             let revision = apply(conn, &writes)?;
-            let mut scopes: Vec<String> = writes.iter().map(|w| w.scope().to_string()).collect();
-            scopes.sort();
-            scopes.dedup();
+            let (scopes, kinds) = crate::touched(&writes);
             // Nobody listening is fine: the feed is for whoever subscribes.
-            let _ = feed.send(Change { revision, scopes });
+            let _ = feed.send(Change {
+                revision,
+                scopes,
+                kinds,
+            });
             Ok(revision)
         });
         Box::pin(fut)
@@ -297,7 +299,11 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM docs", []).map_err(unavailable)?;
             let revision = bump(&tx, "revision").map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
-            let _ = feed.send(Change { revision, scopes });
+            let _ = feed.send(Change {
+                revision,
+                scopes,
+                kinds: vec![crate::ANY_KIND],
+            });
             Ok(revision)
         })
     }

@@ -1,6 +1,7 @@
 //! Bootstrap settings of `tollgate serve`: flags, then `TOLLGATE_*` environment variables
 //! (clap reads both), then `tollgate.toml` in the data dir, then defaults.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -54,6 +55,18 @@ struct FileSettings {
     dev: Option<bool>,
     log_format: Option<LogFormat>,
     remote_lambda_endpoint: Option<String>,
+    #[serde(default)]
+    cognito_user_pools: BTreeMap<String, CognitoUserPoolFile>,
+}
+
+/// `[cognito-user-pools."arn:aws:cognito-idp:..."]` in `tollgate.toml`: where the tokens of a
+/// user pool come from and where its keys are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CognitoUserPoolFile {
+    issuer: String,
+    /// Defaults to `{issuer}/.well-known/jwks.json`, where Cognito publishes them.
+    jwks_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +79,8 @@ pub struct Settings {
     pub dev: bool,
     pub log_format: LogFormat,
     pub remote_lambda_endpoint: Option<String>,
+    /// User pool ARN -> its token issuer and JWKS URL (file only).
+    pub cognito_user_pools: Vec<tollgate_gateway::CognitoUserPool>,
 }
 
 impl Settings {
@@ -101,6 +116,20 @@ impl Settings {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
             remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
+            cognito_user_pools: file
+                .cognito_user_pools
+                .into_iter()
+                .map(|(arn, pool)| tollgate_gateway::CognitoUserPool {
+                    jwks_url: pool.jwks_url.unwrap_or_else(|| {
+                        format!(
+                            "{}/.well-known/jwks.json",
+                            pool.issuer.trim_end_matches('/')
+                        )
+                    }),
+                    issuer: pool.issuer,
+                    arn,
+                })
+                .collect(),
         })
     }
 }

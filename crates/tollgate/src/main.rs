@@ -142,6 +142,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
+            cognito_user_pools: settings.cognito_user_pools.clone(),
         },
         Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
     )
@@ -189,8 +190,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
             until_stopped(stopped.clone()),
         )));
     }
+    let shared_gateway = Arc::clone(&gateway);
     let handler = move |request: Request<Incoming>, remote: SocketAddr| {
-        let gateway = Arc::clone(&gateway);
+        let gateway = Arc::clone(&shared_gateway);
         let admin = admin.clone();
         async move {
             let host = request
@@ -224,6 +226,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     for server in servers {
         let _ = server.await;
     }
+    gateway.shutdown().await;
     functions.shutdown().await;
     tracing::info!("stopped");
     Ok(())

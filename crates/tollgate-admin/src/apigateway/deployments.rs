@@ -54,6 +54,13 @@ pub(super) async fn current_snapshot(
             .into_iter()
             .map(|g| g.value)
             .collect(),
+        authorizers: state
+            .repo
+            .list::<tollgate_model::rest::Authorizer>(&api.id, super::repo::AUTHORIZER)
+            .await?
+            .into_iter()
+            .map(|a| a.value)
+            .collect(),
     })
 }
 

@@ -2,6 +2,8 @@
 //! model defines it: one module per resource family, routes in [`routes`].
 
 mod account;
+mod api_keys;
+mod authorizers;
 mod deployments;
 mod gateway_responses;
 mod integrations;
@@ -13,6 +15,7 @@ mod restapis;
 mod stages;
 mod tags;
 mod test_invoke;
+mod usage_plans;
 mod validators;
 
 use axum::Router;
@@ -127,6 +130,54 @@ pub fn routes() -> Router<AppState> {
                 .delete(gateway_responses::delete),
         )
         .route("/account", get(account::get).patch(account::update))
+        .route(
+            "/restapis/{restapi_id}/authorizers",
+            post(authorizers::create).get(authorizers::list),
+        )
+        .route(
+            "/restapis/{restapi_id}/authorizers/{authorizer_id}",
+            get(authorizers::get)
+                .patch(authorizers::update)
+                .delete(authorizers::delete)
+                .post(test_invoke::test_invoke_authorizer),
+        )
+        .route(
+            "/restapis/{restapi_id}/stages/{stage_name}/cache/authorizers",
+            axum::routing::delete(authorizers::flush_cache),
+        )
+        .route(
+            "/apikeys",
+            post(api_keys::create_or_import).get(api_keys::list),
+        )
+        .route(
+            "/apikeys/{api_key}",
+            get(api_keys::get)
+                .patch(api_keys::update)
+                .delete(api_keys::delete),
+        )
+        .route(
+            "/usageplans",
+            post(usage_plans::create).get(usage_plans::list),
+        )
+        .route(
+            "/usageplans/{usageplan_id}",
+            get(usage_plans::get)
+                .patch(usage_plans::update)
+                .delete(usage_plans::delete),
+        )
+        .route(
+            "/usageplans/{usageplan_id}/keys",
+            post(usage_plans::create_key).get(usage_plans::list_keys),
+        )
+        .route(
+            "/usageplans/{usageplan_id}/keys/{key_id}",
+            get(usage_plans::get_key).delete(usage_plans::delete_key),
+        )
+        .route(
+            "/usageplans/{usageplan_id}/keys/{key_id}/usage",
+            axum::routing::patch(usage_plans::update_usage),
+        )
+        .route("/usageplans/{usageplan_id}/usage", get(usage_plans::usage))
 }
 
 /// The body of every `Update*` call, with each op checked against the service model's enum

@@ -23,7 +23,8 @@ use tollgate_store::{Expect, Key, Store, Write};
 use crate::error::{AdminError, AdminResult};
 
 pub use tollgate_model::layout::{
-    ACCOUNT, DEPLOYMENT, GATEWAY_RESPONSE, MODEL, RESOURCE, RESTAPI, STAGE, VALIDATOR,
+    ACCOUNT, API_KEY, AUTHORIZER, DEPLOYMENT, GATEWAY_RESPONSE, MODEL, RESOURCE, RESTAPI, STAGE,
+    USAGE, USAGE_PLAN, USAGE_PLAN_KEY, VALIDATOR,
 };
 
 /// A value as read, with the version to expect when writing it back.

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use tollgate_model::rest::{Deployment, DeploymentRecord};
-use tollgate_plan::test_invoke::TestInvocation;
+use tollgate_plan::test_invoke::{AuthorizerTest, TestInvocation};
 
 use super::deployments::current_snapshot;
 use super::methods::{check_http_method, find_method};
@@ -94,4 +94,69 @@ pub async fn test_invoke_method(
             "latency": outcome.latency_ms,
         }),
     ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TestAuthorizerInput {
+    path_with_query_string: Option<String>,
+    body: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
+    stage_variables: Option<BTreeMap<String, String>>,
+}
+
+/// TestInvokeAuthorizer: calls the authorizer (never its cache) with the given request.
+pub async fn test_invoke_authorizer(
+    State(state): State<AppState>,
+    Path((api_id, authorizer_id)): Path<(String, String)>,
+    AwsJson(input): AwsJson<TestAuthorizerInput>,
+) -> AdminResult<Response> {
+    state.repo.rest_api(&api_id).await?;
+    let authorizer = state
+        .repo
+        .get::<tollgate_model::rest::Authorizer>(&tollgate_store::Key::new(
+            &api_id,
+            super::repo::AUTHORIZER,
+            &authorizer_id,
+        ))
+        .await?
+        .ok_or_else(|| AdminError::not_found("Invalid Authorizer identifier specified"))?
+        .value;
+    let tester = state
+        .tester
+        .clone()
+        .ok_or_else(|| AdminError::bad_request("This node does not run the data plane"))?;
+    let mut headers: Vec<(String, String)> =
+        input.headers.unwrap_or_default().into_iter().collect();
+    for (name, values) in input.multi_value_headers.unwrap_or_default() {
+        headers.extend(values.into_iter().map(|v| (name.clone(), v)));
+    }
+    let outcome = tester
+        .test_authorizer(AuthorizerTest {
+            api_id,
+            authorizer,
+            headers,
+            path_with_query: input.path_with_query_string.unwrap_or_else(|| "/".into()),
+            body: input.body.unwrap_or_default(),
+            stage_variables: input
+                .stage_variables
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        })
+        .await;
+    let mut out = serde_json::json!({
+        "clientStatus": outcome.client_status,
+        "log": outcome.log,
+        "latency": outcome.latency_ms,
+        "authorization": outcome.authorization,
+    });
+    if let Some(principal) = outcome.principal_id {
+        out["principalId"] = principal.into();
+    }
+    if let Some(policy) = outcome.policy {
+        out["policy"] = policy.into();
+    }
+    Ok(json(StatusCode::OK, &out))
 }

@@ -74,6 +74,11 @@ pub struct JwtRules<'a> {
     pub audience: &'a [String],
     /// The route's scopes; empty: no scope needed.
     pub scopes: &'a [String],
+    /// Where the issuer's keys are, when known (Cognito user pools publish them at
+    /// `{issuer}/.well-known/jwks.json`); `None`: found by OIDC discovery.
+    pub jwks_uri: Option<&'a str>,
+    /// Accept any audience (Cognito authorizers of REST APIs do not name app clients).
+    pub any_audience: bool,
 }
 
 /// A verified token's claims, and its scopes.
@@ -150,14 +155,15 @@ pub fn check_claims(
         return Err(JwtError::WrongIssuer(rules.issuer.to_string()));
     }
     let allowed = |v: &str| rules.audience.iter().any(|a| a == v);
-    let audience_ok = match claims.get("aud") {
-        Some(Value::String(a)) => allowed(a),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(allowed),
-        _ => claims
-            .get("client_id")
-            .and_then(Value::as_str)
-            .is_some_and(allowed),
-    };
+    let audience_ok = rules.any_audience
+        || match claims.get("aud") {
+            Some(Value::String(a)) => allowed(a),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(allowed),
+            _ => claims
+                .get("client_id")
+                .and_then(Value::as_str)
+                .is_some_and(allowed),
+        };
     if !audience_ok {
         return Err(JwtError::WrongAudience);
     }
@@ -274,7 +280,7 @@ impl JwtVerifier {
             .get("kid")
             .and_then(Value::as_str)
             .ok_or(JwtError::Malformed("no kid"))?;
-        let key = self.key(rules.issuer, kid).await?;
+        let key = self.key(rules.issuer, rules.jwks_uri, kid).await?;
         ring::signature::RsaPublicKeyComponents {
             n: &key.n,
             e: &key.e,
@@ -290,7 +296,12 @@ impl JwtVerifier {
 
     /// The issuer's key `kid`, fetching the key set when it is not cached, too old, or lacks
     /// the key (rate-limited).
-    async fn key(&self, issuer: &str, kid: &str) -> Result<Arc<RsaKey>, JwtError> {
+    async fn key(
+        &self,
+        issuer: &str,
+        jwks_uri: Option<&str>,
+        kid: &str,
+    ) -> Result<Arc<RsaKey>, JwtError> {
         let cached = self
             .keys
             .lock()
@@ -306,7 +317,10 @@ impl JwtVerifier {
                 return Err(JwtError::UnknownKey(kid.to_string()));
             }
         }
-        let keys = self.fetch_keys(issuer).await?;
+        let keys = match jwks_uri {
+            Some(uri) => parse_jwks(&self.fetch(uri).await?)?,
+            None => self.fetch_keys(issuer).await?,
+        };
         let set = Arc::new(KeySet {
             keys,
             fetched: Instant::now(),
@@ -380,6 +394,8 @@ mod tests {
             issuer: "https://issuer",
             audience,
             scopes,
+            jwks_uri: None,
+            any_audience: false,
         }
     }
 

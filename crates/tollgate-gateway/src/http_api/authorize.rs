@@ -66,6 +66,8 @@ pub async fn authorize(
                 issuer: &authorizer.issuer,
                 audience: &authorizer.audience,
                 scopes,
+                jwks_uri: None,
+                any_audience: false,
             };
             match authorizers.jwt.verify(&token, &rules).await {
                 Ok(verified) => {
@@ -143,54 +145,6 @@ fn event(
     }
 }
 
-/// `*` and `?` wildcards of IAM resource patterns.
-fn resource_matches(pattern: &str, arn: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &s[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), arn.as_bytes())
-}
-
-fn list_of(value: Option<&Value>) -> Vec<&str> {
-    match value {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// An IAM policy's decision for `arn`: allowed when an `Allow` statement for
-/// `execute-api:Invoke` covers it and no `Deny` does.
-fn policy_allows(policy: &Value, arn: &str) -> bool {
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(items)) => items.iter().collect::<Vec<_>>(),
-        Some(single @ Value::Object(_)) => vec![single],
-        _ => return false,
-    };
-    let covers = |s: &Value| {
-        let action_ok = list_of(s.get("Action"))
-            .iter()
-            .any(|a| resource_matches(a, "execute-api:Invoke"));
-        action_ok
-            && list_of(s.get("Resource"))
-                .iter()
-                .any(|r| resource_matches(r, arn))
-    };
-    let effect_is =
-        |s: &Value, wanted: &str| s.get("Effect").and_then(Value::as_str) == Some(wanted);
-    let denied = statements.iter().any(|s| effect_is(s, "Deny") && covers(s));
-    let allowed = statements
-        .iter()
-        .any(|s| effect_is(s, "Allow") && covers(s));
-    allowed && !denied
-}
-
 /// What an authorizer decided: the `requestContext.authorizer` value, or a refusal.
 fn decide(plan: &LambdaAuthorizerPlan, result: &Value, arn: &str) -> Result<Option<Value>, String> {
     let context = result.get("context").cloned().unwrap_or(json!({}));
@@ -204,7 +158,7 @@ fn decide(plan: &LambdaAuthorizerPlan, result: &Value, arn: &str) -> Result<Opti
     let policy = result
         .get("policyDocument")
         .ok_or_else(|| format!("response without policyDocument: {result}"))?;
-    if !policy_allows(policy, arn) {
+    if crate::authorizer::evaluate(policy, arn) != crate::authorizer::Decision::Allow {
         return Ok(None);
     }
     let mut authorizer = json!({"lambda": context});
@@ -290,22 +244,6 @@ async fn lambda(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iam_policies_are_evaluated() {
-        let arn = "arn:aws:execute-api:us-east-1:000000000000:abc/$default/GET/pets";
-        let allow = json!({"Version": "2012-10-17", "Statement": [
-            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": ["arn:aws:execute-api:us-east-1:*:abc/*/GET/*"]}
-        ]});
-        assert!(policy_allows(&allow, arn));
-        assert!(!policy_allows(&allow, &arn.replace("GET", "POST")));
-        let deny = json!({"Statement": [
-            {"Action": "execute-api:*", "Effect": "Allow", "Resource": "*"},
-            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": arn}
-        ]});
-        assert!(!policy_allows(&deny, arn));
-        assert!(!policy_allows(&json!({}), arn));
-    }
 
     #[test]
     fn claims_read_as_http_apis_pass_them() {

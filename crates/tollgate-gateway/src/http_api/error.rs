@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::HeaderValue;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpApiError {
@@ -54,16 +54,8 @@ impl HttpApiError {
     }
 
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let body = format!(
-            "{{\"message\":{}}}",
-            serde_json::Value::String(self.to_string())
-        );
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() = hyper::StatusCode::from_u16(self.status())
-            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let message = serde_json::Value::String(self.to_string()).to_string();
+        let mut response = crate::error::message_response(self.status(), &message);
         if self == Self::Unauthorized {
             response
                 .headers_mut()

@@ -2,29 +2,19 @@
 //! HTTP backend; its answer back as it is) and `AWS_PROXY` to a function (payload 2.0 or 1.0).
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::header::{HOST, HeaderValue};
 use hyper::{Method, Request, Response, Uri};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use tollgate_plan::http_api::{HttpIntegrationPlan, PayloadVersion};
 
 use super::error::HttpApiError;
 use super::mapping::Outgoing;
 use super::request::HttpRequest;
 use crate::integration::BackendClient;
-use crate::integration::http::{MAX_RESPONSE_BYTES, strip_hop_by_hop};
+use crate::integration::client::CallError;
+use crate::integration::http::{MAX_RESPONSE_BYTES, QUERY_VALUE, strip_hop_by_hop};
 use crate::integration::lambda::{FunctionCall, FunctionCallError, FunctionInvoker};
-
-const QUERY_PART: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'&')
-    .add(b'=')
-    .add(b'+')
-    .add(b'%');
 
 /// `${stageVariables.x}` and `{param}` / `{proxy}` in an integration URI.
 fn substitute(template: &str, request: &HttpRequest<'_>) -> String {
@@ -79,8 +69,8 @@ fn backend_uri(
         Some(pairs) => query.extend(pairs.iter().map(|(k, v)| {
             format!(
                 "{}={}",
-                utf8_percent_encode(k, QUERY_PART),
-                utf8_percent_encode(v, QUERY_PART)
+                utf8_percent_encode(k, QUERY_VALUE),
+                utf8_percent_encode(v, QUERY_VALUE)
             )
         })),
         None => query.extend(request.raw_query.clone().filter(|q| !q.is_empty())),
@@ -127,24 +117,20 @@ pub async fn http_proxy(
     *backend_request.method_mut() = method;
     *backend_request.uri_mut() = uri;
     *backend_request.headers_mut() = headers;
-    let call = async {
-        let _permit = client.permit(&authority).await;
-        let response = client
-            .client(false)
-            .request(backend_request)
-            .await
-            .map_err(|e| HttpApiError::Internal(format!("backend unreachable: {e}")))?;
-        let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BYTES)
-            .collect()
-            .await
-            .map_err(|e| HttpApiError::Internal(format!("backend response body: {e}")))?
-            .to_bytes();
-        Ok::<_, HttpApiError>((parts, body))
-    };
-    let (parts, body) = tokio::time::timeout(plan.timeout, call)
+    let (parts, body) = client
+        .call(
+            backend_request,
+            &authority,
+            false,
+            plan.timeout,
+            MAX_RESPONSE_BYTES,
+        )
         .await
-        .map_err(|_| HttpApiError::Timeout)??;
+        .map_err(|e| match e {
+            CallError::Network(e) => HttpApiError::Internal(format!("backend unreachable: {e}")),
+            CallError::Body(e) => HttpApiError::Internal(format!("backend response body: {e}")),
+            CallError::Timeout => HttpApiError::Timeout,
+        })?;
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = parts.status;
     *response.headers_mut() = parts.headers;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
@@ -32,7 +32,6 @@ use request::HttpRequest;
 use crate::Address;
 use crate::integration::BackendClient;
 use crate::integration::lambda::FunctionInvoker;
-use crate::pipeline::{BODY_READ_TIMEOUT, MAX_REQUEST_BYTES};
 
 /// What an HTTP API request needs from the gateway.
 pub struct HttpApiContext<'a> {
@@ -120,34 +119,6 @@ where
     response
 }
 
-async fn read_body<B>(body: B, declared: Option<usize>) -> Result<Bytes, HttpApiError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
-        return Err(HttpApiError::RequestTooLarge);
-    }
-    let collected = tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        Limited::new(body, MAX_REQUEST_BYTES).collect(),
-    )
-    .await
-    .map_err(|_| HttpApiError::BadRequest("request body not received in time".into()))?;
-    match collected {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(HttpApiError::RequestTooLarge)
-        }
-        Err(e) => Err(HttpApiError::BadRequest(format!(
-            "could not read the request body: {e}"
-        ))),
-    }
-}
-
 async fn run<B>(
     ctx: &HttpApiContext<'_>,
     plan: &HttpStagePlan,
@@ -182,12 +153,15 @@ where
         })
         .unzip();
     let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let body = read_body(body, declared).await?;
+    let body = crate::body::read(&parts.headers, body)
+        .await
+        .map_err(|e| match e {
+            crate::body::BodyError::TooLarge => HttpApiError::RequestTooLarge,
+            crate::body::BodyError::Timeout => {
+                HttpApiError::BadRequest("request body not received in time".into())
+            }
+            crate::body::BodyError::Unreadable(m) => HttpApiError::BadRequest(m),
+        })?;
     let raw_query = parts.uri.query().map(String::from);
     let domain_name = parts
         .headers

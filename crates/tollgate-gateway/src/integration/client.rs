@@ -105,6 +105,50 @@ impl BackendClient {
     }
 }
 
+/// Why a call to a backend failed.
+#[derive(Debug)]
+pub enum CallError {
+    /// No connection, or the connection broke before the response head.
+    Network(String),
+    /// The response body could not be read, or was larger than allowed.
+    Body(String),
+    /// No complete answer within the timeout.
+    Timeout,
+}
+
+impl BackendClient {
+    /// Sends `request` to the backend at `authority` (its URI's) and reads the whole response,
+    /// at most `max_body` bytes of body, within `timeout` (waiting for a slot included).
+    pub async fn call(
+        &self,
+        request: hyper::Request<Full<Bytes>>,
+        authority: &str,
+        insecure: bool,
+        timeout: std::time::Duration,
+        max_body: usize,
+    ) -> Result<(hyper::http::response::Parts, Bytes), CallError> {
+        use http_body_util::{BodyExt, Limited};
+        let call = async {
+            let _permit = self.permit(authority).await;
+            let response = self
+                .client(insecure)
+                .request(request)
+                .await
+                .map_err(|e| CallError::Network(e.to_string()))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, max_body)
+                .collect()
+                .await
+                .map_err(|e| CallError::Body(e.to_string()))?
+                .to_bytes();
+            Ok((parts, body))
+        };
+        tokio::time::timeout(timeout, call)
+            .await
+            .map_err(|_| CallError::Timeout)?
+    }
+}
+
 /// `tlsConfig.insecureSkipVerification`: any certificate is accepted, signatures still checked
 /// so the handshake is well-formed.
 #[derive(Debug)]

@@ -6,13 +6,14 @@
 //! through), and the answer goes through the integration responses.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, Uri};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tollgate_plan::{IntegrationPlan, Passthrough, Source, Target, template_for};
 
 use super::BackendClient;
+use super::client::CallError;
 use super::respond::{IntegrationAnswer, respond};
 use crate::context::{Overrides, RequestInfo};
 use crate::error::GatewayError;
@@ -46,7 +47,8 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}')
     .add(b'/')
     .add(b'%');
-const QUERY_VALUE: &AsciiSet = &CONTROLS
+/// What percent-encoding a query name or value needs.
+pub(crate) const QUERY_VALUE: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
@@ -330,28 +332,24 @@ pub async fn run(
     *backend_request.uri_mut() = uri;
     *backend_request.headers_mut() = headers;
 
-    let call = async {
-        let _permit = client.permit(&authority).await;
-        let response = client
-            .client(plan.insecure_skip_verification)
-            .request(backend_request)
-            .await
-            .map_err(|e| {
-                GatewayError::IntegrationFailure(format!(
-                    "Execution failed due to a network error: {e}"
-                ))
-            })?;
-        let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BYTES)
-            .collect()
-            .await
-            .map_err(|e| GatewayError::IntegrationFailure(format!("backend response body: {e}")))?
-            .to_bytes();
-        Ok::<_, GatewayError>((parts, body))
-    };
-    let (parts, body) = tokio::time::timeout(plan.timeout, call)
+    let (parts, body) = client
+        .call(
+            backend_request,
+            &authority,
+            plan.insecure_skip_verification,
+            plan.timeout,
+            MAX_RESPONSE_BYTES,
+        )
         .await
-        .map_err(|_| GatewayError::IntegrationTimeout)??;
+        .map_err(|e| match e {
+            CallError::Network(e) => GatewayError::IntegrationFailure(format!(
+                "Execution failed due to a network error: {e}"
+            )),
+            CallError::Body(e) => {
+                GatewayError::IntegrationFailure(format!("backend response body: {e}"))
+            }
+            CallError::Timeout => GatewayError::IntegrationTimeout,
+        })?;
 
     if proxy {
         let mut response = Response::new(Full::new(body));

@@ -135,7 +135,7 @@ pub fn event(request: &RequestInfo<'_>) -> Value {
         .context("requestTimeEpoch")
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    json!({
+    let mut event = json!({
         "resource": request.method.resource_path,
         "path": decode_path(request.path),
         "httpMethod": request.http_method,
@@ -178,7 +178,27 @@ pub fn event(request: &RequestInfo<'_>) -> Value {
         },
         "body": body,
         "isBase64Encoded": is_base64
-    })
+    });
+    if let Some(context) = event["requestContext"].as_object_mut() {
+        if let Some(auth) = &request.authorization {
+            let authorizer = match &auth.claims {
+                // Cognito: the token's claims.
+                Some(claims) => json!({ "claims": claims }),
+                None => {
+                    let mut authorizer = auth.context.clone();
+                    authorizer.insert("principalId".into(), json!(auth.principal_id));
+                    authorizer.insert("integrationLatency".into(), json!(0));
+                    Value::Object(authorizer)
+                }
+            };
+            context.insert("authorizer".into(), authorizer);
+        }
+        if let Some((id, value)) = &request.api_key {
+            context["identity"]["apiKey"] = json!(value);
+            context["identity"]["apiKeyId"] = json!(id);
+        }
+    }
+    event
 }
 
 fn decode_path(raw: &str) -> String {

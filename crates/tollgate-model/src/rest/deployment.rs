@@ -66,6 +66,8 @@ pub struct ApiSnapshot {
     /// The API's customized gateway responses (the others answer with AWS's defaults).
     #[serde(default)]
     pub gateway_responses: Vec<GatewayResponse>,
+    #[serde(default)]
+    pub authorizers: Vec<super::Authorizer>,
 }
 
 impl ApiSnapshot {

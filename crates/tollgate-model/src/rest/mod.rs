@@ -4,6 +4,8 @@
 //! of the service model, and absent optional members are left out of the JSON as AWS does.
 
 mod account;
+mod api_key;
+mod authorizer;
 mod deployment;
 mod gateway_response;
 mod integration;
@@ -12,8 +14,11 @@ mod model;
 mod resource;
 mod restapi;
 mod stage;
+mod usage_plan;
 
 pub use account::{Account, ThrottleSettings};
+pub use api_key::{ApiKey, CreateApiKey, StageKey};
+pub use authorizer::{Authorizer, CreateAuthorizer};
 pub use deployment::{
     ApiSnapshot, CreateDeployment, Deployment, DeploymentCanarySettings, DeploymentRecord,
     MethodSnapshot,
@@ -31,6 +36,9 @@ pub use resource::Resource;
 pub use restapi::{CreateRestApi, EndpointConfiguration, RestApi};
 pub use stage::{
     AccessLogSettings, CanarySettings, CreateStage, MethodSetting, Stage, method_setting_key,
+};
+pub use usage_plan::{
+    ApiStage, CreateUsagePlan, CreateUsagePlanKey, QuotaSettings, UsagePlan, UsagePlanKey,
 };
 
 /// A string-to-string map as the wire has it, kept sorted so output is stable.

@@ -1,0 +1,427 @@
+//! Lambda authorizers (`TOKEN` and `REQUEST`): the identity check, the result cache, the
+//! function call and the evaluation of the returned policy against the method ARN.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use tollgate_plan::{AuthorizerKind, AuthorizerPlan, IdentitySource};
+use tollgate_shared::SharedState;
+
+use crate::context::RequestInfo;
+use crate::error::GatewayError;
+use crate::integration::lambda::{self, FunctionCall, FunctionInvoker};
+
+/// What an authorizer established about the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Authorization {
+    /// Lambda authorizers' `principalId` (empty for Cognito).
+    pub principal_id: String,
+    /// A Cognito token's claims, each as text.
+    pub claims: Option<Map<String, Value>>,
+    /// `context` of the authorizer's answer (strings, numbers, booleans).
+    pub context: Map<String, Value>,
+    /// The API key, when the API's key source is `AUTHORIZER`.
+    pub usage_identifier_key: Option<String>,
+}
+
+/// `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}`.
+pub fn method_arn(region: &str, info: &RequestInfo<'_>) -> String {
+    format!(
+        "arn:aws:execute-api:{region}:{}:{}/{}/{}/{}",
+        info.account_id,
+        info.api_id,
+        info.stage,
+        info.http_method,
+        info.path.trim_start_matches('/')
+    )
+}
+
+/// The identity values the authorizer reads, or `None` when one is missing (a 401 on AWS).
+fn identity(plan: &AuthorizerPlan, info: &RequestInfo<'_>) -> Option<Vec<String>> {
+    plan.identity_sources
+        .iter()
+        .map(|source| {
+            let value = match source {
+                IdentitySource::Header(name) => info.header(name).map(String::from),
+                IdentitySource::Query(name) => info.query_param(name).map(String::from),
+                IdentitySource::Path(name) => info.path_param(name).map(String::from),
+                IdentitySource::StageVariable(name) => info.stage_variables.get(name).cloned(),
+                IdentitySource::Context(name) => info.context(name),
+            };
+            value.filter(|v| !v.is_empty())
+        })
+        .collect()
+}
+
+/// Runs a Lambda authorizer for a request and decides.
+pub async fn authorize(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+    region: &str,
+    functions: Option<&Arc<dyn FunctionInvoker>>,
+    shared: &dyn SharedState,
+) -> Result<Authorization, GatewayError> {
+    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
+    if plan.kind == AuthorizerKind::Token
+        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
+        && !check.is_match(token)
+    {
+        return Err(GatewayError::Unauthorized);
+    }
+    let arn = method_arn(region, info);
+    let cache_key = (!plan.ttl.is_zero() && !identity.is_empty())
+        .then(|| format!("{}{}", plan.cache_prefix, identity.join("\u{1}")));
+    let cached = cache_key
+        .as_deref()
+        .and_then(|k| shared.authorizer_cache().get(k));
+    let answer: Value = match cached {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        None => {
+            let answer = invoke(plan, info, &arn, &identity, functions).await?;
+            if let Some(key) = cache_key {
+                let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+                shared.authorizer_cache().put(key, bytes, plan.ttl);
+            }
+            answer
+        }
+    };
+    decide(&answer, &arn)
+}
+
+/// A `COGNITO_USER_POOLS` authorizer: the token in the identity header must be an ID or access
+/// token of one of the authorizer's user pools (signature by the pool's keys, issuer, expiry,
+/// `token_use`); with method scopes, an access token holding one of them; with an
+/// `identityValidationExpression`, an audience (`aud`, or `client_id`) matching it.
+pub async fn cognito(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+    scopes: &[String],
+    pools: &[crate::CognitoUserPool],
+    jwt: &crate::auth::jwt::JwtVerifier,
+) -> Result<Authorization, GatewayError> {
+    use crate::auth::jwt::{JwtError, JwtRules};
+    let token = identity(plan, info)
+        .and_then(|mut values| values.pop())
+        .ok_or(GatewayError::Unauthorized)?;
+    let pools: Vec<&crate::CognitoUserPool> = plan
+        .provider_arns
+        .iter()
+        .filter_map(|arn| pools.iter().find(|p| &p.arn == arn))
+        .collect();
+    if pools.is_empty() {
+        return Err(GatewayError::AuthorizerConfiguration(format!(
+            "no issuer is configured for the user pools of authorizer {} ({}); add them to tollgate.toml",
+            plan.id,
+            plan.provider_arns.join(", ")
+        )));
+    }
+    let mut last = JwtError::Missing;
+    for pool in pools {
+        let rules = JwtRules {
+            issuer: &pool.issuer,
+            audience: &[],
+            scopes,
+            jwks_uri: Some(&pool.jwks_url),
+            any_audience: true,
+        };
+        let verified = match jwt.verify(&token, &rules).await {
+            Ok(v) => v,
+            Err(JwtError::Keys(detail)) => {
+                return Err(GatewayError::AuthorizerConfiguration(detail));
+            }
+            Err(e) => {
+                last = e;
+                continue;
+            }
+        };
+        let claims = verified.claims;
+        let token_use = claims.get("token_use").and_then(Value::as_str);
+        let usable = match token_use {
+            Some("access") => true,
+            // Scopes are only in access tokens: with method scopes an ID token does not do.
+            Some("id") => scopes.is_empty(),
+            _ => false,
+        };
+        if !usable {
+            return Err(GatewayError::Unauthorized);
+        }
+        if let Some(check) = &plan.validation {
+            let audience = claims
+                .get("aud")
+                .or_else(|| claims.get("client_id"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !check.is_match(audience) {
+                return Err(GatewayError::Unauthorized);
+            }
+        }
+        let claims = claims
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, Value::String(text))
+            })
+            .collect();
+        return Ok(Authorization {
+            claims: Some(claims),
+            ..Default::default()
+        });
+    }
+    tracing::debug!(authorizer = plan.id, error = %last, "Cognito token refused");
+    Err(GatewayError::Unauthorized)
+}
+
+/// Calls the authorizer without its cache and without deciding (TestInvokeAuthorizer): the
+/// function's answer, or why there is none.
+pub async fn answer_of(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+    region: &str,
+    functions: Option<&Arc<dyn FunctionInvoker>>,
+) -> Result<Value, GatewayError> {
+    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
+    if plan.kind == AuthorizerKind::Token
+        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
+        && !check.is_match(token)
+    {
+        return Err(GatewayError::Unauthorized);
+    }
+    let arn = method_arn(region, info);
+    let answer = invoke(plan, info, &arn, &identity, functions).await?;
+    // An answer that does not parse as a policy is a failure, whatever its effect.
+    match decide(&answer, &arn) {
+        Ok(_) | Err(GatewayError::AccessDenied { .. }) => Ok(answer),
+        Err(e) => Err(e),
+    }
+}
+
+async fn invoke(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+    arn: &str,
+    identity: &[String],
+    functions: Option<&Arc<dyn FunctionInvoker>>,
+) -> Result<Value, GatewayError> {
+    let functions = functions.ok_or_else(|| {
+        GatewayError::AuthorizerConfiguration("this node runs no functions".into())
+    })?;
+    let (name, qualifier) = plan
+        .function_uri
+        .as_deref()
+        .and_then(lambda::function_of)
+        .ok_or_else(|| {
+            GatewayError::AuthorizerConfiguration(format!(
+                "authorizer {} has no function URI",
+                plan.id
+            ))
+        })?;
+    let event = match plan.kind {
+        AuthorizerKind::Token => json!({
+            "type": "TOKEN",
+            "authorizationToken": identity.first(),
+            "methodArn": arn,
+        }),
+        _ => {
+            let mut event = lambda::event(info);
+            if let Some(map) = event.as_object_mut() {
+                map.remove("body");
+                map.remove("isBase64Encoded");
+                map.insert("type".into(), json!("REQUEST"));
+                map.insert("methodArn".into(), json!(arn));
+            }
+            event
+        }
+    };
+    let call = FunctionCall {
+        name,
+        qualifier,
+        payload: Bytes::from(serde_json::to_vec(&event).unwrap_or_default()),
+        trace_id: Some(info.trace_id()),
+    };
+    let result = functions.invoke(call).await.map_err(|e| {
+        GatewayError::AuthorizerConfiguration(format!("authorizer {} failed: {e:?}", plan.id))
+    })?;
+    let answer: Value = serde_json::from_slice(&result.payload).unwrap_or(Value::Null);
+    if result.function_error.is_some() {
+        // A function that fails with the message "Unauthorized" denies with a 401.
+        if answer.get("errorMessage").and_then(Value::as_str) == Some("Unauthorized") {
+            return Err(GatewayError::Unauthorized);
+        }
+        return Err(GatewayError::AuthorizerConfiguration(format!(
+            "authorizer {} failed: {}",
+            plan.id,
+            String::from_utf8_lossy(&result.payload)
+        )));
+    }
+    Ok(answer)
+}
+
+/// Evaluates the authorizer's answer for one method ARN.
+fn decide(answer: &Value, arn: &str) -> Result<Authorization, GatewayError> {
+    let bad = |why: &str| {
+        GatewayError::AuthorizerConfiguration(format!("invalid authorizer answer: {why}"))
+    };
+    let principal_id = match answer.get("principalId") {
+        Some(Value::String(s)) => s.clone(),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+        _ => return Err(bad("no principalId")),
+    };
+    let policy = answer
+        .get("policyDocument")
+        .ok_or_else(|| bad("no policyDocument"))?;
+    match evaluate(policy, arn) {
+        Decision::Allow => {}
+        Decision::ExplicitDeny => return Err(GatewayError::AccessDenied { explicit: true }),
+        Decision::ImplicitDeny => return Err(GatewayError::AccessDenied { explicit: false }),
+    }
+    let mut context = Map::new();
+    if let Some(Value::Object(map)) = answer.get("context") {
+        for (k, v) in map {
+            match v {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                    context.insert(k.clone(), v.clone());
+                }
+                Value::Null => {}
+                // AWS refuses nested objects and arrays in the context.
+                _ => return Err(bad("context values must be strings, numbers or booleans")),
+            }
+        }
+    }
+    Ok(Authorization {
+        principal_id,
+        claims: None,
+        context,
+        usage_identifier_key: answer
+            .get("usageIdentifierKey")
+            .and_then(Value::as_str)
+            .map(String::from),
+    })
+}
+
+/// What an IAM policy says about one resource.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Allow,
+    ExplicitDeny,
+    ImplicitDeny,
+}
+
+/// One or many strings, as policies write `Action` and `Resource`.
+fn strings(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM's wildcards: `*` any run of characters, `?` any one.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Evaluates an authorizer's IAM policy for `execute-api:Invoke` on `arn`.
+pub(crate) fn evaluate(policy: &Value, arn: &str) -> Decision {
+    let statements: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(single @ Value::Object(_)) => vec![single],
+        _ => Vec::new(),
+    };
+    let mut allowed = false;
+    for statement in statements {
+        let actions = strings(statement.get("Action"));
+        let action_matches = actions
+            .iter()
+            .any(|a| wildcard_match(&a.to_ascii_lowercase(), "execute-api:invoke"));
+        let resource_matches = strings(statement.get("Resource"))
+            .iter()
+            .any(|r| wildcard_match(r, arn));
+        if !(action_matches && resource_matches) {
+            continue;
+        }
+        match statement.get("Effect").and_then(Value::as_str) {
+            Some(e) if e.eq_ignore_ascii_case("deny") => return Decision::ExplicitDeny,
+            Some(e) if e.eq_ignore_ascii_case("allow") => allowed = true,
+            _ => {}
+        }
+    }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/pets/1";
+
+    fn policy(effect: &str, resource: &str) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
+        ]})
+    }
+
+    #[test]
+    fn wildcards_match_as_iam_does() {
+        assert!(wildcard_match("arn:*:abc/*/GET/*", ARN));
+        assert!(wildcard_match(
+            "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/pets/?",
+            ARN
+        ));
+        assert!(!wildcard_match("arn:aws:execute-api:*:abc/dev/POST/*", ARN));
+        assert!(wildcard_match("*", ""));
+    }
+
+    #[test]
+    fn deny_wins_and_no_match_is_an_implicit_deny() {
+        assert_eq!(evaluate(&policy("Allow", "arn:*"), ARN), Decision::Allow);
+        assert_eq!(evaluate(&policy("Deny", ARN), ARN), Decision::ExplicitDeny);
+        assert_eq!(
+            evaluate(&policy("Allow", "arn:*:abc/dev/POST/*"), ARN),
+            Decision::ImplicitDeny
+        );
+        let both = json!({"Statement": [
+            {"Action": "execute-api:*", "Effect": "Allow", "Resource": "*"},
+            {"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": [ARN]}
+        ]});
+        assert_eq!(evaluate(&both, ARN), Decision::ExplicitDeny);
+    }
+
+    #[test]
+    fn answers_need_a_principal_and_flat_context() {
+        let ok = json!({"principalId": "u1", "policyDocument": policy("Allow", "*"),
+                        "context": {"a": "x", "n": 1, "b": true}, "usageIdentifierKey": "k"});
+        let auth = decide(&ok, ARN).unwrap_or_default();
+        assert_eq!(auth.principal_id, "u1");
+        assert_eq!(auth.context.len(), 3);
+        assert_eq!(auth.usage_identifier_key.as_deref(), Some("k"));
+        assert!(decide(&json!({"policyDocument": policy("Allow", "*")}), ARN).is_err());
+        let nested = json!({"principalId": "u", "policyDocument": policy("Allow", "*"), "context": {"o": {}}});
+        assert!(decide(&nested, ARN).is_err());
+    }
+}
