@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::sync::broadcast::error::RecvError;
+use tollgate_model::calendar::day_of;
 use tollgate_model::layout::{
     ACCOUNT, API_KEY, USAGE, USAGE_ADJUSTMENT, USAGE_PLAN, USAGE_PLAN_KEY,
 };
 use tollgate_model::rest::{Account, ApiKey, QuotaSettings, UsagePlan, UsagePlanKey};
-use tollgate_model::usage::{DailyUsage, UsageAdjustment, day_of, period_of};
+use tollgate_model::usage::{DailyUsage, UsageAdjustment, period_of};
 use tollgate_shared::{PeriodCounter, RateLimit, RateLimiter, SharedState};
 use tollgate_store::{Expect, Key, Store, StoreError, Write};
 

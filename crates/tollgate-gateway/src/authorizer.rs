@@ -37,6 +37,22 @@ pub fn method_arn(region: &str, info: &RequestInfo<'_>) -> String {
     )
 }
 
+/// The identity a Lambda authorizer is called with: every identity source present, and a
+/// token that matches `identityValidationExpression`; otherwise a 401, without a call.
+fn checked_identity(
+    plan: &AuthorizerPlan,
+    info: &RequestInfo<'_>,
+) -> Result<Vec<String>, GatewayError> {
+    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
+    if plan.kind == AuthorizerKind::Token
+        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
+        && !check.is_match(token)
+    {
+        return Err(GatewayError::Unauthorized);
+    }
+    Ok(identity)
+}
+
 /// The identity values the authorizer reads, or `None` when one is missing (a 401 on AWS).
 fn identity(plan: &AuthorizerPlan, info: &RequestInfo<'_>) -> Option<Vec<String>> {
     plan.identity_sources
@@ -62,13 +78,7 @@ pub async fn authorize(
     functions: Option<&Arc<dyn FunctionInvoker>>,
     shared: &dyn SharedState,
 ) -> Result<Authorization, GatewayError> {
-    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
-    if plan.kind == AuthorizerKind::Token
-        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
-        && !check.is_match(token)
-    {
-        return Err(GatewayError::Unauthorized);
-    }
+    let identity = checked_identity(plan, info)?;
     let arn = method_arn(region, info);
     let cache_key = (!plan.ttl.is_zero() && !identity.is_empty())
         .then(|| format!("{}{}", plan.cache_prefix, identity.join("\u{1}")));
@@ -183,13 +193,7 @@ pub async fn answer_of(
     region: &str,
     functions: Option<&Arc<dyn FunctionInvoker>>,
 ) -> Result<Value, GatewayError> {
-    let identity = identity(plan, info).ok_or(GatewayError::Unauthorized)?;
-    if plan.kind == AuthorizerKind::Token
-        && let (Some(check), Some(token)) = (&plan.validation, identity.first())
-        && !check.is_match(token)
-    {
-        return Err(GatewayError::Unauthorized);
-    }
+    let identity = checked_identity(plan, info)?;
     let arn = method_arn(region, info);
     let answer = invoke(plan, info, &arn, &identity, functions).await?;
     // An answer that does not parse as a policy is a failure, whatever its effect.

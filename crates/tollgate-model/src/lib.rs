@@ -4,6 +4,7 @@
 //! (`botocore/data/apigateway/2015-07-09/service-2.json`) defines, so the management API can
 //! return them as they are. This crate does no I/O.
 
+pub mod calendar;
 pub mod error;
 pub mod ids;
 pub mod lambda;
@@ -29,7 +30,7 @@ pub fn now_epoch_seconds() -> i64 {
 pub fn format_iso8601(epoch_seconds: i64) -> String {
     let days = epoch_seconds.div_euclid(86_400);
     let secs = epoch_seconds.rem_euclid(86_400);
-    let (year, month, day) = lambda::civil_from_days(days);
+    let (year, month, day) = calendar::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         secs / 3600,

@@ -69,7 +69,7 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> AdminRes
     let include_values = query.bool("includeValues");
     let name_prefix = query.get("name").unwrap_or("");
     let customer = query.get("customerId");
-    let mut keys: Vec<ApiKey> = state
+    let keys: Vec<ApiKey> = state
         .repo
         .list::<ApiKey>("", API_KEY)
         .await?
@@ -78,7 +78,7 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> AdminRes
         .filter(|k| k.name.as_deref().unwrap_or("").starts_with(name_prefix))
         .filter(|k| customer.is_none_or(|c| k.customer_id.as_deref() == Some(c)))
         .collect();
-    keys.sort_by_key(|k| (k.created_date, k.id.clone()));
+    // In the order they were created (the store keeps it).
     let shown: Vec<serde_json::Value> = keys.iter().map(|k| k.shown(include_values)).collect();
     Ok(json(StatusCode::OK, &paginate(shown, &query)?))
 }

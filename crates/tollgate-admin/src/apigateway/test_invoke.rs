@@ -96,21 +96,11 @@ pub async fn test_invoke_method(
     ))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct TestAuthorizerInput {
-    path_with_query_string: Option<String>,
-    body: Option<String>,
-    headers: Option<BTreeMap<String, String>>,
-    multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
-    stage_variables: Option<BTreeMap<String, String>>,
-}
-
 /// TestInvokeAuthorizer: calls the authorizer (never its cache) with the given request.
 pub async fn test_invoke_authorizer(
     State(state): State<AppState>,
     Path((api_id, authorizer_id)): Path<(String, String)>,
-    AwsJson(input): AwsJson<TestAuthorizerInput>,
+    AwsJson(input): AwsJson<TestInvokeInput>,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
     let authorizer = state

@@ -7,11 +7,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use tollgate_model::calendar::day_of;
 use tollgate_model::ids;
 use tollgate_model::rest::{
     ApiKey, CreateUsagePlan, CreateUsagePlanKey, Stage, UsagePlan, UsagePlanKey,
 };
-use tollgate_model::usage::{DailyUsage, UsageAdjustment, day_of, period_of};
+use tollgate_model::usage::{DailyUsage, UsageAdjustment, period_of};
 use tollgate_store::Key;
 
 use super::PatchBody;
@@ -264,7 +265,7 @@ pub async fn delete_key(
 fn parse_date(field: &str, value: Option<&str>) -> AdminResult<i64> {
     let value =
         value.ok_or_else(|| AdminError::bad_request(format!("{field} is required: yyyy-MM-dd")))?;
-    tollgate_model::usage::parse_day(value).ok_or_else(|| {
+    tollgate_model::calendar::parse_day(value).ok_or_else(|| {
         AdminError::bad_request(format!("Invalid {field}: {value}. Expected yyyy-MM-dd"))
     })
 }
@@ -403,7 +404,7 @@ pub async fn update_usage(
         })
         .await?;
     }
-    let date = tollgate_model::usage::format_day(today);
+    let date = tollgate_model::calendar::format_day(today);
     let query = vec![
         ("startDate".to_string(), date.clone()),
         ("endDate".to_string(), date),
