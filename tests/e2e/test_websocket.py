@@ -391,3 +391,61 @@ def test_idle_connections_time_out_and_run_disconnect(spawn_server, monkeypatch,
         assert closed.value.rcvd.code == 1001
         assert 1.5 <= time.monotonic() - started <= 6
     assert os.environ["TOLLGATE_WS_IDLE_TIMEOUT_SECS"] == "2"
+
+
+# ---- $connect authorizer ------------------------------------------------------------------
+
+AUTHORIZER_SOURCE = '''
+import json
+
+def authorize(event, context):
+    token = event["headers"].get("Auth")
+    effect = "Allow" if token == "let-me-in" else "Deny"
+    assert event["type"] == "REQUEST" and event["methodArn"].endswith("/dev/$connect")
+    assert event["requestContext"]["routeKey"] == "$connect"
+    return {
+        "principalId": "user-1",
+        "policyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}]},
+        "context": {"team": "blue", "count": 3},
+    }
+
+def echo(event, context):
+    return {"statusCode": 200, "body": json.dumps(event["requestContext"].get("authorizer"))}
+'''
+
+
+def test_connect_lambda_request_authorizer(v2, endpoint):
+    lam = lambda_client(endpoint)
+    for name, handler in [("wsauth", "app.authorize"), ("wsecho", "app.echo")]:
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler=handler,
+                            Code={"ZipFile": make_zip({"app.py": AUTHORIZER_SOURCE})})
+    api_id = websocket_api(v2)
+    authorizer = v2.create_authorizer(
+        ApiId=api_id, Name="tokens", AuthorizerType="REQUEST",
+        AuthorizerUri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn('wsauth')}/invocations",
+        IdentitySource=["route.request.header.Auth"],
+    )
+    assert "AuthorizerPayloadFormatVersion" not in authorizer
+    with pytest.raises(ClientError) as e:
+        v2.create_authorizer(ApiId=api_id, Name="bad", AuthorizerType="REQUEST",
+                             AuthorizerUri=function_arn("wsauth"),
+                             IdentitySource=["$request.header.Auth"])
+    assert error_code(e) == "BadRequestException"
+    echo = v2.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn("wsecho")
+    )["IntegrationId"]
+    v2.create_route(ApiId=api_id, RouteKey="$connect", AuthorizationType="CUSTOM",
+                    AuthorizerId=authorizer["AuthorizerId"])
+    route(v2, api_id, "$default", echo, two_way=True)
+    deploy(v2, api_id)
+    url = ws_url(endpoint, api_id, "dev")
+    with pytest.raises(Exception) as e:
+        open_ws(url)
+    assert refused_status(e.value) == 401
+    with pytest.raises(Exception) as e:
+        open_ws(url, additional_headers={"Auth": "wrong"})
+    assert refused_status(e.value) == 403
+    with open_ws(url, additional_headers={"Auth": "let-me-in"}) as ws:
+        ws.send("{}")
+        assert recv_json(ws, timeout=60) == {"team": "blue", "count": 3, "principalId": "user-1"}

@@ -201,6 +201,7 @@ impl Gateway {
             client.client(false).clone(),
             Arc::clone(&shared),
             crate::websocket::Settings::from_env(),
+            (config.region.clone(), config.account_id.clone()),
         ));
         Ok(Arc::new(Self {
             plans,

@@ -28,6 +28,26 @@ pub struct WsRoutePlan {
     pub two_way: bool,
     /// `None` when the route has no (or a missing) integration.
     pub integration: Option<Arc<WsIntegrationPlan>>,
+    /// How `$connect` is authorized.
+    pub auth: WsAuth,
+}
+
+pub enum WsAuth {
+    None,
+    /// A `REQUEST` Lambda authorizer answering an IAM policy.
+    Lambda(Arc<WsAuthorizerPlan>),
+    /// `AWS_IAM`: SigV4 verification, which the data plane does not do yet (answers 403).
+    Iam,
+    /// The route names an authorizer the deployment does not have.
+    Misconfigured(String),
+}
+
+pub struct WsAuthorizerPlan {
+    pub id: String,
+    pub function_arn: String,
+    /// `route.request.header.X`, `route.request.querystring.X`, ...: all must have a value.
+    pub identity_sources: Vec<String>,
+    pub ttl: Duration,
 }
 
 pub enum WsTarget {
@@ -205,10 +225,41 @@ impl WsStagePlan {
                 Some((i.integration_id.as_str(), Arc::new(plan)))
             })
             .collect();
+        let authorizers: HashMap<&str, Arc<WsAuthorizerPlan>> = snapshot
+            .authorizers
+            .iter()
+            .filter_map(|a| {
+                let arn = a.authorizer_uri.as_deref()?;
+                let function_arn = match arn.split_once(":lambda:path/2015-03-31/functions/") {
+                    Some((_, rest)) => rest.strip_suffix("/invocations").unwrap_or(rest),
+                    None => arn,
+                };
+                Some((
+                    a.authorizer_id.as_str(),
+                    Arc::new(WsAuthorizerPlan {
+                        id: a.authorizer_id.clone(),
+                        function_arn: function_arn.to_string(),
+                        identity_sources: a.identity_source.clone(),
+                        ttl: Duration::from_secs(
+                            a.authorizer_result_ttl_in_seconds.unwrap_or(0).max(0) as u64,
+                        ),
+                    }),
+                ))
+            })
+            .collect();
         let routes = snapshot
             .routes
             .iter()
             .map(|route| {
+                let auth = match (route.authorization_type.as_str(), &route.authorizer_id) {
+                    ("AWS_IAM", _) => WsAuth::Iam,
+                    ("CUSTOM", Some(id)) => match authorizers.get(id.as_str()) {
+                        Some(a) => WsAuth::Lambda(Arc::clone(a)),
+                        None => WsAuth::Misconfigured(format!("authorizer {id} is missing")),
+                    },
+                    ("CUSTOM", None) => WsAuth::Misconfigured("no authorizer".into()),
+                    _ => WsAuth::None,
+                };
                 let two_way = snapshot.route_responses.iter().any(|r| {
                     r.route_id == route.route_id
                         && r.route_response.route_response_key == "$default"
@@ -219,6 +270,7 @@ impl WsStagePlan {
                     integration: route
                         .integration_id()
                         .and_then(|id| integrations.get(id).cloned()),
+                    auth,
                 };
                 (route.route_key.clone(), Arc::new(plan))
             })

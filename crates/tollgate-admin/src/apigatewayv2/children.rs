@@ -88,11 +88,11 @@ impl Child for Authorizer {
     fn id(&self) -> &str {
         &self.authorizer_id
     }
-    fn create(_: &str, input: &AuthorizerInput, id: String) -> Result<Self, ModelError> {
-        Authorizer::create(input, id)
+    fn create(protocol: &str, input: &AuthorizerInput, id: String) -> Result<Self, ModelError> {
+        Authorizer::create_for(protocol, input, id)
     }
-    fn updated(&self, _: &str, input: &AuthorizerInput) -> Result<Self, ModelError> {
-        Authorizer::updated(self, input)
+    fn updated(&self, protocol: &str, input: &AuthorizerInput) -> Result<Self, ModelError> {
+        Authorizer::updated_for(self, protocol, input)
     }
     fn all(contents: &mut Contents) -> &mut Vec<Versioned<Self>> {
         &mut contents.authorizers

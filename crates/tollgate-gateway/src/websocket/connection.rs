@@ -71,6 +71,8 @@ pub struct Connection {
     pub user_agent: String,
     pub last_active: AtomicU64,
     pub plan: Arc<WsStagePlan>,
+    /// What the `$connect` authorizer answered (`principalId` and its context).
+    pub authorizer: Option<serde_json::Value>,
 }
 
 pub fn now_millis() -> u64 {

@@ -68,6 +68,9 @@ pub fn request_context(
     }
     identity.insert("sourceIp".into(), json!(connection.source_ip));
     context.insert("identity".into(), Value::Object(identity));
+    if let Some(authorizer) = &connection.authorizer {
+        context.insert("authorizer".into(), authorizer.clone());
+    }
     context.insert("requestId".into(), json!(request_id));
     context.insert("domainName".into(), json!(connection.domain_name));
     context.insert("connectionId".into(), json!(connection.id));

@@ -7,6 +7,7 @@
 //! `/{stage}/@connections/{connectionId}` below either, or on the gateway's own address
 //! (`http://127.0.0.1:4566/{stage}/@connections/{id}`, since connection ids are unique).
 
+mod authorize;
 mod callback;
 pub mod connection;
 mod event;
@@ -38,6 +39,8 @@ pub struct Runtime {
     pub http: HttpClient,
     pub shared: Arc<dyn SharedState>,
     pub settings: Settings,
+    pub region: String,
+    pub account_id: String,
     /// New connections per second for the account.
     connect_limit: Arc<dyn RateLimiter>,
 }
@@ -48,6 +51,7 @@ impl Runtime {
         http: HttpClient,
         shared: Arc<dyn SharedState>,
         settings: Settings,
+        (region, account_id): (String, String),
     ) -> Self {
         let rate = settings.connect_rate;
         let connect_limit = shared.rate_limiter(
@@ -59,6 +63,8 @@ impl Runtime {
             http,
             shared,
             settings,
+            region,
+            account_id,
             connect_limit,
         }
     }
@@ -122,7 +128,7 @@ where
         query: crate::http_api::request::parse_query(request.uri().query()),
     };
     let now = now_millis();
-    let connection = Arc::new(Connection {
+    let mut connection = Connection {
         id: crate::pipeline::extended_request_id(),
         api_id: address.api_id.clone(),
         stage: address.stage.clone(),
@@ -132,7 +138,18 @@ where
         user_agent: header(&request, "user-agent").unwrap_or("").to_string(),
         last_active: AtomicU64::new(now),
         plan,
-    });
+        authorizer: None,
+    };
+    match authorize::authorize(runtime, &connection, &connect, &request_id).await {
+        Ok(context) => connection.authorizer = context,
+        Err(refusal) => {
+            if let authorize::Refusal::Internal(detail) = &refusal {
+                tracing::warn!(connection = connection.id, %detail, "$connect authorizer failed");
+            }
+            return answer(refusal.status(), refusal.body());
+        }
+    }
+    let connection = Arc::new(connection);
     let outcome = match route::connect(runtime, &connection, &connect, &request_id).await {
         Ok(outcome) => outcome,
         Err(error) => {
