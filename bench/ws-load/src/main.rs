@@ -16,9 +16,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<TcpStream>;
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -69,7 +69,7 @@ async fn open(url: &str) -> Option<Socket> {
     let config = WebSocketConfig::default().read_buffer_size(4096);
     let (ws, _) = tokio_tungstenite::client_async_with_config(
         request,
-        MaybeTlsStream::Plain(stream),
+        stream,
         Some(config),
     )
     .await
