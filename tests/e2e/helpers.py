@@ -49,10 +49,19 @@ def free_port() -> int:
 class ServerProcess:
     """One `tollgate serve` process on its own port and data dir."""
 
-    def __init__(self, data_dir: str, dev: bool = True, port: int | None = None):
+    def __init__(
+        self,
+        data_dir: str,
+        dev: bool = True,
+        port: int | None = None,
+        listen_host: str = "127.0.0.1",
+        env: dict | None = None,
+    ):
         self.data_dir = data_dir
         self.dev = dev
         self.port = port
+        self.listen_host = listen_host
+        self.env = env
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -74,13 +83,14 @@ class ServerProcess:
         cmd = [str(binary), "serve"]
         if self.dev:
             cmd.append("--dev")
-        cmd += ["--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir]
+        cmd += ["--listen", f"{self.listen_host}:{self.port}", "--data-dir", self.data_dir]
         self._log = tempfile.TemporaryFile(mode="w+b")
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=None if self.env is None else {**os.environ, **self.env},
         )
         self._wait_ready(timeout)
         return self

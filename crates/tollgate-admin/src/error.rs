@@ -27,6 +27,12 @@ pub enum AdminError {
     ConcurrentModification,
     #[error("{0}")]
     Unavailable(String),
+    /// A request the locked management API refused: no, a bad or an expired signature.
+    #[error("{0}")]
+    Unauthenticated(#[from] tollgate_iam::sigv4::SigV4Error),
+    /// A request from an address that may not use this route.
+    #[error("{0}")]
+    AccessDenied(String),
 }
 
 impl AdminError {
@@ -47,6 +53,8 @@ impl AdminError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailableException",
             ),
+            Self::Unauthenticated(e) => (StatusCode::FORBIDDEN, e.error_type()),
+            Self::AccessDenied(_) => (StatusCode::FORBIDDEN, "AccessDeniedException"),
         }
     }
 

@@ -4,6 +4,8 @@
 
 pub mod apigateway;
 pub mod apigatewayv2;
+pub mod auth;
+pub mod credentials;
 pub mod error;
 pub mod lambda;
 pub mod wire;

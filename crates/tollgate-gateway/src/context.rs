@@ -39,6 +39,8 @@ pub struct RequestInfo<'a> {
     pub api_key: Option<(String, String)>,
     /// What the method's authorizer established.
     pub authorization: Option<crate::authorizer::Authorization>,
+    /// The caller of an `AWS_IAM` method, once its signature is verified.
+    pub iam: Option<std::sync::Arc<tollgate_iam::Principal>>,
 }
 
 pub fn decode(raw: &str) -> String {
@@ -107,6 +109,21 @@ impl RequestInfo<'_> {
             .unwrap_or(0)
     }
 
+    /// `$context.identity.*` of a SigV4-verified caller: its account, access key and ARN
+    /// (`caller` and `user` are the access key id: Tollgate's users have no other id).
+    pub fn iam_identity(&self) -> Vec<(&'static str, String)> {
+        let Some(p) = &self.iam else {
+            return Vec::new();
+        };
+        vec![
+            ("accountId", p.account_id.clone()),
+            ("caller", p.access_key_id.clone()),
+            ("accessKey", p.access_key_id.clone()),
+            ("user", p.access_key_id.clone()),
+            ("userArn", p.arn.clone()),
+        ]
+    }
+
     /// `$context.name` for the variables the data plane knows today.
     pub fn context(&self, name: &str) -> Option<String> {
         Some(match name {
@@ -130,6 +147,14 @@ impl RequestInfo<'_> {
             "identity.apiKey" => self.api_key.as_ref()?.1.clone(),
             "identity.apiKeyId" => self.api_key.as_ref()?.0.clone(),
             "authorizer.principalId" => self.authorization.as_ref()?.principal_id.clone(),
+            "identity.accountId" | "identity.caller" | "identity.accessKey" | "identity.user"
+            | "identity.userArn" => {
+                let field = &name["identity.".len()..];
+                self.iam_identity()
+                    .into_iter()
+                    .find(|(n, _)| *n == field)
+                    .map(|(_, v)| v)?
+            }
             other if other.starts_with("authorizer.claims.") => {
                 let claims = self.authorization.as_ref()?.claims.as_ref()?;
                 match claims.get(&other["authorizer.claims.".len()..])? {
@@ -257,6 +282,11 @@ impl RequestInfo<'_> {
                 if let Some(slot) = identity.iter_mut().find(|(n, _)| n == name) {
                     slot.1 = Value::from(v.as_str());
                 }
+            }
+        }
+        for (name, value) in self.iam_identity() {
+            if let Some(slot) = identity.iter_mut().find(|(n, _)| n == name) {
+                slot.1 = Value::from(value.as_str());
             }
         }
         identity.push(("sourceIp".into(), Value::from(self.source_ip.as_str())));

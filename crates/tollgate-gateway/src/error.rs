@@ -60,6 +60,14 @@ pub enum GatewayError {
     /// The authorizer's policy does not allow the method.
     #[error("{}", if *.explicit { "User is not authorized to access this resource with an explicit deny" } else { "User is not authorized to access this resource" })]
     AccessDenied { explicit: bool },
+    /// An `AWS_IAM` method's SigV4 signature is missing, malformed, wrong, expired, or made
+    /// with an unknown key.
+    #[error("{0}")]
+    Signature(tollgate_iam::sigv4::SigV4Error),
+    /// The caller's identity policies (or the resource policy) do not allow
+    /// `execute-api:Invoke` on the method: "User: {arn} is not authorized to perform ...".
+    #[error("{0}")]
+    IamDenied(String),
     /// The authorizer could not be run or answered something unusable; AWS answers
     /// `{"message": null}`.
     #[error("null")]
@@ -90,7 +98,9 @@ impl GatewayError {
             Self::MissingAuthenticationToken
             | Self::Forbidden
             | Self::InvalidApiKey
-            | Self::AccessDenied { .. } => 403,
+            | Self::AccessDenied { .. }
+            | Self::IamDenied(_) => 403,
+            Self::Signature(e) => e.status(),
             Self::Unauthorized => 401,
             Self::RateExceeded | Self::QuotaExceeded => 429,
             Self::AuthorizerConfiguration(_) => 500,
@@ -112,7 +122,8 @@ impl GatewayError {
             Self::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
             Self::Forbidden | Self::InvalidApiKey => Some("ForbiddenException"),
             Self::Unauthorized => Some("UnauthorizedException"),
-            Self::AccessDenied { .. } => Some("AccessDeniedException"),
+            Self::AccessDenied { .. } | Self::IamDenied(_) => Some("AccessDeniedException"),
+            Self::Signature(e) => Some(e.error_type()),
             Self::RateExceeded => Some("TooManyRequestsException"),
             Self::QuotaExceeded => Some("LimitExceededException"),
             Self::AuthorizerConfiguration(_) => Some("AuthorizerConfigurationException"),
@@ -143,7 +154,8 @@ impl GatewayError {
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
             Self::InvalidApiKey => "INVALID_API_KEY",
             Self::Unauthorized => "UNAUTHORIZED",
-            Self::AccessDenied { .. } => "ACCESS_DENIED",
+            Self::AccessDenied { .. } | Self::IamDenied(_) => "ACCESS_DENIED",
+            Self::Signature(e) => e.gateway_response_type(),
             Self::AuthorizerConfiguration(_) => "AUTHORIZER_CONFIGURATION_ERROR",
             Self::Forbidden
             | Self::UnknownApi(_)

@@ -20,6 +20,7 @@ pub mod auth;
 mod authorizer;
 mod body;
 mod context;
+pub mod credentials;
 mod error;
 pub mod http_api;
 pub mod integration;

@@ -65,10 +65,23 @@ pub struct Gateway {
     /// Runs the functions of `AWS_PROXY` integrations, when this node has a function runtime.
     functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     config: GatewayConfig,
+    /// The access keys `AWS_IAM` methods are verified against.
+    credentials: Arc<crate::credentials::CredentialsRegistry>,
     /// Verifies JWTs for JWT authorizers, with each issuer's keys cached.
     jwt: crate::auth::jwt::JwtVerifier,
     /// What WebSocket connections run on.
     websocket: Arc<crate::websocket::Runtime>,
+}
+
+/// Who the resource policy is evaluated for.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    /// No authorization on the method.
+    Anonymous,
+    /// A Lambda authorizer will decide (or has allowed).
+    Authorized,
+    /// A SigV4-verified caller of an `AWS_IAM` method.
+    Iam(&'a tollgate_iam::Principal),
 }
 
 /// Answers an error through the API's gateway responses: the response type's status, headers
@@ -187,6 +200,21 @@ impl Gateway {
         config: GatewayConfig,
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     ) -> Result<Arc<Self>, String> {
+        let credentials =
+            crate::credentials::CredentialsRegistry::start(Arc::clone(&store), Vec::new())
+                .await
+                .map_err(|e| e.to_string())?;
+        Self::start_with_credentials(store, config, functions, credentials).await
+    }
+
+    /// [`Gateway::start`] with a credentials registry shared with the management API (and
+    /// its bootstrap keys).
+    pub async fn start_with_credentials(
+        store: Arc<dyn Store>,
+        config: GatewayConfig,
+        functions: Option<Arc<dyn lambda::FunctionInvoker>>,
+        credentials: Arc<crate::credentials::CredentialsRegistry>,
+    ) -> Result<Arc<Self>, String> {
         let shared: Arc<dyn SharedState> = Arc::new(tollgate_shared::InProcess::new());
         let plans = PlanSet::start(Arc::clone(&store), Arc::clone(&shared))
             .await
@@ -210,6 +238,7 @@ impl Gateway {
             client,
             functions,
             config,
+            credentials,
             jwt,
             websocket,
         }))
@@ -430,6 +459,7 @@ impl Gateway {
             received: SystemTime::now(),
             api_key: None,
             authorization: None,
+            iam: None,
         };
         let metered = match guarded {
             Guarded::Yes => self.guard(variant, &mut info).await?,
@@ -469,6 +499,97 @@ impl Gateway {
         Ok(response)
     }
 
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`: what
+    /// `execute-api:Invoke` is evaluated on.
+    fn method_arn(&self, info: &RequestInfo<'_>) -> String {
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            self.config.region,
+            self.config.account_id,
+            info.api_id,
+            info.stage,
+            info.http_method,
+            info.path
+        )
+    }
+
+    /// An `AWS_IAM` method's caller: the SigV4 signature (service `execute-api`, this region)
+    /// verified against the managed credentials.
+    fn verify_iam(
+        &self,
+        info: &RequestInfo<'_>,
+    ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
+        use tollgate_iam::sigv4;
+        let request = sigv4::Request::new(
+            &info.http_method,
+            &info.full_path,
+            info.raw_query.as_deref().unwrap_or(""),
+            &info.headers,
+        );
+        sigv4::verify(
+            &request,
+            &sigv4::sha256_hex(&info.body),
+            &*self.credentials,
+            &sigv4::Expectations::new(&["execute-api"], Some(&self.config.region)),
+        )
+        .map(|verified| verified.principal)
+        .map_err(GatewayError::Signature)
+    }
+
+    /// The resource policy and the caller's identity together, as AWS's table says: an
+    /// explicit deny anywhere denies; an `AWS_IAM` caller of this account needs an allow from
+    /// either its identity policies or the resource policy, one of another account from both;
+    /// an authorized (`CUSTOM`) caller is denied only explicitly here; an anonymous one needs
+    /// the resource policy's allow when there is a policy.
+    fn check_policies(
+        &self,
+        variant: &Variant,
+        info: &RequestInfo<'_>,
+        caller: Caller<'_>,
+    ) -> Result<(), GatewayError> {
+        use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
+        if variant.resource_policy.is_none() && !matches!(caller, Caller::Iam(_)) {
+            return Ok(());
+        }
+        let resource = self.method_arn(info);
+        let principal = match caller {
+            Caller::Iam(p) => Some(p),
+            _ => None,
+        };
+        let context = RequestContext {
+            principal_arn: principal.map(|p| p.arn.as_str()),
+            principal_account: principal.map(|p| p.account_id.as_str()),
+            action: "execute-api:Invoke",
+            resource: &resource,
+            source_ip: info.source_ip.parse().ok(),
+            keys: &[],
+        };
+        let resource_decision = variant
+            .resource_policy
+            .as_ref()
+            .map(|p| p.evaluate(&context));
+        let authentication = match caller {
+            Caller::Iam(p) => Authentication::Iam {
+                identity: Policy::evaluate_all(p.policies.iter().map(|p| &**p), &context),
+                same_account: p.account_id == self.config.account_id,
+            },
+            Caller::Authorized => Authentication::Authorizer {
+                identity: Decision::Allow,
+            },
+            Caller::Anonymous => Authentication::None,
+        };
+        match tollgate_iam::policy::authorize(resource_decision, authentication) {
+            Decision::Allow => Ok(()),
+            decision => Err(GatewayError::IamDenied(
+                tollgate_iam::policy::not_authorized_message(
+                    principal.map(|p| p.arn.as_str()),
+                    &resource,
+                    decision,
+                ),
+            )),
+        }
+    }
+
     /// Who may call: the authorizer, then the API key and its usage plan (throttles, quota),
     /// then the stage's method throttle and the account's. Returns the usage counters of the
     /// key the request was admitted with.
@@ -497,6 +618,9 @@ impl Gateway {
                     info.authorization = Some(authorization);
                     return self.guard_keys_and_throttles(variant, info);
                 }
+                // The resource policy's explicit denies apply before the authorizer runs;
+                // its allow is then the authorizer's to give.
+                self.check_policies(variant, info, Caller::Authorized)?;
                 let authorization = authorizer::authorize(
                     plan,
                     info,
@@ -507,10 +631,12 @@ impl Gateway {
                 .await?;
                 info.authorization = Some(authorization);
             }
-            // Requests to IAM methods are refused until SigV4 verification lands, as AWS
-            // refuses unsigned ones.
-            "AWS_IAM" => return Err(GatewayError::MissingAuthenticationToken),
-            _ => {}
+            "AWS_IAM" => {
+                let principal = self.verify_iam(info)?;
+                self.check_policies(variant, info, Caller::Iam(&principal))?;
+                info.iam = Some(principal);
+            }
+            _ => self.check_policies(variant, info, Caller::Anonymous)?,
         }
         self.guard_keys_and_throttles(variant, info)
     }
@@ -726,6 +852,7 @@ impl Gateway {
             received: SystemTime::now(),
             api_key: None,
             authorization: None,
+            iam: None,
         };
         let mut log = vec![format!("Execution log for request {request_id}")];
         let outcome =

@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod error;
+pub mod iam;
 pub mod ids;
 pub mod lambda;
 pub mod patch;
@@ -50,6 +51,9 @@ pub mod layout {
     pub const VALIDATOR: &str = "requestvalidator";
     pub const ACCOUNT: &str = "account";
     pub const GATEWAY_RESPONSE: &str = "gatewayresponse";
+    pub const DOCUMENTATION_PART: &str = "documentationpart";
+    /// A documentation snapshot with the parts it froze, keyed by its version.
+    pub const DOCUMENTATION_VERSION: &str = "documentationversion";
     pub const AUTHORIZER: &str = "authorizer";
     /// Scope: the API's id; id: the stage name. `{"generation": n}`, bumped by
     /// FlushStageAuthorizersCache.
@@ -68,6 +72,8 @@ pub mod layout {
     pub const LAMBDA_VERSION: &str = "lambda-version";
     /// A function alias (scope [`crate::lambda::function_scope`]).
     pub const LAMBDA_ALIAS: &str = "lambda-alias";
+    /// An access key of managed credentials (scope [`crate::iam::SCOPE`]).
+    pub const ACCESS_KEY: &str = "iam-access-key";
     /// An HTTP API (`apigatewayv2`), in scope `""` beside REST APIs: the two share one id
     /// space, and everything of an HTTP API lives in the scope named by its id.
     pub const HTTP_API: &str = "v2-api";

@@ -96,6 +96,22 @@ pub struct Variant {
     /// `apiKeySource` `AUTHORIZER`: the key comes from the authorizer's `usageIdentifierKey`
     /// rather than the `x-api-key` header.
     pub api_key_from_authorizer: bool,
+    /// The API's resource policy (`policy`), compiled; abbreviated resources
+    /// (`execute-api:/stage/METHOD/path`) match this API in any region and account.
+    pub resource_policy: Option<Arc<tollgate_iam::policy::Policy>>,
+}
+
+/// A resource policy compiled; one that does not compile denies everything (and is logged),
+/// since what it meant to allow cannot be known.
+fn resource_policy(api_id: &str, text: Option<&str>) -> Option<Arc<tollgate_iam::policy::Policy>> {
+    use tollgate_iam::policy::Policy;
+    let text = text.filter(|t| !t.trim().is_empty())?;
+    let policy = Policy::parse_resource_policy(text, "*", "*", api_id).unwrap_or_else(|e| {
+        tracing::error!(api_id, error = %e, "the resource policy does not compile; it denies everything");
+        let deny = r#"{"Statement": {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}}"#;
+        Policy::parse(deny).unwrap_or_else(|_| unreachable!("a fixed, valid policy"))
+    });
+    Some(Arc::new(policy))
 }
 
 impl Variant {
@@ -157,6 +173,7 @@ impl Variant {
             routes,
             gateway_responses: GatewayResponses::compile(&record.snapshot.gateway_responses),
             api_key_from_authorizer: record.snapshot.api.api_key_source == "AUTHORIZER",
+            resource_policy: resource_policy(api_id, record.snapshot.api.policy.as_deref()),
             binary_media_types: record
                 .snapshot
                 .api
@@ -550,5 +567,32 @@ pub mod test_invoke {
             &self,
             test: AuthorizerTest,
         ) -> Pin<Box<dyn Future<Output = AuthorizerOutcome> + Send + '_>>;
+    }
+}
+
+#[cfg(test)]
+mod resource_policy_tests {
+    use tollgate_iam::policy::{Decision, RequestContext};
+
+    fn decide(text: &str, resource: &str) -> Option<Decision> {
+        super::resource_policy("abc123", Some(text)).map(|p| {
+            p.evaluate(&RequestContext {
+                action: "execute-api:Invoke",
+                resource,
+                ..Default::default()
+            })
+        })
+    }
+
+    #[test]
+    fn abbreviated_resources_match_the_api_and_bad_policies_deny() {
+        let allow = r#"{"Statement": {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/prod/*"}}"#;
+        let here = "arn:aws:execute-api:us-east-1:000000000000:abc123/prod/GET/pets";
+        let other = "arn:aws:execute-api:us-east-1:000000000000:zzz999/prod/GET/pets";
+        assert_eq!(decide(allow, here), Some(Decision::Allow));
+        assert_eq!(decide(allow, other), Some(Decision::ImplicitDeny));
+        assert_eq!(decide("{not json", here), Some(Decision::ExplicitDeny));
+        assert!(super::resource_policy("abc123", Some("  ")).is_none());
+        assert!(super::resource_policy("abc123", None).is_none());
     }
 }

@@ -42,6 +42,18 @@ pub struct ServeArgs {
     /// AWS_SESSION_TOKEN credentials [default: none]
     #[arg(long, env = "TOLLGATE_REMOTE_LAMBDA_ENDPOINT")]
     remote_lambda_endpoint: Option<String>,
+    /// Bootstrap credentials (with --secret-access-key): an access key that locks the
+    /// management API like stored ones, without being stored [default: none]
+    #[arg(long, env = "TOLLGATE_ACCESS_KEY_ID", requires = "secret_access_key")]
+    access_key_id: Option<String>,
+    /// The bootstrap access key's secret
+    #[arg(
+        long,
+        env = "TOLLGATE_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        requires = "access_key_id"
+    )]
+    secret_access_key: Option<String>,
 }
 
 /// `tollgate.toml`: the same settings, for a data dir that carries its own.
@@ -55,6 +67,8 @@ struct FileSettings {
     dev: Option<bool>,
     log_format: Option<LogFormat>,
     remote_lambda_endpoint: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
     #[serde(default)]
     cognito_user_pools: BTreeMap<String, CognitoUserPoolFile>,
 }
@@ -79,25 +93,59 @@ pub struct Settings {
     pub dev: bool,
     pub log_format: LogFormat,
     pub remote_lambda_endpoint: Option<String>,
+    /// Bootstrap credentials (access key id, secret), if configured.
+    pub bootstrap_key: Option<(String, String)>,
     /// User pool ARN -> its token issuer and JWKS URL (file only).
     pub cognito_user_pools: Vec<tollgate_gateway::CognitoUserPool>,
 }
 
+/// The data dir (absolute), its `tollgate.toml`, and the account id, resolved as `serve`
+/// does; `tollgate credentials` uses the same.
+fn base(
+    data_dir: Option<PathBuf>,
+    account_id: Option<String>,
+) -> Result<(PathBuf, FileSettings, String), String> {
+    let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(".tollgate"));
+    // Absolute, because function processes run in their own code directories and must
+    // still find what the runtime keeps under the data dir.
+    let data_dir = std::path::absolute(&data_dir)
+        .map_err(|e| format!("data dir {} is unusable: {e}", data_dir.display()))?;
+    let mut file = read_file(&data_dir)?;
+    let account_id = account_id
+        .or(file.account_id.take())
+        .unwrap_or_else(|| "000000000000".into());
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("account id must be 12 digits, got {account_id:?}"));
+    }
+    Ok((data_dir, file, account_id))
+}
+
+/// The data dir and account id of `tollgate credentials`, and the listen address of a server
+/// that may be running on it.
+pub fn resolve_data_dir(
+    data_dir: Option<PathBuf>,
+    account_id: Option<String>,
+) -> Result<(PathBuf, String), String> {
+    let (data_dir, _, account_id) = base(data_dir, account_id)?;
+    Ok((data_dir, account_id))
+}
+
 impl Settings {
     pub fn resolve(args: ServeArgs) -> Result<Self, String> {
-        let data_dir = args.data_dir.unwrap_or_else(|| PathBuf::from(".tollgate"));
-        // Absolute, because function processes run in their own code directories and must
-        // still find what the runtime keeps under the data dir.
-        let data_dir = std::path::absolute(&data_dir)
-            .map_err(|e| format!("data dir {} is unusable: {e}", data_dir.display()))?;
-        let file = read_file(&data_dir)?;
-        let account_id = args
-            .account_id
-            .or(file.account_id)
-            .unwrap_or_else(|| "000000000000".into());
-        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("account id must be 12 digits, got {account_id:?}"));
-        }
+        let (data_dir, file, account_id) = base(args.data_dir, args.account_id)?;
+        let bootstrap_key = match (
+            args.access_key_id.or(file.access_key_id),
+            args.secret_access_key.or(file.secret_access_key),
+        ) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "bootstrap credentials need both an access key id and a secret access key"
+                        .into(),
+                );
+            }
+        };
         Ok(Self {
             listen: args
                 .listen
@@ -116,6 +164,7 @@ impl Settings {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
             remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
+            bootstrap_key,
             cognito_user_pools: file
                 .cognito_user_pools
                 .into_iter()
@@ -157,6 +206,8 @@ mod tests {
             dev: false,
             log_format: None,
             remote_lambda_endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
         }
     }
 

@@ -1,8 +1,10 @@
 //! `tollgate`: an API gateway that speaks Amazon API Gateway.
 
 mod config;
+mod credentials;
 mod functions;
 mod logs;
+mod openapi_cli;
 mod remote_lambda;
 
 use std::io::IsTerminal;
@@ -18,6 +20,7 @@ use hyper::{Request, Response};
 use tokio::sync::watch;
 use tollgate_gateway::server::{self, ResponseBody};
 use tollgate_gateway::{Gateway, GatewayConfig, GatewayError};
+use tollgate_iam::CredentialsLookup;
 use tower::ServiceExt;
 
 use crate::config::{LogFormat, ServeArgs, Settings};
@@ -39,12 +42,31 @@ enum Command {
     Serve(ServeArgs),
     /// Print a function's log (START / END / REPORT and its output); --follow for new lines.
     Logs(logs::LogsArgs),
+    /// Manage the access keys that lock the management API and sign AWS_IAM calls.
+    Credentials(credentials::CredentialsArgs),
+    /// Create (or replace) a REST API from an OpenAPI file on a running server, deploy it to a
+    /// stage and print its invoke URLs.
+    Import(openapi_cli::ImportArgs),
+    /// Print a stage's API as OpenAPI (oas30 or swagger, JSON or YAML) from a running server.
+    Export(openapi_cli::ExportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Logs(args) => match logs::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Command::Credentials(args) => match credentials::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Command::Import(args) => match openapi_cli::import(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Command::Export(args) => match openapi_cli::export(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },
@@ -117,6 +139,30 @@ async fn serve(settings: Settings) -> Result<(), String> {
         None => None,
     };
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let bootstrap: Vec<tollgate_iam::Principal> = settings
+        .bootstrap_key
+        .iter()
+        .map(|(id, secret)| {
+            tollgate_iam::Principal::user(id, secret, &settings.account_id, "bootstrap")
+        })
+        .collect();
+    let credentials =
+        tollgate_gateway::credentials::CredentialsRegistry::start(Arc::clone(&store), bootstrap)
+            .await
+            .map_err(|e| format!("cannot read stored credentials: {e}"))?;
+    if credentials.is_empty() && !tollgate_admin::auth::is_loopback(local.ip()) {
+        return Err(format!(
+            "refusing to serve the management API on {local} without credentials: create some \
+             with `tollgate credentials create --user NAME` (or set TOLLGATE_ACCESS_KEY_ID and \
+             TOLLGATE_SECRET_ACCESS_KEY), or listen on a loopback address"
+        ));
+    }
+    tracing::info!(
+        access_keys = credentials.count(),
+        locked = !credentials.is_empty(),
+        "management API credentials"
+    );
+    let admin_file = write_admin_file(&settings, local)?;
 
     let functions = start_functions(&settings, &store).await?;
     let remote = match &settings.remote_lambda_endpoint {
@@ -137,7 +183,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         remote.clone(),
     )
     .await;
-    let gateway = Gateway::start(
+    let gateway = Gateway::start_with_credentials(
         Arc::clone(&store),
         GatewayConfig {
             region: settings.region.clone(),
@@ -145,10 +191,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
             cognito_user_pools: settings.cognito_user_pools.clone(),
         },
         Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
+        Arc::clone(&credentials),
     )
     .await?;
     let admin = tollgate_admin::router_with_remote_lambda(
-        store,
+        Arc::clone(&store),
         tollgate_admin::AdminConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
@@ -158,6 +205,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
             functions: Some(Arc::clone(&functions)),
         },
         remote.map(|r| r as Arc<dyn tollgate_admin::lambda::RemoteInvoker>),
+    )
+    .merge(tollgate_admin::credentials::routes(
+        store,
+        &settings.account_id,
+        admin_file.token.clone(),
+    ));
+    let admin = tollgate_admin::auth::lock(
+        admin,
+        Arc::clone(&credentials) as tollgate_admin::auth::Credentials,
+        &settings.region,
     )
     .layer(axum::middleware::from_fn(log_request));
 
@@ -191,10 +248,14 @@ async fn serve(settings: Settings) -> Result<(), String> {
         )));
     }
     let shared_gateway = Arc::clone(&gateway);
-    let handler = move |request: Request<Incoming>, remote: SocketAddr| {
+    let handler = move |mut request: Request<Incoming>, remote: SocketAddr| {
         let gateway = Arc::clone(&shared_gateway);
         let admin = admin.clone();
         async move {
+            // The management API's lock tells loopback clients by their address.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(remote));
             let host = request
                 .headers()
                 .get(hyper::header::HOST)
@@ -228,8 +289,43 @@ async fn serve(settings: Settings) -> Result<(), String> {
     }
     gateway.shutdown().await;
     functions.shutdown().await;
+    let _ = std::fs::remove_file(settings.data_dir.join(credentials::ADMIN_FILE));
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Writes `{data_dir}/tollgate.admin` (mode 0600): the loopback URL of this server and a
+/// fresh random token, with which `tollgate credentials` manages credentials while it runs.
+fn write_admin_file(
+    settings: &Settings,
+    local: SocketAddr,
+) -> Result<credentials::AdminFile, String> {
+    let mut token = [0u8; 32];
+    getrandom::fill(&mut token).map_err(|e| format!("no random source: {e}"))?;
+    let host = match local.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let admin = credentials::AdminFile {
+        url: format!("http://{host}:{}", local.port()),
+        token: tollgate_iam::sigv4::encoding::hex(&token),
+    };
+    let path = settings.data_dir.join(credentials::ADMIN_FILE);
+    let text = serde_json::to_string(&admin).map_err(|e| e.to_string())?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(
+        &mut options
+            .open(&path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        text.as_bytes(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(admin)
 }
 
 /// The function runtime (`{data_dir}/functions`: logs and runtime clients), with every stored

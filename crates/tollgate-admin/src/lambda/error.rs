@@ -99,6 +99,10 @@ impl From<AdminError> for LambdaError {
             AdminError::PayloadTooLarge(m) => Self::RequestTooLarge(m),
             AdminError::BadRequest(m) => Self::InvalidParameter(m),
             AdminError::UnknownOperation(m) | AdminError::Unavailable(m) => Self::Service(m),
+            // The lock answers these itself, before any handler runs.
+            other @ (AdminError::Unauthenticated(_) | AdminError::AccessDenied(_)) => {
+                Self::Service(other.to_string())
+            }
         }
     }
 }

@@ -197,6 +197,9 @@ pub fn event(request: &RequestInfo<'_>) -> Value {
             context["identity"]["apiKey"] = json!(value);
             context["identity"]["apiKeyId"] = json!(id);
         }
+        for (name, value) in request.iam_identity() {
+            context["identity"][name] = json!(value);
+        }
     }
     event
 }
