@@ -66,6 +66,16 @@ pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
         let (stage, tail) = split_stage(rest);
         return address(api_id, stage, tail);
     }
+    // `@connections` on the gateway's own address (connection ids are unique across APIs, so
+    // no API id is needed): an address with an empty API id.
+    let (stage, tail) = split_stage(path);
+    if !stage.is_empty() && crate::websocket::connection_id_of(tail).is_some() {
+        return Some(Address {
+            api_id: String::new(),
+            stage: stage.to_string(),
+            path: tail.to_string(),
+        });
+    }
     None
 }
 

@@ -12,6 +12,7 @@
 //! - [`http_api`] runs one request to an HTTP API (`apigatewayv2`); [`auth`] verifies JWTs.
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
 //! - [`server`] is the listener loop shared with the management API.
+//! - [`websocket`] serves WebSocket APIs: handshakes, connections, routing, `@connections`.
 
 pub mod access;
 pub mod address;
@@ -27,6 +28,7 @@ mod pipeline;
 pub mod plans;
 pub mod server;
 pub mod telemetry;
+pub mod websocket;
 
 pub use address::Address;
 pub use error::GatewayError;

@@ -71,6 +71,8 @@ pub struct Gateway {
     credentials: Arc<crate::credentials::CredentialsRegistry>,
     /// Verifies JWTs for JWT authorizers, with each issuer's keys cached.
     jwt: crate::auth::jwt::JwtVerifier,
+    /// What WebSocket connections run on.
+    websocket: Arc<crate::websocket::Runtime>,
 }
 
 /// Who the resource policy is evaluated for.
@@ -184,7 +186,7 @@ fn gateway_response(
 
 /// An id like API Gateway's `x-amz-apigw-id` / extended request id: 16 characters of base64
 /// alphabet ending in `=`.
-fn extended_request_id() -> String {
+pub(crate) fn extended_request_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut id: String = (0..15)
         .map(|_| ALPHABET[fastrand::usize(..64)] as char)
@@ -242,6 +244,13 @@ impl Gateway {
             .map_err(|e: StoreError| e.to_string())?;
         let client = BackendClient::new().map_err(|e| format!("TLS setup failed: {e}"))?;
         let jwt = crate::auth::jwt::JwtVerifier::new(client.client(false).clone());
+        let websocket = Arc::new(crate::websocket::Runtime::new(
+            functions.clone(),
+            client.client(false).clone(),
+            Arc::clone(&shared),
+            crate::websocket::Settings::from_env(),
+            (config.region.clone(), config.account_id.clone()),
+        ));
         Ok(Arc::new(Self {
             plans,
             access,
@@ -252,6 +261,7 @@ impl Gateway {
             telemetry,
             credentials,
             jwt,
+            websocket,
         }))
     }
 
@@ -329,7 +339,18 @@ impl Gateway {
         {
             return Err(GatewayError::UriTooLong);
         }
+        if address.api_id.is_empty() {
+            // `@connections` on the gateway's own address.
+            let id = crate::websocket::connection_id_of(&address.path).unwrap_or_default();
+            return Ok(crate::websocket::callback(&self.websocket, request, id).await);
+        }
         let snapshot = self.plans.snapshot();
+        if let Some(plan) = PlanSet::websocket(&snapshot, &address.api_id, &address.stage) {
+            drop(snapshot);
+            return Ok(
+                crate::websocket::serve(&self.websocket, plan, request, address, remote).await,
+            );
+        }
         let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
             Lookup::Stage(plan) => Arc::clone(plan),
             Lookup::Http(stages) => {

@@ -15,6 +15,7 @@ use tollgate_model::layout::{
 use tollgate_model::rest::{DeploymentRecord, Stage};
 use tollgate_model::v2::{DeploymentRecord as V2DeploymentRecord, StageRecord};
 use tollgate_plan::http_api::HttpStagePlan;
+use tollgate_plan::websocket::WsStagePlan;
 use tollgate_plan::{StageGuards, StagePlan};
 use tollgate_shared::SharedState;
 use tollgate_store::{Key, Store, StoreError};
@@ -24,6 +25,8 @@ use tollgate_store::{Key, Store, StoreError};
 pub struct ApiPlans {
     pub stages: HashMap<String, Arc<StagePlan>>,
     pub http: Option<Arc<HttpStages>>,
+    /// A WebSocket API's deployed stages, by name.
+    pub websocket: HashMap<String, Arc<WsStagePlan>>,
 }
 
 /// What a lookup found.
@@ -101,6 +104,11 @@ impl PlanSet {
                 },
             },
         }
+    }
+
+    /// The plan of a WebSocket API's stage, if that is what the address names.
+    pub fn websocket(snapshot: &Snapshot, api_id: &str, stage: &str) -> Option<Arc<WsStagePlan>> {
+        snapshot.get(api_id)?.websocket.get(stage).cloned()
     }
 
     async fn follow(
@@ -236,6 +244,7 @@ impl PlanSet {
     /// Compiles every deployed stage of an HTTP API.
     async fn compile_http_api(&self, api_id: &str) -> Result<ApiPlans, StoreError> {
         let mut stages = HashMap::new();
+        let mut websocket = HashMap::new();
         for doc in self.store.list(api_id, V2_STAGE).await? {
             let Ok(stage) = serde_json::from_value::<StageRecord>(doc.body) else {
                 tracing::error!(api_id, stage = doc.id, "stored stage is unreadable");
@@ -257,12 +266,33 @@ impl PlanSet {
                 );
                 continue;
             };
+            if record.snapshot.api.protocol_type == "WEBSOCKET" {
+                let plan = WsStagePlan::compile(api_id, &stage, &record);
+                websocket.insert(stage.stage.stage_name.clone(), Arc::new(plan));
+                continue;
+            }
             let plan = HttpStagePlan::compile(api_id, &stage, &record);
             stages.insert(stage.stage.stage_name.clone(), Arc::new(plan));
+        }
+        if !websocket.is_empty() || stages.is_empty() && self.is_websocket(api_id).await? {
+            return Ok(ApiPlans {
+                websocket,
+                ..ApiPlans::default()
+            });
         }
         Ok(ApiPlans {
             stages: HashMap::new(),
             http: Some(Arc::new(stages)),
+            websocket: HashMap::new(),
         })
+    }
+
+    /// Whether the `apigatewayv2` API is a WebSocket API.
+    async fn is_websocket(&self, api_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .get(&Key::new("", HTTP_API, api_id))
+            .await?
+            .is_some_and(|d| d.body.get("protocolType") == Some(&serde_json::json!("WEBSOCKET"))))
     }
 }

@@ -82,6 +82,10 @@ pub mod layout {
     pub const V2_STAGE: &str = "v2-stage";
     pub const V2_DEPLOYMENT: &str = "v2-deployment";
     pub const V2_AUTHORIZER: &str = "v2-authorizer";
+    /// WebSocket APIs: a route's responses, an integration's responses, request models.
+    pub const V2_ROUTE_RESPONSE: &str = "v2-routeresponse";
+    pub const V2_INTEGRATION_RESPONSE: &str = "v2-integrationresponse";
+    pub const V2_MODEL: &str = "v2-model";
 }
 
 #[cfg(test)]

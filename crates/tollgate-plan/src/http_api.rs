@@ -656,6 +656,9 @@ mod tests {
                 routes: keys.iter().map(|k| route(k, k)).collect(),
                 integrations: vec![],
                 authorizers: vec![],
+                route_responses: vec![],
+                integration_responses: vec![],
+                models: vec![],
             },
         };
         let stage = StageRecord {

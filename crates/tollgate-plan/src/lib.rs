@@ -10,6 +10,7 @@ mod gateway_responses;
 pub mod http_api;
 mod mapping;
 mod validation;
+pub mod websocket;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -8,6 +8,7 @@
 //! a Redis implementation of the same traits serves cluster mode.
 
 mod cache;
+mod connections;
 mod limiter;
 
 use std::collections::HashMap;
@@ -15,6 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 pub use cache::TtlCache;
+pub use connections::{
+    ConnectionHandle, ConnectionInfo, Connections, DeliveryError, LocalConnections,
+};
 pub use limiter::{Gcra, RateLimit};
 
 /// Admits or refuses one request against a rate (token bucket semantics: `rate` per second,
@@ -43,6 +47,8 @@ pub trait SharedState: Send + Sync {
     fn counter(&self, name: &str) -> Arc<dyn PeriodCounter>;
     /// The result cache of authorizers.
     fn authorizer_cache(&self) -> &TtlCache;
+    /// The open WebSocket connections (for `@connections`).
+    fn connections(&self) -> &dyn Connections;
 }
 
 /// Everything in this process: the embedded default.
@@ -51,6 +57,7 @@ pub struct InProcess {
     limiters: Mutex<HashMap<String, Weak<Gcra>>>,
     counters: Mutex<HashMap<String, Weak<AtomicPeriodCounter>>>,
     cache: TtlCache,
+    connections: LocalConnections,
 }
 
 impl InProcess {
@@ -92,6 +99,10 @@ impl SharedState for InProcess {
 
     fn authorizer_cache(&self) -> &TtlCache {
         &self.cache
+    }
+
+    fn connections(&self) -> &dyn Connections {
+        &self.connections
     }
 }
 

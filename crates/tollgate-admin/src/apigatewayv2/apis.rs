@@ -17,8 +17,14 @@ use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, QueryParams, empty, json};
 
 /// `apiEndpoint`: where this server serves the API, host style, on the port the client
-/// reached the management API at (`http://{apiId}.execute-api.localhost:4566`).
-fn endpoint(headers: &HeaderMap, api_id: &str) -> String {
+/// reached the management API at (`http://{apiId}.execute-api.localhost:4566`; `ws://` for
+/// WebSocket APIs).
+fn endpoint(headers: &HeaderMap, api_id: &str, protocol: Option<&str>) -> String {
+    let scheme = if protocol == Some("WEBSOCKET") {
+        "ws"
+    } else {
+        "http"
+    };
     let port = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -26,8 +32,8 @@ fn endpoint(headers: &HeaderMap, api_id: &str) -> String {
         .map(|(_, p)| p)
         .filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
     match port {
-        Some(port) => format!("http://{api_id}.execute-api.localhost:{port}"),
-        None => format!("http://{api_id}.execute-api.localhost"),
+        Some(port) => format!("{scheme}://{api_id}.execute-api.localhost:{port}"),
+        None => format!("{scheme}://{api_id}.execute-api.localhost"),
     }
 }
 
@@ -71,6 +77,9 @@ fn quick_create(api: &Api, input: &ApiInput, target: &str, batch: &mut Batch) ->
             routes: vec![route.clone()],
             integrations: vec![integration.clone()],
             authorizers: Vec::new(),
+            route_responses: Vec::new(),
+            integration_responses: Vec::new(),
+            models: Vec::new(),
         },
         None,
         true,
@@ -101,7 +110,13 @@ pub async fn create(
     AwsJson(input): AwsJson<ApiInput>,
 ) -> AdminResult<Response> {
     let id = tollgate_model::ids::long_id();
-    let api = Api::create(&input, id.clone(), endpoint(&headers, &id), now_iso8601())?;
+    let address = endpoint(&headers, &id, input.protocol_type.as_deref());
+    let api = Api::create(&input, id.clone(), address, now_iso8601())?;
+    if api.protocol_type == "WEBSOCKET" && input.target.is_some() {
+        return Err(AdminError::bad_request(
+            "Quick create (Target) is supported only for HTTP APIs",
+        ));
+    }
     if input.route_key.is_some() && input.target.is_none() {
         return Err(AdminError::bad_request(
             "RouteKey can only be specified together with Target (quick create)",

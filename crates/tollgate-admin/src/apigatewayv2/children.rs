@@ -8,9 +8,10 @@ use axum::response::Response;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tollgate_model::ModelError;
-use tollgate_model::layout::{V2_AUTHORIZER, V2_INTEGRATION, V2_ROUTE};
+use tollgate_model::layout::{V2_AUTHORIZER, V2_INTEGRATION, V2_MODEL, V2_ROUTE};
 use tollgate_model::v2::{
-    Authorizer, AuthorizerInput, Integration, IntegrationInput, Route, RouteInput,
+    Authorizer, AuthorizerInput, Integration, IntegrationInput, Model, ModelInput, Route,
+    RouteInput,
 };
 use tollgate_store::Key;
 
@@ -27,8 +28,9 @@ pub trait Child: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// How AWS names it in messages (`Invalid route identifier specified`).
     const LABEL: &'static str;
     fn id(&self) -> &str;
-    fn create(input: &Self::Input, id: String) -> Result<Self, ModelError>;
-    fn updated(&self, input: &Self::Input) -> Result<Self, ModelError>;
+    /// Made in an API of `protocol` (`HTTP` or `WEBSOCKET`).
+    fn create(protocol: &str, input: &Self::Input, id: String) -> Result<Self, ModelError>;
+    fn updated(&self, protocol: &str, input: &Self::Input) -> Result<Self, ModelError>;
     fn all(contents: &mut Contents) -> &mut Vec<Versioned<Self>>;
     /// Checks against the rest of the API, with `self` already in `contents`.
     fn check(&self, _contents: &Contents) -> AdminResult<()> {
@@ -47,10 +49,10 @@ impl Child for Route {
     fn id(&self) -> &str {
         &self.route_id
     }
-    fn create(input: &RouteInput, id: String) -> Result<Self, ModelError> {
+    fn create(_: &str, input: &RouteInput, id: String) -> Result<Self, ModelError> {
         Route::create(input, id)
     }
-    fn updated(&self, input: &RouteInput) -> Result<Self, ModelError> {
+    fn updated(&self, _: &str, input: &RouteInput) -> Result<Self, ModelError> {
         Route::updated(self, input)
     }
     fn all(contents: &mut Contents) -> &mut Vec<Versioned<Self>> {
@@ -68,11 +70,11 @@ impl Child for Integration {
     fn id(&self) -> &str {
         &self.integration_id
     }
-    fn create(input: &IntegrationInput, id: String) -> Result<Self, ModelError> {
-        Integration::create(input, id)
+    fn create(protocol: &str, input: &IntegrationInput, id: String) -> Result<Self, ModelError> {
+        Integration::create_for(protocol, input, id)
     }
-    fn updated(&self, input: &IntegrationInput) -> Result<Self, ModelError> {
-        Integration::updated(self, input)
+    fn updated(&self, protocol: &str, input: &IntegrationInput) -> Result<Self, ModelError> {
+        Integration::updated_for(self, protocol, input)
     }
     fn all(contents: &mut Contents) -> &mut Vec<Versioned<Self>> {
         &mut contents.integrations
@@ -86,11 +88,11 @@ impl Child for Authorizer {
     fn id(&self) -> &str {
         &self.authorizer_id
     }
-    fn create(input: &AuthorizerInput, id: String) -> Result<Self, ModelError> {
-        Authorizer::create(input, id)
+    fn create(protocol: &str, input: &AuthorizerInput, id: String) -> Result<Self, ModelError> {
+        Authorizer::create_for(protocol, input, id)
     }
-    fn updated(&self, input: &AuthorizerInput) -> Result<Self, ModelError> {
-        Authorizer::updated(self, input)
+    fn updated(&self, protocol: &str, input: &AuthorizerInput) -> Result<Self, ModelError> {
+        Authorizer::updated_for(self, protocol, input)
     }
     fn all(contents: &mut Contents) -> &mut Vec<Versioned<Self>> {
         &mut contents.authorizers
@@ -121,6 +123,37 @@ impl Child for Authorizer {
     }
 }
 
+impl Child for Model {
+    type Input = ModelInput;
+    const KIND: &'static str = V2_MODEL;
+    const LABEL: &'static str = "model";
+    fn id(&self) -> &str {
+        &self.model_id
+    }
+    fn create(_: &str, input: &ModelInput, id: String) -> Result<Self, ModelError> {
+        Model::create(input, id)
+    }
+    fn updated(&self, _: &str, input: &ModelInput) -> Result<Self, ModelError> {
+        Model::updated(self, input)
+    }
+    fn all(contents: &mut Contents) -> &mut Vec<Versioned<Self>> {
+        &mut contents.models
+    }
+    fn check(&self, contents: &Contents) -> AdminResult<()> {
+        if contents
+            .models
+            .iter()
+            .any(|m| m.value.name == self.name && m.value.model_id != self.model_id)
+        {
+            return Err(AdminError::conflict(format!(
+                "Model name already exists for this API: {}",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn not_found<T: Child>(id: &str) -> AdminError {
     AdminError::not_found(format!("Invalid {} identifier specified {id}", T::LABEL))
 }
@@ -139,7 +172,8 @@ pub async fn create<T: Child>(
 ) -> AdminResult<Response> {
     let created = retry(|| async {
         let mut contents = Contents::read(&state.repo, &api_id).await?;
-        let item = T::create(&input, tollgate_model::v2::child_id())?;
+        let protocol = contents.api.value.protocol_type.clone();
+        let item = T::create(&protocol, &input, tollgate_model::v2::child_id())?;
         T::all(&mut contents).push(Versioned {
             value: item.clone(),
             version: 0,
@@ -195,7 +229,8 @@ pub async fn update<T: Child>(
         let mut contents = Contents::read(&state.repo, &api_id).await?;
         let at = position::<T>(&mut contents, &id)?;
         let current = T::all(&mut contents)[at].clone();
-        let next = current.value.updated(&input)?;
+        let protocol = contents.api.value.protocol_type.clone();
+        let next = current.value.updated(&protocol, &input)?;
         T::all(&mut contents)[at].value = next.clone();
         next.check(&contents)?;
         let mut change = Change::new(&contents, &contents.api.value);

@@ -7,6 +7,7 @@ mod apis;
 mod children;
 mod deployments;
 pub mod repo;
+mod responses;
 mod stages;
 mod tags;
 
@@ -15,7 +16,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use serde::Serialize;
-use tollgate_model::v2::{Authorizer, Integration, Route};
+use tollgate_model::v2::{
+    Authorizer, Integration, IntegrationResponseRecord, Model, Route, RouteResponseRecord,
+};
 
 use crate::AppState;
 use crate::error::{AdminError, AdminResult};
@@ -57,6 +60,38 @@ pub fn routes() -> Router<AppState> {
             get(read::<Authorizer>)
                 .patch(update::<Authorizer>)
                 .delete(remove::<Authorizer>),
+        )
+        .route(
+            &format!("{API}/models"),
+            post(create::<Model>).get(list::<Model>),
+        )
+        .route(
+            &format!("{API}/models/{{model_id}}"),
+            get(read::<Model>)
+                .patch(update::<Model>)
+                .delete(remove::<Model>),
+        )
+        .route(
+            &format!("{API}/routes/{{route_id}}/routeresponses"),
+            post(responses::create::<RouteResponseRecord>)
+                .get(responses::list::<RouteResponseRecord>),
+        )
+        .route(
+            &format!("{API}/routes/{{route_id}}/routeresponses/{{id}}"),
+            get(responses::get::<RouteResponseRecord>)
+                .patch(responses::update::<RouteResponseRecord>)
+                .delete(responses::delete::<RouteResponseRecord>),
+        )
+        .route(
+            &format!("{API}/integrations/{{integration_id}}/integrationresponses"),
+            post(responses::create::<IntegrationResponseRecord>)
+                .get(responses::list::<IntegrationResponseRecord>),
+        )
+        .route(
+            &format!("{API}/integrations/{{integration_id}}/integrationresponses/{{id}}"),
+            get(responses::get::<IntegrationResponseRecord>)
+                .patch(responses::update::<IntegrationResponseRecord>)
+                .delete(responses::delete::<IntegrationResponseRecord>),
         )
         .route(
             &format!("{API}/stages"),

@@ -8,10 +8,12 @@
 //! have `autoDeploy` deploys them in the same batch ([`Change::auto_deploy`]).
 
 use tollgate_model::layout::{
-    HTTP_API, V2_AUTHORIZER, V2_DEPLOYMENT, V2_INTEGRATION, V2_ROUTE, V2_STAGE,
+    HTTP_API, V2_AUTHORIZER, V2_DEPLOYMENT, V2_INTEGRATION, V2_INTEGRATION_RESPONSE, V2_MODEL,
+    V2_ROUTE, V2_ROUTE_RESPONSE, V2_STAGE,
 };
 use tollgate_model::v2::{
-    Api, ApiSnapshot, Authorizer, Deployment, DeploymentRecord, Integration, Route, StageRecord,
+    Api, ApiSnapshot, Authorizer, Deployment, DeploymentRecord, Integration,
+    IntegrationResponseRecord, Model, Route, RouteResponseRecord, StageRecord,
 };
 use tollgate_store::Key;
 
@@ -35,6 +37,9 @@ pub struct Contents {
     pub integrations: Vec<Versioned<Integration>>,
     pub authorizers: Vec<Versioned<Authorizer>>,
     pub stages: Vec<Versioned<StageRecord>>,
+    pub route_responses: Vec<Versioned<RouteResponseRecord>>,
+    pub integration_responses: Vec<Versioned<IntegrationResponseRecord>>,
+    pub models: Vec<Versioned<Model>>,
 }
 
 impl Contents {
@@ -46,6 +51,9 @@ impl Contents {
             integrations: repo.list(api_id, V2_INTEGRATION).await?,
             authorizers: repo.list(api_id, V2_AUTHORIZER).await?,
             stages: repo.list(api_id, V2_STAGE).await?,
+            route_responses: repo.list(api_id, V2_ROUTE_RESPONSE).await?,
+            integration_responses: repo.list(api_id, V2_INTEGRATION_RESPONSE).await?,
+            models: repo.list(api_id, V2_MODEL).await?,
         })
     }
 
@@ -60,6 +68,17 @@ impl Contents {
             routes: self.routes.iter().map(|r| r.value.clone()).collect(),
             integrations: self.integrations.iter().map(|i| i.value.clone()).collect(),
             authorizers: self.authorizers.iter().map(|a| a.value.clone()).collect(),
+            route_responses: self
+                .route_responses
+                .iter()
+                .map(|r| r.value.clone())
+                .collect(),
+            integration_responses: self
+                .integration_responses
+                .iter()
+                .map(|r| r.value.clone())
+                .collect(),
+            models: self.models.iter().map(|m| m.value.clone()).collect(),
         }
     }
 
@@ -92,12 +111,14 @@ impl Contents {
 
     /// What a route refers to must exist, and its key must be unique.
     pub fn check_route(&self, route: &Route) -> AdminResult<()> {
+        route.check_for(&self.api.value.protocol_type)?;
         if let Some(id) = route.integration_id() {
             self.integration(id)?;
         }
         if let Some(id) = &route.authorizer_id {
             let authorizer = self.authorizer(id)?;
             let expected = match route.authorization_type.as_str() {
+                "CUSTOM" if self.api.value.protocol_type == "WEBSOCKET" => "REQUEST",
                 "JWT" => "JWT",
                 "CUSTOM" => "REQUEST",
                 _ => "",

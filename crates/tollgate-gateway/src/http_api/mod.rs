@@ -12,7 +12,7 @@ mod error;
 mod event;
 mod integrate;
 mod mapping;
-mod request;
+pub(crate) mod request;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -106,6 +106,31 @@ fn check_name(name: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// What a WebSocket API needs: a route selection expression it can evaluate, an API key
+/// selection expression AWS knows, and no CORS (a browser does not preflight WebSockets).
+fn check_websocket(input: &ApiInput) -> Result<(), ModelError> {
+    let rse = input.route_selection_expression.as_deref().ok_or_else(|| {
+        ModelError::invalid("RouteSelectionExpression is required for WEBSOCKET APIs")
+    })?;
+    super::SelectionExpression::parse(rse)?;
+    if let Some(e) = &input.api_key_selection_expression {
+        one_of(
+            "apiKeySelectionExpression",
+            e,
+            &[
+                "$request.header.x-api-key",
+                "$context.authorizer.usageIdentifierKey",
+            ],
+        )?;
+    }
+    if input.cors_configuration.is_some() {
+        return Err(ModelError::invalid(
+            "CORS configuration is not supported for WEBSOCKET APIs",
+        ));
+    }
+    Ok(())
+}
+
 impl Api {
     /// `CreateApi`; `endpoint` is the API's base URL (`apiEndpoint`).
     pub fn create(
@@ -118,18 +143,16 @@ impl Api {
         check_name(&name)?;
         let protocol = crate::validate::required("protocolType", input.protocol_type.clone())?;
         one_of("protocolType", &protocol, &["WEBSOCKET", "HTTP"])?;
-        if protocol != "HTTP" {
-            return Err(ModelError::invalid(
-                "Only HTTP APIs are supported; WEBSOCKET APIs are not available in Tollgate yet",
-            ));
-        }
+        let websocket = protocol == "WEBSOCKET";
         if let Some(t) = &input.ip_address_type {
             one_of("ipAddressType", t, &["ipv4", "dualstack"])?;
         }
         if let Some(cors) = &input.cors_configuration {
             cors.check()?;
         }
-        if let Some(e) = &input.route_selection_expression
+        if websocket {
+            check_websocket(input)?;
+        } else if let Some(e) = &input.route_selection_expression
             && e != "$request.method $request.path"
         {
             return Err(ModelError::invalid(
@@ -147,7 +170,10 @@ impl Api {
                 .api_key_selection_expression
                 .clone()
                 .unwrap_or_else(|| "$request.header.x-api-key".into()),
-            route_selection_expression: "$request.method $request.path".into(),
+            route_selection_expression: match (&input.route_selection_expression, websocket) {
+                (Some(e), true) => e.clone(),
+                _ => "$request.method $request.path".into(),
+            },
             created_date: now,
             description: input.description.clone(),
             cors_configuration: input.cors_configuration.clone(),
@@ -179,6 +205,20 @@ impl Api {
         }
         if let Some(e) = &input.api_key_selection_expression {
             api.api_key_selection_expression = e.clone();
+        }
+        if api.protocol_type == "WEBSOCKET" {
+            check_websocket(&ApiInput {
+                route_selection_expression: Some(
+                    input
+                        .route_selection_expression
+                        .clone()
+                        .unwrap_or_else(|| api.route_selection_expression.clone()),
+                ),
+                ..input.clone()
+            })?;
+            if let Some(e) = &input.route_selection_expression {
+                api.route_selection_expression = e.clone();
+            }
         }
         merge(&mut api.description, &input.description);
         merge(&mut api.version, &input.version);
@@ -227,6 +267,14 @@ mod tests {
         assert!(create(r#"{"protocolType": "HTTP"}"#).is_err());
         assert!(create(r#"{"name": "x", "protocolType": "GRPC"}"#).is_err());
         assert!(create(r#"{"name": "x", "protocolType": "WEBSOCKET"}"#).is_err());
+        assert!(
+            create(
+                r#"{"name": "x", "protocolType": "WEBSOCKET", "routeSelectionExpression": "$nope"}"#
+            )
+            .is_err()
+        );
+        let ws = create(r#"{"name": "x", "protocolType": "WEBSOCKET", "routeSelectionExpression": "$request.body.action"}"#).unwrap();
+        assert_eq!(ws.route_selection_expression, "$request.body.action");
         assert!(
             create(
                 r#"{"name": "x", "protocolType": "HTTP", "corsConfiguration": {"allowOrigins": ["*"], "allowCredentials": true}}"#

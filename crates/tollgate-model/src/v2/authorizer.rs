@@ -75,7 +75,103 @@ pub fn check_identity_source(source: &str) -> Result<(), ModelError> {
     }
 }
 
+/// An identity source of a WebSocket API's authorizer: `route.request.header.X`,
+/// `route.request.querystring.X`, `stageVariables.X` or `context.X`.
+pub fn check_websocket_identity_source(source: &str) -> Result<(), ModelError> {
+    let ok = [
+        "route.request.header.",
+        "route.request.querystring.",
+        "stageVariables.",
+        "context.",
+    ]
+    .iter()
+    .any(|p| source.strip_prefix(p).is_some_and(|n| !n.is_empty()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::invalid(format!(
+            "Invalid identity source {source}: must be route.request.header.*, route.request.querystring.*, stageVariables.* or context.*"
+        )))
+    }
+}
+
+/// A WebSocket API's authorizer: a `REQUEST` Lambda authorizer (IAM policy answers, no
+/// payload format version), used on `$connect`.
+fn check_websocket(authorizer: &Authorizer) -> Result<(), ModelError> {
+    one_of("authorizerType", &authorizer.authorizer_type, &["REQUEST"])?;
+    if authorizer.authorizer_uri.is_none() {
+        return Err(ModelError::invalid(
+            "AuthorizerUri is required for REQUEST authorizers",
+        ));
+    }
+    if authorizer.enable_simple_responses == Some(true) {
+        return Err(ModelError::invalid(
+            "Simple responses are not supported for WEBSOCKET APIs",
+        ));
+    }
+    let ttl = authorizer.authorizer_result_ttl_in_seconds.unwrap_or(0);
+    if !(0..=3600).contains(&ttl) {
+        return Err(ModelError::invalid(
+            "AuthorizerResultTtlInSeconds must be between 0 and 3600",
+        ));
+    }
+    for source in &authorizer.identity_source {
+        check_websocket_identity_source(source)?;
+    }
+    Ok(())
+}
+
 impl Authorizer {
+    /// `CreateAuthorizer` in an API of `protocol` (`HTTP` or `WEBSOCKET`).
+    pub fn create_for(
+        protocol: &str,
+        input: &AuthorizerInput,
+        authorizer_id: String,
+    ) -> Result<Self, ModelError> {
+        if protocol != "WEBSOCKET" {
+            return Self::create(input, authorizer_id);
+        }
+        let authorizer = Self {
+            authorizer_id,
+            name: crate::validate::required("name", input.name.clone())?,
+            authorizer_type: crate::validate::required(
+                "authorizerType",
+                input.authorizer_type.clone(),
+            )?,
+            identity_source: input.identity_source.clone().unwrap_or_default(),
+            jwt_configuration: None,
+            authorizer_uri: input.authorizer_uri.clone(),
+            authorizer_payload_format_version: None,
+            enable_simple_responses: input.enable_simple_responses,
+            authorizer_result_ttl_in_seconds: input.authorizer_result_ttl_in_seconds,
+            authorizer_credentials_arn: input.authorizer_credentials_arn.clone(),
+            identity_validation_expression: input.identity_validation_expression.clone(),
+        };
+        check_websocket(&authorizer)?;
+        Ok(authorizer)
+    }
+
+    /// `UpdateAuthorizer` in an API of `protocol`.
+    pub fn updated_for(&self, protocol: &str, input: &AuthorizerInput) -> Result<Self, ModelError> {
+        if protocol != "WEBSOCKET" {
+            return self.updated(input);
+        }
+        let mut next = self.clone();
+        if let Some(name) = &input.name {
+            next.name = name.clone();
+        }
+        if let Some(sources) = &input.identity_source {
+            next.identity_source = sources.clone();
+        }
+        merge(&mut next.authorizer_uri, &input.authorizer_uri);
+        merge(
+            &mut next.authorizer_result_ttl_in_seconds,
+            &input.authorizer_result_ttl_in_seconds,
+        );
+        check_websocket(&next)?;
+        Ok(next)
+    }
+
     pub fn create(input: &AuthorizerInput, authorizer_id: String) -> Result<Self, ModelError> {
         let kind = crate::validate::required("authorizerType", input.authorizer_type.clone())?;
         let mut authorizer = Self {

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Api, Authorizer, Integration, Route};
+use super::{
+    Api, Authorizer, Integration, IntegrationResponseRecord, Model, Route, RouteResponseRecord,
+};
 
 /// `Deployment` of an HTTP API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +34,13 @@ pub struct ApiSnapshot {
     pub routes: Vec<Route>,
     pub integrations: Vec<Integration>,
     pub authorizers: Vec<Authorizer>,
+    /// WebSocket APIs: route responses (two-way routes), integration responses, models.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route_responses: Vec<RouteResponseRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integration_responses: Vec<IntegrationResponseRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<Model>,
 }
 
 /// How a deployment is stored: the wire object and its snapshot.

@@ -11,6 +11,7 @@ mod deployment;
 mod integration;
 mod route;
 mod stage;
+mod websocket;
 
 pub use api::{Api, ApiInput, Cors};
 pub use authorizer::{Authorizer, AuthorizerInput, JwtConfiguration};
@@ -18,6 +19,10 @@ pub use deployment::{ApiSnapshot, Deployment, DeploymentInput, DeploymentRecord}
 pub use integration::{Integration, IntegrationInput, TlsConfig};
 pub use route::{Route, RouteInput, RouteKey};
 pub use stage::{RouteSettings, Stage, StageInput, StageRecord};
+pub use websocket::{
+    IntegrationResponse, IntegrationResponseInput, IntegrationResponseRecord, Model, ModelInput,
+    RouteResponse, RouteResponseInput, RouteResponseRecord, SelectionExpression, SelectionPiece,
+};
 
 /// A string-to-string map as the wire has it, kept sorted so output is stable.
 pub type StringMap = std::collections::BTreeMap<String, String>;

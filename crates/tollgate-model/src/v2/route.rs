@@ -97,6 +97,12 @@ pub struct Route {
     pub request_models: Option<StringMap>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_gateway_managed: Option<bool>,
+    /// WebSocket routes: which request model validates a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_selection_expression: Option<String>,
+    /// WebSocket routes: `$default` with a route response makes the route two-way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_response_selection_expression: Option<String>,
 }
 
 /// The body of `CreateRoute` and `UpdateRoute`.
@@ -136,6 +142,8 @@ impl Route {
             request_parameters: input.request_parameters.clone(),
             request_models: input.request_models.clone(),
             api_gateway_managed: None,
+            model_selection_expression: input.model_selection_expression.clone(),
+            route_response_selection_expression: input.route_response_selection_expression.clone(),
         };
         route.check()?;
         Ok(route)
@@ -161,12 +169,62 @@ impl Route {
         merge(&mut route.operation_name, &input.operation_name);
         merge(&mut route.request_parameters, &input.request_parameters);
         merge(&mut route.request_models, &input.request_models);
+        merge(
+            &mut route.model_selection_expression,
+            &input.model_selection_expression,
+        );
+        merge(
+            &mut route.route_response_selection_expression,
+            &input.route_response_selection_expression,
+        );
         route.check()?;
         Ok(route)
     }
 
+    /// Checks what depends on the API's protocol: the route key's form, and for WebSocket
+    /// routes, authorization only on `$connect` and `$default` as the only response selection.
+    pub fn check_for(&self, protocol: &str) -> Result<(), ModelError> {
+        if protocol != "WEBSOCKET" {
+            RouteKey::parse(&self.route_key)?;
+            if self.route_response_selection_expression.is_some()
+                || self.model_selection_expression.is_some()
+            {
+                return Err(ModelError::invalid(
+                    "Selection expressions are supported only for WEBSOCKET APIs",
+                ));
+            }
+            return Ok(());
+        }
+        let key = &self.route_key;
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(ModelError::invalid(format!(
+                "Unable to create route {key}. Reason: a route key must be 1-128 characters"
+            )));
+        }
+        if self.authorization_type == "JWT" {
+            return Err(ModelError::invalid(
+                "JWT authorization is not supported for WEBSOCKET APIs",
+            ));
+        }
+        if self.authorization_type != "NONE" && key != "$connect" {
+            return Err(ModelError::invalid(
+                "Currently, authorization is restricted to the $connect route only",
+            ));
+        }
+        if let Some(e) = &self.route_response_selection_expression
+            && e != "$default"
+        {
+            return Err(ModelError::invalid(format!(
+                "Invalid route response selection expression {e}: only $default is supported"
+            )));
+        }
+        if let Some(e) = &self.model_selection_expression {
+            super::SelectionExpression::parse(e)?;
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), ModelError> {
-        RouteKey::parse(&self.route_key)?;
         one_of(
             "authorizationType",
             &self.authorization_type,

@@ -1,0 +1,305 @@
+//! The plan of one deployed stage of a WebSocket API: the route selection expression, the
+//! routes by key (with `$connect`, `$disconnect` and `$default` among them), and for each its
+//! integration with parsed request templates and integration responses, and whether it is
+//! two-way (it has a `$default` route response).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use regex::Regex;
+use tollgate_model::v2::{
+    DeploymentRecord, Integration, IntegrationResponseRecord, SelectionExpression, StageRecord,
+};
+use tollgate_vtl::Template;
+
+pub struct WsStagePlan {
+    pub api_id: String,
+    pub stage: String,
+    pub deployment_id: String,
+    pub route_selection: SelectionExpression,
+    pub routes: HashMap<String, Arc<WsRoutePlan>>,
+    pub stage_variables: HashMap<String, String>,
+}
+
+pub struct WsRoutePlan {
+    pub route_key: String,
+    /// A `$default` route response exists: the integration's answer goes back to the client.
+    pub two_way: bool,
+    /// `None` when the route has no (or a missing) integration.
+    pub integration: Option<Arc<WsIntegrationPlan>>,
+    /// How `$connect` is authorized.
+    pub auth: WsAuth,
+}
+
+pub enum WsAuth {
+    None,
+    /// A `REQUEST` Lambda authorizer answering an IAM policy.
+    Lambda(Arc<WsAuthorizerPlan>),
+    /// `AWS_IAM`: SigV4 verification, which the data plane does not do yet (answers 403).
+    Iam,
+    /// The route names an authorizer the deployment does not have.
+    Misconfigured(String),
+}
+
+pub struct WsAuthorizerPlan {
+    pub id: String,
+    pub function_arn: String,
+    /// `route.request.header.X`, `route.request.querystring.X`, ...: all must have a value.
+    pub identity_sources: Vec<String>,
+    pub ttl: Duration,
+}
+
+pub enum WsTarget {
+    Mock,
+    /// `AWS_PROXY`: the function gets the WebSocket event and answers `{statusCode, body}`.
+    LambdaProxy {
+        function_arn: String,
+    },
+    /// `AWS` to Lambda: the function gets the rendered request template.
+    Lambda {
+        function_arn: String,
+    },
+    /// `HTTP_PROXY` / `HTTP`: the message is POSTed (or sent with the integration's method).
+    Http {
+        uri: String,
+        method: String,
+        proxy: bool,
+    },
+}
+
+pub struct WsIntegrationPlan {
+    pub target: WsTarget,
+    pub timeout: Duration,
+    /// Request templates by selection key.
+    pub request_templates: Vec<(String, Template)>,
+    pub template_selection: Option<SelectionExpression>,
+    /// `WHEN_NO_MATCH` (default), `WHEN_NO_TEMPLATES` or `NEVER`.
+    pub passthrough: String,
+    pub response_selection: Option<SelectionExpression>,
+    pub responses: Vec<WsResponsePlan>,
+}
+
+pub struct WsResponsePlan {
+    /// `None` for `$default`.
+    pub pattern: Option<Regex>,
+    pub templates: Vec<(String, Template)>,
+    pub template_selection: Option<SelectionExpression>,
+}
+
+/// What a request template choice came to.
+pub enum TemplateChoice<'a> {
+    Template(&'a Template),
+    /// No template applies: the message goes through as it is.
+    Passthrough,
+    /// No template applies and the passthrough behavior forbids sending it as it is.
+    Unsupported,
+}
+
+impl WsIntegrationPlan {
+    /// The request template for `key` (the template selection expression's value), else the
+    /// `$default` one, else what the passthrough behavior says.
+    pub fn request_template(&self, key: Option<&str>) -> TemplateChoice<'_> {
+        if let Some(t) = pick(&self.request_templates, key) {
+            return TemplateChoice::Template(t);
+        }
+        match self.passthrough.as_str() {
+            "NEVER" => TemplateChoice::Unsupported,
+            "WHEN_NO_TEMPLATES" if !self.request_templates.is_empty() => {
+                TemplateChoice::Unsupported
+            }
+            _ => TemplateChoice::Passthrough,
+        }
+    }
+
+    /// The integration response for `selector` (the response selection expression's value,
+    /// usually the status code): the first pattern matching all of it, else `$default`.
+    pub fn response(&self, selector: &str) -> Option<&WsResponsePlan> {
+        self.responses
+            .iter()
+            .find(|r| r.pattern.as_ref().is_some_and(|p| p.is_match(selector)))
+            .or_else(|| self.responses.iter().find(|r| r.pattern.is_none()))
+    }
+}
+
+impl WsResponsePlan {
+    pub fn template(&self, key: Option<&str>) -> Option<&Template> {
+        pick(&self.templates, key)
+    }
+}
+
+fn pick<'a>(templates: &'a [(String, Template)], key: Option<&str>) -> Option<&'a Template> {
+    let find = |k: &str| templates.iter().find(|(n, _)| n == k).map(|(_, t)| t);
+    key.and_then(find)
+        .or_else(|| find("$default"))
+        .or_else(|| (templates.len() == 1).then(|| &templates[0].1))
+}
+
+fn templates(map: Option<&std::collections::BTreeMap<String, String>>) -> Vec<(String, Template)> {
+    map.into_iter()
+        .flatten()
+        .filter_map(|(key, text)| match Template::parse(text) {
+            Ok(t) => Some((key.clone(), t)),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "mapping template does not parse; left out");
+                None
+            }
+        })
+        .collect()
+}
+
+fn selection(text: Option<&String>) -> Option<SelectionExpression> {
+    text.and_then(|t| SelectionExpression::parse(t).ok())
+}
+
+fn compile_integration(
+    integration: &Integration,
+    responses: &[IntegrationResponseRecord],
+) -> Option<WsIntegrationPlan> {
+    let uri = integration.integration_uri.clone().unwrap_or_default();
+    let target = match integration.integration_type.as_str() {
+        "MOCK" => WsTarget::Mock,
+        "AWS_PROXY" => WsTarget::LambdaProxy {
+            function_arn: integration.function_arn()?.to_string(),
+        },
+        "AWS" if uri.contains(":lambda:path/") => WsTarget::Lambda {
+            function_arn: integration.function_arn()?.to_string(),
+        },
+        "HTTP" | "HTTP_PROXY" => WsTarget::Http {
+            uri,
+            method: integration
+                .integration_method
+                .clone()
+                .unwrap_or_else(|| "POST".into()),
+            proxy: integration.integration_type == "HTTP_PROXY",
+        },
+        other => {
+            tracing::warn!(
+                integration_type = other,
+                uri,
+                "WebSocket integration type not served"
+            );
+            return None;
+        }
+    };
+    let responses = responses
+        .iter()
+        .filter(|r| r.integration_id == integration.integration_id)
+        .map(|r| {
+            let response = &r.integration_response;
+            WsResponsePlan {
+                pattern: response
+                    .pattern()
+                    .and_then(|p| Regex::new(&format!("^(?:{p})$")).ok()),
+                templates: templates(response.response_templates.as_ref()),
+                template_selection: selection(response.template_selection_expression.as_ref()),
+            }
+        })
+        .collect();
+    Some(WsIntegrationPlan {
+        target,
+        timeout: Duration::from_millis(integration.timeout_in_millis.max(50) as u64),
+        request_templates: templates(integration.request_templates.as_ref()),
+        template_selection: selection(integration.template_selection_expression.as_ref()),
+        passthrough: integration
+            .passthrough_behavior
+            .clone()
+            .unwrap_or_else(|| "WHEN_NO_MATCH".into()),
+        response_selection: selection(
+            integration
+                .integration_response_selection_expression
+                .as_ref(),
+        ),
+        responses,
+    })
+}
+
+impl WsStagePlan {
+    pub fn compile(api_id: &str, stage: &StageRecord, record: &DeploymentRecord) -> Self {
+        let snapshot = &record.snapshot;
+        let integrations: HashMap<&str, Arc<WsIntegrationPlan>> = snapshot
+            .integrations
+            .iter()
+            .filter_map(|i| {
+                let plan = compile_integration(i, &snapshot.integration_responses)?;
+                Some((i.integration_id.as_str(), Arc::new(plan)))
+            })
+            .collect();
+        let authorizers: HashMap<&str, Arc<WsAuthorizerPlan>> = snapshot
+            .authorizers
+            .iter()
+            .filter_map(|a| {
+                let arn = a.authorizer_uri.as_deref()?;
+                let function_arn = match arn.split_once(":lambda:path/2015-03-31/functions/") {
+                    Some((_, rest)) => rest.strip_suffix("/invocations").unwrap_or(rest),
+                    None => arn,
+                };
+                Some((
+                    a.authorizer_id.as_str(),
+                    Arc::new(WsAuthorizerPlan {
+                        id: a.authorizer_id.clone(),
+                        function_arn: function_arn.to_string(),
+                        identity_sources: a.identity_source.clone(),
+                        ttl: Duration::from_secs(
+                            a.authorizer_result_ttl_in_seconds.unwrap_or(0).max(0) as u64,
+                        ),
+                    }),
+                ))
+            })
+            .collect();
+        let routes = snapshot
+            .routes
+            .iter()
+            .map(|route| {
+                let auth = match (route.authorization_type.as_str(), &route.authorizer_id) {
+                    ("AWS_IAM", _) => WsAuth::Iam,
+                    ("CUSTOM", Some(id)) => match authorizers.get(id.as_str()) {
+                        Some(a) => WsAuth::Lambda(Arc::clone(a)),
+                        None => WsAuth::Misconfigured(format!("authorizer {id} is missing")),
+                    },
+                    ("CUSTOM", None) => WsAuth::Misconfigured("no authorizer".into()),
+                    _ => WsAuth::None,
+                };
+                let two_way = snapshot.route_responses.iter().any(|r| {
+                    r.route_id == route.route_id
+                        && r.route_response.route_response_key == "$default"
+                });
+                let plan = WsRoutePlan {
+                    route_key: route.route_key.clone(),
+                    two_way,
+                    integration: route
+                        .integration_id()
+                        .and_then(|id| integrations.get(id).cloned()),
+                    auth,
+                };
+                (route.route_key.clone(), Arc::new(plan))
+            })
+            .collect();
+        Self {
+            api_id: api_id.to_string(),
+            stage: stage.stage.stage_name.clone(),
+            deployment_id: record.deployment.deployment_id.clone(),
+            route_selection: SelectionExpression::parse(&snapshot.api.route_selection_expression)
+                .unwrap_or_else(|_| {
+                    SelectionExpression(vec![tollgate_model::v2::SelectionPiece::Literal(
+                        "$default".into(),
+                    )])
+                }),
+            routes,
+            stage_variables: stage
+                .stage
+                .stage_variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The route for a message whose selection expression evaluated to `key`: that route,
+    /// else `$default`.
+    pub fn route_for(&self, key: Option<&str>) -> Option<&Arc<WsRoutePlan>> {
+        key.filter(|k| !matches!(*k, "$connect" | "$disconnect"))
+            .and_then(|k| self.routes.get(k))
+            .or_else(|| self.routes.get("$default"))
+    }
+}
