@@ -7,7 +7,7 @@
 // `timestamp\trequestId\tLEVEL\tmessage` lines and `{"errorType","errorMessage","trace"}`.
 'use strict';
 
-const http = require('http');
+const net = require('net');
 const fs = require('fs');
 const path = require('path');
 const util = require('util');
@@ -18,26 +18,123 @@ const sep = API.lastIndexOf(':');
 const HOST = API.slice(0, sep) || '127.0.0.1';
 const PORT = Number(API.slice(sep + 1));
 const PREFIX = '/2018-06-01/runtime';
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-let currentRequestId = undefined;
+// The Runtime API is spoken over one kept-alive connection with a minimal HTTP/1.1 client: the
+// bootstrap sends one request at a time and Tollgate's server always answers with a
+// Content-Length, so node's general-purpose http module (agents, sockets pools, per-request
+// objects and events) is pure overhead on the hot path of every invocation.
+let socket = null;
+let received = null; // bytes received and not yet consumed
+let head = null; // the parsed head of the response being received
+let waiter = null; // { resolve, reject } of the request in flight
+
+function connect() {
+  socket = net.connect({ host: HOST, port: PORT });
+  socket.setNoDelay(true);
+  received = null;
+  head = null;
+  const s = socket;
+  s.on('data', (chunk) => {
+    received = received === null ? chunk : Buffer.concat([received, chunk]);
+    parse();
+  });
+  const fail = (err) => {
+    if (socket === s) socket = null;
+    if (waiter) {
+      const w = waiter;
+      waiter = null;
+      w.reject(err || new Error('Runtime API connection closed'));
+    }
+  };
+  s.on('error', fail);
+  s.on('close', () => fail(null));
+}
+
+function parseHead(text) {
+  const lines = text.split('\r\n');
+  const status = Number(lines[0].split(' ')[1]);
+  const headers = {};
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(':');
+    if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+  }
+  const length = headers['content-length'];
+  if (length === undefined && /chunked/i.test(headers['transfer-encoding'] || '')) {
+    return { status, headers, length: -1 };
+  }
+  return { status, headers, length: Number(length || 0) };
+}
+
+// A chunked body's length in `buf` and its decoded bytes, or null while incomplete.
+function dechunk(buf) {
+  const parts = [];
+  let at = 0;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', at);
+    if (eol < 0) return null;
+    const size = parseInt(buf.toString('latin1', at, eol), 16);
+    if (Number.isNaN(size)) throw new Error('bad chunked encoding from the Runtime API');
+    const start = eol + 2;
+    if (size === 0) {
+      const end = buf.indexOf('\r\n\r\n', eol);
+      if (end < 0) return null;
+      return { used: end + 4, body: Buffer.concat(parts) };
+    }
+    if (buf.length < start + size + 2) return null;
+    parts.push(buf.subarray(start, start + size));
+    at = start + size + 2;
+  }
+}
+
+function parse() {
+  if (received === null || !waiter) return;
+  if (head === null) {
+    const end = received.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    head = parseHead(received.toString('latin1', 0, end));
+    received = received.subarray(end + 4);
+  }
+  let body;
+  let used;
+  if (head.length < 0) {
+    const chunked = dechunk(received);
+    if (chunked === null) return;
+    ({ body, used } = chunked);
+  } else {
+    if (received.length < head.length) return;
+    body = received.subarray(0, head.length);
+    used = head.length;
+  }
+  received = received.length > used ? received.subarray(used) : null;
+  const response = { status: head.status, headers: head.headers, body };
+  const w = waiter;
+  head = null;
+  waiter = null;
+  if (/close/i.test(response.headers.connection || '')) {
+    const s = socket;
+    socket = null;
+    if (s) s.destroy();
+  }
+  w.resolve(response);
+}
 
 function request(method, urlPath, body, headers) {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: HOST, port: PORT, method, path: PREFIX + urlPath, agent, headers: headers || {} },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
+    if (socket === null) connect();
+    waiter = { resolve, reject };
+    let text = `${method} ${PREFIX}${urlPath} HTTP/1.1\r\nHost: ${API}\r\n`;
+    // Header values come from user code (an error's name): no line breaks may pass.
+    if (headers) for (const name in headers) text += `${name}: ${String(headers[name]).replace(/[\r\n]/g, ' ')}\r\n`;
+    if (body === undefined) {
+      socket.write(text + '\r\n');
+    } else {
+      text += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+      socket.write(text + body);
+    }
   });
 }
+
+let currentRequestId = undefined;
 
 // Lambda prefixes console output with the time, request id and level.
 function patchConsole() {

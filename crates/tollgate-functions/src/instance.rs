@@ -86,6 +86,9 @@ pub(crate) struct Instance {
     /// Set when the process group has been killed (or the process is known to have exited).
     dead: bool,
     peak_kib: u64,
+    /// When memory was last sampled: finishing an invocation samples at most once per
+    /// [`MEMORY_SAMPLE_INTERVAL`], so a stream of quick invocations does not read `/proc` each time.
+    sampled_at: Option<Instant>,
     /// When this instance last finished an invocation (for the idle timeout and LRU eviction).
     pub(crate) last_used: Instant,
     _slot: LiveSlot,
@@ -105,6 +108,8 @@ pub(crate) struct Finished {
     pub outcome: InvokeOutcome,
     /// Whether the instance can serve another invocation.
     pub reusable: bool,
+    /// How long init took, when this invocation was the instance's first and init succeeded.
+    pub init_duration: Option<Duration>,
 }
 
 /// The end state of an invocation, before it is turned into an outcome.
@@ -198,6 +203,7 @@ impl Instance {
             initialised: false,
             dead: false,
             peak_kib: 0,
+            sampled_at: None,
             last_used: Instant::now(),
             _slot: slot,
         };
@@ -244,6 +250,7 @@ impl Instance {
 
     fn sample_memory(&mut self) -> memory::Usage {
         let usage = memory::group_usage(self.pgid);
+        self.sampled_at = Some(Instant::now());
         self.peak_kib = self.peak_kib.max(usage.peak_kib).max(usage.rss_kib);
         usage
     }
@@ -349,7 +356,11 @@ impl Instance {
         deadline: tokio::time::Instant,
     ) -> Ending {
         let limit_kib = u64::from(self.config.memory_mb) * 1024;
-        let mut ticker = tokio::time::interval(MEMORY_SAMPLE_INTERVAL);
+        // The first sample is one interval in: a quick invocation needs none.
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + MEMORY_SAMPLE_INTERVAL,
+            MEMORY_SAMPLE_INTERVAL,
+        );
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ending = loop {
             tokio::select! {
@@ -404,7 +415,10 @@ impl Instance {
         duration: Duration,
         init_duration: Option<Duration>,
     ) -> Finished {
-        if !self.dead {
+        let stale = self
+            .sampled_at
+            .is_none_or(|at| at.elapsed() >= MEMORY_SAMPLE_INTERVAL);
+        if !self.dead && stale {
             self.sample_memory();
         }
         self.output.drain();
@@ -529,6 +543,7 @@ impl Instance {
             report.push_str(&status);
         }
         self.output.line(&report);
+        self.output.flush();
         let tail = self.output.take_tail();
         self.last_used = Instant::now();
         Finished {
@@ -540,6 +555,7 @@ impl Instance {
                 request_id: request_id.to_owned(),
             },
             reusable: reusable && !self.dead,
+            init_duration,
         }
     }
 }

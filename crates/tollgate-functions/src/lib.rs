@@ -324,13 +324,33 @@ impl Shared {
         let pool::Lease {
             config,
             generation,
-            instance,
-            slot,
+            start,
             in_flight,
         } = lease;
-        let mut instance = match (instance, slot) {
-            (Some(instance), _) => instance,
-            (None, Some(slot)) => {
+        let slot = match start {
+            pool::Start::Warm(instance) => Ok(instance),
+            pool::Start::Cold(slot) => Err(slot),
+            pool::Start::Wait(mut returned, patience) => {
+                match tokio::time::timeout(patience, &mut returned).await {
+                    Ok(Ok(instance)) => Ok(instance),
+                    _ => {
+                        // An instance handed over just as the wait ended is still ours.
+                        returned.close();
+                        match returned.try_recv() {
+                            Ok(instance) => Ok(instance),
+                            Err(_) => {
+                                let (slot, discard) = self.registry.reserve()?;
+                                drop(discard);
+                                Err(slot)
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let mut instance = match slot {
+            Ok(instance) => instance,
+            Err(slot) => {
                 let ctx = SpawnContext {
                     settings: &self.settings,
                     launcher: &self.launcher,
@@ -346,11 +366,12 @@ impl Shared {
                     }
                 }
             }
-            (None, None) => {
-                return Err(InvokeError::Failed("no instance reserved".to_owned()));
-            }
         };
         let finished = instance.invoke(&request_id, invocation).await;
+        if let Some(init) = finished.init_duration {
+            self.registry
+                .record_init(&config.name, &config.qualifier, init);
+        }
         if finished.reusable {
             if let Some(unwanted) = self.registry.give_back(instance) {
                 unwanted.stop().await;

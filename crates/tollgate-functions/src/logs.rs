@@ -194,6 +194,9 @@ pub(crate) struct OutputCapture {
 #[derive(Default)]
 struct CaptureState {
     partial: Vec<u8>,
+    /// Tollgate's own lines not yet in the file: they go out with the next output of the
+    /// instance or at [`OutputCapture::flush`], so a quiet invocation costs one write, not three.
+    pending: String,
     tail: Tail,
 }
 
@@ -251,12 +254,23 @@ impl OutputCapture {
         self.flush_partial(&mut state);
     }
 
-    /// Writes a line of Tollgate's own (`START`, `END`, `REPORT`).
+    /// Adds a line of Tollgate's own (`START`, `END`, `REPORT`). It reaches the file before any
+    /// later output of the instance, and at the latest at [`flush`](Self::flush).
     pub(crate) fn line(&self, line: &str) {
         let mut state = lock(&self.state);
-        let text = format!("{line}\n");
-        self.log.append(&text);
-        state.tail.push(&text);
+        state.tail.push(line);
+        state.tail.push("\n");
+        state.pending.push_str(line);
+        state.pending.push('\n');
+    }
+
+    /// Writes the pending lines of Tollgate's own to the file.
+    pub(crate) fn flush(&self) {
+        let mut state = lock(&self.state);
+        if !state.pending.is_empty() {
+            self.log.append(&state.pending);
+            state.pending.clear();
+        }
     }
 
     /// Forgets the tail (at the start of a warm invocation; a cold one keeps its init output).
@@ -279,8 +293,19 @@ impl OutputCapture {
         };
         let complete: Vec<u8> = state.partial.drain(..=last_newline).collect();
         let text = String::from_utf8_lossy(&complete);
-        self.log.append(&text);
-        state.tail.push(&text);
+        self.write_output(state, &text);
+    }
+
+    /// Output of the instance, after the pending lines of Tollgate's own.
+    fn write_output(&self, state: &mut CaptureState, text: &str) {
+        if state.pending.is_empty() {
+            self.log.append(text);
+        } else {
+            state.pending.push_str(text);
+            self.log.append(&state.pending);
+            state.pending.clear();
+        }
+        state.tail.push(text);
     }
 
     fn flush_partial(&self, state: &mut CaptureState) {
@@ -290,8 +315,13 @@ impl OutputCapture {
         let mut text = String::from_utf8_lossy(&state.partial).into_owned();
         state.partial.clear();
         text.push('\n');
-        self.log.append(&text);
-        state.tail.push(&text);
+        self.write_output(state, &text);
+    }
+}
+
+impl Drop for OutputCapture {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

@@ -7,6 +7,14 @@
 //!   at once (`TooManyRequestsException` with the matching `Reason`); it never queues.
 //! - **Warm reuse**: an invocation takes the most recently used idle instance of its pool (so the
 //!   least used ones age out), otherwise it starts one (a cold start).
+//! - **Waiting beats a cold start when it is shorter**: an invocation that finds no idle instance
+//!   while other invocations of the function are in flight first waits, in line, for one of
+//!   their instances to come back, for at most half the pool's typical init duration (an
+//!   estimate from its cold starts; [`DEFAULT_INIT_ESTIMATE`] before the first). Quick functions
+//!   under a burst of concurrent calls are thus served by the instances they have instead of
+//!   starting one process per connection, each of whose inits would cost more than the wait;
+//!   slow functions still scale out to one instance per concurrent invocation, later by at most
+//!   half an init.
 //! - **Scale to zero**: instances idle for `idle_timeout` are stopped by a periodic sweep.
 //! - **Bounded processes**: live instances (busy, idle or starting) never exceed
 //!   `max_concurrency`; starting one more evicts the least recently used idle instance of any
@@ -18,10 +26,12 @@
 //! One `std::sync::Mutex` guards all of it. It is held for bookkeeping only, never across an
 //! `.await`, and instances (whose drop runs `kill`) are always dropped after it is released.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
 
 use crate::instance::Instance;
 use crate::util::kill_process_group;
@@ -40,6 +50,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Throttle reasons, as Lambda's `TooManyRequestsException.Reason`.
 pub(crate) const RESERVED_LIMIT: &str = "ReservedFunctionConcurrentInvocationLimitExceeded";
 pub(crate) const ACCOUNT_LIMIT: &str = "ConcurrentInvocationLimitExceeded";
+
+/// The init duration assumed for a pool that has not started an instance yet.
+pub(crate) const DEFAULT_INIT_ESTIMATE: Duration = Duration::from_millis(100);
+
+/// Bounds on how long an invocation waits for a busy instance before starting one.
+const MIN_WAIT: Duration = Duration::from_millis(1);
+const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// Every live instance's process group, so shutdown can kill busy instances too.
 pub(crate) struct LiveSet {
@@ -105,6 +122,27 @@ struct Pool {
     generation: u64,
     /// Idle instances, most recently used last.
     idle: Vec<Instance>,
+    /// Invocations waiting for an instance to be given back, oldest first.
+    waiters: VecDeque<oneshot::Sender<Instance>>,
+    /// Typical init duration (a moving average of the pool's cold starts).
+    init_estimate: Option<Duration>,
+}
+
+impl Pool {
+    fn new(config: FunctionConfig) -> Self {
+        Self {
+            config: Arc::new(config),
+            generation: next_generation(),
+            idle: Vec::new(),
+            waiters: VecDeque::new(),
+            init_estimate: None,
+        }
+    }
+
+    /// How long an invocation waits for a busy instance before it starts one.
+    fn patience(&self) -> Duration {
+        (self.init_estimate.unwrap_or(DEFAULT_INIT_ESTIMATE) / 2).clamp(MIN_WAIT, MAX_WAIT)
+    }
 }
 
 #[derive(Default)]
@@ -129,10 +167,21 @@ pub(crate) struct Registry {
 pub(crate) struct Lease {
     pub config: Arc<FunctionConfig>,
     pub generation: u64,
-    /// A warm instance, or `None` for a cold start (then `slot` is the reserved place).
-    pub instance: Option<Instance>,
-    pub slot: Option<LiveSlot>,
+    pub start: Start,
     pub in_flight: InFlight,
+}
+
+/// Where an admitted invocation's instance comes from.
+// Moved once per invocation, never stored: boxing the instance would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Start {
+    /// An idle instance.
+    Warm(Instance),
+    /// A cold start in this reserved place.
+    Cold(LiveSlot),
+    /// An instance that other invocations are using, if one comes back within the patience;
+    /// otherwise [`Registry::reserve`] a place for a cold start.
+    Wait(oneshot::Receiver<Instance>, Duration),
 }
 
 /// Counts an invocation as in flight until dropped.
@@ -180,14 +229,7 @@ impl Registry {
                 std::mem::take(&mut pool.idle)
             }
             None => {
-                inner.pools.insert(
-                    key,
-                    Pool {
-                        config: Arc::new(config),
-                        generation: next_generation(),
-                        idle: Vec::new(),
-                    },
-                );
+                inner.pools.insert(key, Pool::new(config));
                 Vec::new()
             }
         }
@@ -261,45 +303,82 @@ impl Registry {
             name: name.to_owned(),
         };
 
-        let mut warm = None;
+        let mut start = None;
         if let Some(pool) = inner
             .pools
             .get_mut(&(name.to_owned(), qualifier.to_owned()))
         {
             while let Some(mut instance) = pool.idle.pop() {
                 if instance.is_alive() {
-                    warm = Some(instance);
+                    start = Some(Start::Warm(instance));
                     break;
                 }
                 discard.push(instance);
             }
-        }
-        let slot = if warm.is_none() {
-            // Live count minus instances about to be dropped.
-            let mut live = self.live.len().saturating_sub(discard.len());
-            while live >= self.max_concurrency {
-                match evict_lru(&mut inner) {
-                    Some(instance) => {
-                        discard.push(instance);
-                        live -= 1;
-                    }
-                    None => break,
-                }
+            if start.is_none() && running > 0 {
+                pool.waiters.retain(|waiter| !waiter.is_closed());
+                let (sender, receiver) = oneshot::channel();
+                pool.waiters.push_back(sender);
+                start = Some(Start::Wait(receiver, pool.patience()));
             }
-            Some(self.live.reserve())
-        } else {
-            None
+        }
+        let start = match start {
+            Some(start) => start,
+            None => Start::Cold(self.reserve_locked(&mut inner, &mut discard)),
         };
         Ok((
             Lease {
                 config,
                 generation,
-                instance: warm,
-                slot,
+                start,
                 in_flight,
             },
             discard,
         ))
+    }
+
+    /// A place for a cold start, after waiting for a busy instance gave none. Returns the
+    /// instances to drop (evicted to make room), after the lock is gone.
+    pub(crate) fn reserve(&self) -> Result<(LiveSlot, Vec<Instance>), InvokeError> {
+        let mut discard = Vec::new();
+        let mut inner = lock(&self.inner);
+        if inner.shutting_down {
+            return Err(InvokeError::Failed(
+                "function runtime is shutting down".to_owned(),
+            ));
+        }
+        let slot = self.reserve_locked(&mut inner, &mut discard);
+        Ok((slot, discard))
+    }
+
+    /// Reserves a live place, evicting least recently used idle instances while the live count
+    /// (minus the instances in `discard`, about to be dropped) is at the cap.
+    fn reserve_locked(&self, inner: &mut Inner, discard: &mut Vec<Instance>) -> LiveSlot {
+        let mut live = self.live.len().saturating_sub(discard.len());
+        while live >= self.max_concurrency {
+            match evict_lru(inner) {
+                Some(instance) => {
+                    discard.push(instance);
+                    live -= 1;
+                }
+                None => break,
+            }
+        }
+        self.live.reserve()
+    }
+
+    /// Folds a cold start's init duration into its pool's estimate.
+    pub(crate) fn record_init(&self, name: &str, qualifier: &str, init: Duration) {
+        let mut inner = lock(&self.inner);
+        if let Some(pool) = inner
+            .pools
+            .get_mut(&(name.to_owned(), qualifier.to_owned()))
+        {
+            pool.init_estimate = Some(match pool.init_estimate {
+                Some(estimate) => (estimate * 3 + init) / 4,
+                None => init,
+            });
+        }
     }
 
     /// Returns an instance after an invocation. `Some(instance)` means it is not wanted any more
@@ -315,6 +394,14 @@ impl Registry {
         );
         match inner.pools.get_mut(&key) {
             Some(pool) if pool.generation == instance.generation() => {
+                let mut instance = instance;
+                // The longest waiting invocation takes it; waiters that gave up refuse it.
+                while let Some(waiter) = pool.waiters.pop_front() {
+                    match waiter.send(instance) {
+                        Ok(()) => return None,
+                        Err(back) => instance = back,
+                    }
+                }
                 pool.idle.push(instance);
                 None
             }

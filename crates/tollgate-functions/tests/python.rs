@@ -344,6 +344,48 @@ async fn concurrent_invocations_scale_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_invocations_in_a_burst_wait_for_warm_instances() {
+    let env = Env::new();
+    let code = env.code(
+        "quick",
+        &[(
+            "app.py",
+            "import os\ndef handler(event, context):\n    return os.getpid()\n",
+        )],
+    );
+    let functions = functions(env.settings());
+    functions.upsert(config("quick", "python3.12", "app.handler", &code));
+    // The first cold start teaches the pool its init duration (a Python init: tens of ms).
+    let first = functions
+        .invoke("quick", "$LATEST", Invocation::new("{}"))
+        .await
+        .expect("invoke");
+    assert_eq!(first.function_error, None, "{:?}", first.payload);
+
+    // A burst of quick calls: returning the warm instance takes far less than half an init,
+    // so the calls line up for it instead of each starting a process.
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let functions = functions.clone();
+        calls.spawn(async move {
+            functions
+                .invoke("quick", "$LATEST", Invocation::new("{}"))
+                .await
+        });
+    }
+    for outcome in calls.join_all().await {
+        let outcome = outcome.expect("invoke");
+        assert_eq!(outcome.function_error, None, "{:?}", outcome.payload);
+    }
+    assert!(
+        functions.live_instances() < 16,
+        "{} instances for 16 quick calls",
+        functions.live_instances()
+    );
+    functions.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_concurrency_throttles() {
     let env = Env::new();
     let code = env.code(
@@ -558,6 +600,11 @@ async fn idle_instances_stop() {
     let pid = json(&outcome)["pid"].as_u64().expect("pid");
     assert!(alive(pid));
     assert!(gone_within(pid, Duration::from_secs(2)).await);
+    // The sweeper releases the instance's place just after reaping its process.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while functions.live_instances() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(functions.live_instances(), 0);
     // Scaled to zero; the next invocation is a cold start.
     let next = functions

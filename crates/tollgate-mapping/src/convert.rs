@@ -9,8 +9,8 @@
 //! doubles written by Java's `Double.toString`).
 
 use serde_json::{Map as JsonMap, Number, Value as Json};
-use tollgate_vtl::Value;
-use tollgate_vtl::value::java_double;
+use tollgate_vtl::value::{write_int, write_java_double, write_json_string};
+use tollgate_vtl::{Frozen, Value};
 
 /// Converts JSON into a template value: objects become maps (order kept),
 /// arrays JSON lists ([`Value::json_list`], json-smart's `JSONArray`, which
@@ -24,6 +24,27 @@ pub fn to_vtl(v: &Json) -> Value {
         Json::String(s) => Value::String(s.clone()),
         Json::Array(a) => Value::json_list(a.iter().map(to_vtl).collect()),
         Json::Object(m) => Value::map(m.iter().map(|(k, v)| (k.clone(), to_vtl(v)))),
+    }
+}
+
+/// Converts JSON into a frozen tree, from which template values are made
+/// lazily ([`Frozen::to_value`]); same kinds as [`to_vtl`].
+pub fn to_frozen(v: &Json) -> Frozen {
+    match v {
+        Json::Null => Frozen::Null,
+        Json::Bool(b) => Frozen::Bool(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Frozen::Int(i),
+            (None, Some(u)) => Frozen::Unsigned(u),
+            _ => Frozen::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Frozen::String(s.as_str().into()),
+        Json::Array(a) => Frozen::List(a.iter().map(to_frozen).collect()),
+        Json::Object(m) => Frozen::Map(
+            m.iter()
+                .map(|(k, v)| (k.as_str().into(), to_frozen(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -73,24 +94,27 @@ fn to_json_depth(v: &Value, depth: usize) -> Json {
 
 /// JSON text as json-smart's `JSONValue.toJSONString` writes it.
 pub fn json_text(v: &Json) -> String {
+    frozen_json_text(&to_frozen(v))
+}
+
+/// [`json_text`] of the JSON a frozen tree was made from.
+pub fn frozen_json_text(f: &Frozen) -> String {
     let mut out = String::new();
-    write_json(v, &mut out);
+    write_json(f, &mut out);
     out
 }
 
-fn write_json(v: &Json, out: &mut String) {
-    match v {
-        Json::Null => out.push_str("null"),
-        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => out.push_str(&i.to_string()),
-            (None, Some(u)) => out.push_str(&u.to_string()),
-            _ => out.push_str(&java_double(n.as_f64().unwrap_or(f64::NAN))),
-        },
-        Json::String(s) => write_json_string(s, out),
-        Json::Array(a) => {
+fn write_json(f: &Frozen, out: &mut String) {
+    match f {
+        Frozen::Null => out.push_str("null"),
+        Frozen::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Frozen::Int(i) => write_int(*i, out),
+        Frozen::Unsigned(u) => out.push_str(&u.to_string()),
+        Frozen::Float(x) => write_java_double(*x, out),
+        Frozen::String(s) => write_json_string(s, out),
+        Frozen::List(items) => {
             out.push('[');
-            for (i, x) in a.iter().enumerate() {
+            for (i, x) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -98,9 +122,9 @@ fn write_json(v: &Json, out: &mut String) {
             }
             out.push(']');
         }
-        Json::Object(m) => {
+        Frozen::Map(entries) => {
             out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
+            for (i, (k, x)) in entries.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -111,30 +135,6 @@ fn write_json(v: &Json, out: &mut String) {
             out.push('}');
         }
     }
-}
-
-/// A quoted JSON string with json-smart's escaping: the usual short escapes,
-/// `\/`, and `\uXXXX` (upper-case hex) for C0/C1 controls, DEL and
-/// U+2000..U+20FF.
-fn write_json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '/' => out.push_str("\\/"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2000}'..='\u{20ff}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -21,14 +21,16 @@
 //! * an invalid JSONPath is an error (Jayway's `InvalidPathException`);
 //! * a repeated query parameter or header keeps its last value.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value as Json;
-use tollgate_vtl::{HostObject, Map, Value};
+use tollgate_vtl::{Frozen, HostObject, Value};
 
 use crate::RequestData;
-use crate::convert::{json_text, to_vtl};
+use crate::convert::{frozen_json_text, json_text, to_vtl};
+use crate::document;
 use crate::jsonpath::{Found, JsonPath};
 
 /// The sections of `$input.params()`, in order.
@@ -36,7 +38,9 @@ const SECTIONS: [&str; 3] = ["path", "querystring", "header"];
 
 /// The payload, parsed at most once per request.
 enum Doc {
-    Json(Json),
+    /// The document as a frozen tree (enough for simple paths), and as a
+    /// `serde_json::Value` for the others, made on first use.
+    Json(Frozen, OnceLock<Json>),
     /// Not JSON: only `$` designates it (as a string).
     Text(String),
 }
@@ -45,11 +49,9 @@ enum Doc {
 pub(crate) struct Input {
     data: Arc<RequestData>,
     doc: OnceLock<Doc>,
-    /// The last `$input.params()` map, reused while nothing else holds it
-    /// and it is unchanged (see [`Input::all_params`]).
-    params: Mutex<Option<Map>>,
-    /// Path, query string and header parameters without repeated keys.
-    sections: OnceLock<[Vec<(String, String)>; 3]>,
+    /// `$input.params()`, made on first use: each call hands out a new map
+    /// copied from it lazily.
+    params: OnceLock<Frozen>,
 }
 
 impl Input {
@@ -57,8 +59,7 @@ impl Input {
         Input {
             data,
             doc: OnceLock::new(),
-            params: Mutex::new(None),
-            sections: OnceLock::new(),
+            params: OnceLock::new(),
         }
     }
 
@@ -70,44 +71,68 @@ impl Input {
     }
 
     fn doc(&self) -> &Doc {
-        self.doc.get_or_init(|| {
-            // Parse the payload in place when it is valid UTF-8 (the usual
-            // case); otherwise parse its lossy decoding, as `body` reads it.
-            let parsed = match std::str::from_utf8(&self.data.body) {
-                Ok("") => serde_json::from_str::<Json>("{}"),
-                Ok(body) => serde_json::from_str::<Json>(body),
-                Err(_) => serde_json::from_str::<Json>(&self.body()),
-            };
-            match parsed {
-                Ok(j) => Doc::Json(j),
+        self.doc
+            .get_or_init(|| match document::parse(&self.text()) {
+                Ok(d) => Doc::Json(d, OnceLock::new()),
                 Err(_) => Doc::Text(self.body()),
-            }
-        })
+            })
+    }
+
+    /// The payload as JSON text: in place when it is valid UTF-8 (the usual
+    /// case), otherwise its lossy decoding, as `body` reads it.
+    fn text(&self) -> Cow<'_, str> {
+        match std::str::from_utf8(&self.data.body) {
+            Ok("") => Cow::Borrowed("{}"),
+            Ok(body) => Cow::Borrowed(body),
+            Err(_) => Cow::Owned(self.body()),
+        }
+    }
+
+    /// The payload (known to be JSON) as a `serde_json::Value`.
+    fn json_doc<'a>(&self, json: &'a OnceLock<Json>) -> &'a Json {
+        json.get_or_init(|| serde_json::from_str(&self.text()).unwrap_or(Json::Null))
     }
 
     /// `$input.path(x)`.
     pub(crate) fn path(&self, path: &str) -> Result<Value, String> {
         let p = compiled(path)?;
         Ok(match self.doc() {
-            Doc::Json(j) => match p.eval(j) {
-                Found::Missing => Value::Null,
-                Found::One(v) => to_vtl(&v),
-                // Jayway collects matches in a `JSONArray`.
-                Found::Many(vs) => Value::json_list(vs.iter().map(|v| to_vtl(v)).collect()),
-            },
+            // Simple paths read the frozen document: only what the
+            // template then reads of the result is copied.
+            Doc::Json(d, _) if p.is_simple() => p
+                .eval_frozen(d)
+                .flatten()
+                .map_or(Value::Null, Frozen::to_value),
+            Doc::Json(_, j) => Self::found_to_vtl(p.eval(self.json_doc(j))),
             Doc::Text(s) if p.is_root() => Value::String(s.clone()),
             Doc::Text(_) if p.is_definite() => Value::Null,
             Doc::Text(_) => Value::json_list(Vec::new()),
         })
     }
 
+    fn found_to_vtl(found: Found<'_>) -> Value {
+        match found {
+            Found::Missing => Value::Null,
+            Found::One(v) => to_vtl(&v),
+            // Jayway collects matches in a `JSONArray`.
+            Found::Many(vs) => Value::json_list(vs.iter().map(|v| to_vtl(v)).collect()),
+        }
+    }
+
     /// `$input.json(x)`.
     pub(crate) fn json(&self, path: &str) -> Result<String, String> {
         let p = compiled(path)?;
         Ok(match self.doc() {
-            Doc::Json(j) => match p.eval(j).into_value() {
-                Some(v) => json_text(&v),
+            Doc::Json(d, _) if p.is_simple() => match p.eval_frozen(d).flatten() {
+                Some(f) => frozen_json_text(f),
                 None => "null".into(),
+            },
+            Doc::Json(_, j) => match p.eval(self.json_doc(j)) {
+                Found::Missing => "null".into(),
+                Found::One(v) => json_text(&v),
+                many => many
+                    .into_value()
+                    .map_or_else(String::new, |v| json_text(&v)),
             },
             Doc::Text(s) if p.is_root() => json_text(&Json::String(s.clone())),
             Doc::Text(_) if p.is_definite() => "null".into(),
@@ -116,64 +141,27 @@ impl Input {
     }
 
     /// `$input.params()`: a new map each time, as in API Gateway, so that
-    /// a template may change it freely.
-    ///
-    /// Templates often call it in a loop (`$input.params().header.get($k)`),
-    /// so the map built last time is handed out again when no one else
-    /// holds it or any of its sections and its contents are still those of
-    /// a new map: nothing can then tell it from a new one.
+    /// a template may change it freely. Templates often call it in a loop
+    /// (`$input.params().header.get($k)`): the map is frozen once and each
+    /// call copies out only what the template reads.
     pub(crate) fn all_params(&self) -> Value {
-        let mut cache = self.params.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = cache.as_ref()
-            && self.is_pristine(m)
-        {
-            return Value::Map(m.clone());
-        }
-        let section = |pairs: &[(String, String)]| {
-            Value::Map(Map::new(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            ))
-        };
-        let m = Map::new(
-            SECTIONS
-                .iter()
-                .zip(self.sections())
-                .map(|(name, pairs)| (name.to_string(), section(pairs)))
-                .collect(),
-        );
-        *cache = Some(m.clone());
-        Value::Map(m)
-    }
-
-    fn sections(&self) -> &[Vec<(String, String)>; 3] {
-        self.sections.get_or_init(|| {
-            [
-                dedup(&self.data.path),
-                dedup(&self.data.querystring),
-                dedup(&self.data.header),
-            ]
-        })
-    }
-
-    /// True when `m` (a map from [`Self::all_params`]) is referenced only by
-    /// the cache, and neither it nor its sections have changed.
-    fn is_pristine(&self, m: &Map) -> bool {
-        if !m.is_unique() {
-            return false;
-        }
-        m.with_entries(|entries| {
-            entries.len() == SECTIONS.len()
-                && entries
-                    .iter()
-                    .zip(SECTIONS.iter().zip(self.sections()))
-                    .all(|((k, v), (name, pairs))| {
-                        k == name
-                            && matches!(v, Value::Map(s) if s.is_unique() && same_pairs(s, pairs))
-                    })
-        })
+        self.params
+            .get_or_init(|| {
+                let section = |pairs: &[(String, String)]| {
+                    Frozen::Map(
+                        dedup(pairs)
+                            .into_iter()
+                            .map(|(k, v)| (k.into(), Frozen::String(v.into())))
+                            .collect(),
+                    )
+                };
+                Frozen::Map(Arc::from([
+                    (SECTIONS[0].into(), section(&self.data.path)),
+                    (SECTIONS[1].into(), section(&self.data.querystring)),
+                    (SECTIONS[2].into(), section(&self.data.header)),
+                ]))
+            })
+            .to_value()
     }
 
     /// `$input.params(name)`.
@@ -224,17 +212,6 @@ fn dedup(pairs: &[(String, String)]) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// True when `m` holds exactly `pairs` (unique keys), as strings.
-fn same_pairs(m: &Map, pairs: &[(String, String)]) -> bool {
-    m.with_entries(|entries| {
-        entries.len() == pairs.len()
-            && entries
-                .iter()
-                .zip(pairs)
-                .all(|((ek, ev), (k, v))| ek == k && matches!(ev, Value::String(ev) if ev == v))
-    })
 }
 
 /// Compiled paths, shared by all requests: templates use a handful of

@@ -26,6 +26,7 @@
 use std::borrow::Cow;
 
 use serde_json::{Map as JsonMap, Number, Value};
+use tollgate_vtl::Frozen;
 use tollgate_vtl::regex::Regex;
 
 /// A compiled JSONPath expression. Immutable and `Send + Sync`.
@@ -56,6 +57,13 @@ impl Found<'_> {
             Found::Many(vs) => Some(Value::Array(vs.into_iter().map(Cow::into_owned).collect())),
         }
     }
+}
+
+/// A step of a simple path (see [`JsonPath::eval_frozen`]).
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(i64),
 }
 
 #[derive(Debug)]
@@ -151,6 +159,40 @@ impl JsonPath {
     /// True for `$` alone.
     pub fn is_root(&self) -> bool {
         self.tokens.is_empty()
+    }
+
+    /// True for a path made only of single property names and indexes
+    /// (`$`, `$.a.b[0]`, `$['a'][-1]`); see [`Self::eval_frozen`].
+    pub fn is_simple(&self) -> bool {
+        self.tokens.iter().all(|t| match t {
+            Token::Property(names) => names.len() == 1,
+            Token::Index(ix) => ix.len() == 1,
+            _ => false,
+        })
+    }
+
+    /// Evaluates a path made only of single property names and indexes
+    /// (`$`, `$.a.b[0]`, `$['a'][-1]`) on a frozen document, as [`Self::eval`]
+    /// would on the same JSON: `Some(None)` when it matches nothing, `None`
+    /// when the path has any other kind of step.
+    pub fn eval_frozen<'a>(&self, doc: &'a Frozen) -> Option<Option<&'a Frozen>> {
+        let mut node = Some(doc);
+        for tok in &self.tokens {
+            let step = match tok {
+                Token::Property(names) if names.len() == 1 => Step::Key(&names[0]),
+                Token::Index(ix) if ix.len() == 1 => Step::Index(ix[0]),
+                _ => return None,
+            };
+            node = node.and_then(|n| match (step, n) {
+                (Step::Key(k), Frozen::Map(m)) => m.iter().find(|(x, _)| &**x == k).map(|(_, v)| v),
+                (Step::Index(i), Frozen::List(a)) => {
+                    let i = if i < 0 { a.len() as i64 + i } else { i };
+                    a.get(usize::try_from(i).ok()?)
+                }
+                _ => None,
+            });
+        }
+        Some(node)
     }
 
     /// Evaluates the path against a document.

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use tollgate_vtl::{Context, Value};
 
 pub mod convert;
+mod document;
 pub mod input;
 pub mod jsonpath;
 pub mod util;

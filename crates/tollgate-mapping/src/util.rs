@@ -17,9 +17,8 @@
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use tollgate_vtl::value::write_unicode_escape;
 use tollgate_vtl::{HostObject, Value};
-
-use crate::convert::to_vtl;
 
 /// The `$util` object.
 pub(crate) struct Util;
@@ -79,7 +78,7 @@ pub fn escape_javascript(s: &str) -> String {
             c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{:04X}", u));
+                    write_unicode_escape(*u, &mut out);
                 }
             }
             c => out.push(c),
@@ -90,8 +89,8 @@ pub fn escape_javascript(s: &str) -> String {
 
 /// Parses JSON text into a template value.
 pub fn parse_json(s: &str) -> Result<Value, String> {
-    serde_json::from_str::<serde_json::Value>(s)
-        .map(|j| to_vtl(&j))
+    crate::document::parse(s)
+        .map(|d| d.to_value())
         .map_err(|e| format!("Invalid JSON: {e}"))
 }
 

@@ -51,6 +51,9 @@ pub mod layout {
     pub const VALIDATOR: &str = "requestvalidator";
     pub const ACCOUNT: &str = "account";
     pub const GATEWAY_RESPONSE: &str = "gatewayresponse";
+    pub const DOCUMENTATION_PART: &str = "documentationpart";
+    /// A documentation snapshot with the parts it froze, keyed by its version.
+    pub const DOCUMENTATION_VERSION: &str = "documentationversion";
     pub const AUTHORIZER: &str = "authorizer";
     /// Scope: the API's id; id: the stage name. `{"generation": n}`, bumped by
     /// FlushStageAuthorizersCache.

@@ -41,6 +41,19 @@ use crate::value::{HostObject, Map, Value};
 #[derive(Debug, Default, Clone)]
 pub struct Context {
     vars: Vars<Value>,
+    /// The variables named in [`LOOP_VARS`], which every `#foreach`
+    /// iteration sets: kept out of the hash table.
+    loop_vars: [Option<Value>; 3],
+}
+
+/// `$foreach`, and Velocity 1.x's `$velocityCount` and `$velocityHasNext`.
+const LOOP_VARS: [&str; 3] = ["foreach", "velocityCount", "velocityHasNext"];
+
+fn loop_var(name: &str) -> Option<usize> {
+    match name.as_bytes().first() {
+        Some(b'f' | b'v') => LOOP_VARS.iter().position(|v| *v == name),
+        _ => None,
+    }
 }
 
 /// Variable tables. Names are short identifiers chosen by the template
@@ -82,21 +95,31 @@ impl Context {
     /// Binds `name` (without `$`). Binding `Value::Null` removes it.
     pub fn insert(&mut self, name: impl Into<String>, value: Value) {
         let name = name.into();
-        if value.is_null() {
+        if let Some(i) = loop_var(&name) {
+            self.loop_vars[i] = Some(value).filter(|v| !v.is_null());
+        } else if value.is_null() {
             self.vars.remove(&name);
         } else {
             self.vars.insert(name, value);
         }
     }
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.vars.get(name)
+        match loop_var(name) {
+            Some(i) => self.loop_vars[i].as_ref(),
+            None => self.vars.get(name),
+        }
     }
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        self.vars.remove(name)
+        match loop_var(name) {
+            Some(i) => self.loop_vars[i].take(),
+            None => self.vars.remove(name),
+        }
     }
     /// [`Self::insert`] without allocating a key when `name` is bound.
     fn set(&mut self, name: &str, value: Value) {
-        if value.is_null() {
+        if let Some(i) = loop_var(name) {
+            self.loop_vars[i] = Some(value).filter(|v| !v.is_null());
+        } else if value.is_null() {
             self.vars.remove(name);
         } else if let Some(slot) = self.vars.get_mut(name) {
             *slot = value;
@@ -174,6 +197,7 @@ pub(crate) fn render(
     macros: &Macros,
     ctx: &mut Context,
     limits: &Limits,
+    size_hint: usize,
 ) -> RResult<String> {
     let mut r = Renderer {
         ctx,
@@ -185,7 +209,7 @@ pub(crate) fn render(
         depth: 0,
         macro_depth: 0,
     };
-    let mut out = String::new();
+    let mut out = String::with_capacity(size_hint.min(limits.max_output_bytes));
     r.nodes(nodes, &mut out)?;
     Ok(out)
 }
@@ -472,12 +496,8 @@ impl Renderer<'_> {
             Value::Map(m) => m.entries().into_iter().map(|(_, v)| v).collect(),
             _ => Vec::new(),
         };
-        const SAVED: [&str; 3] = ["foreach", "velocityCount", "velocityHasNext"];
-        let saved_var = self.ctx.vars.get(var).cloned();
-        let saved: Vec<Option<Value>> = SAVED
-            .iter()
-            .map(|k| self.ctx.vars.get(*k).cloned())
-            .collect();
+        let saved_var = self.ctx.get(var).cloned();
+        let saved = self.ctx.loop_vars.clone();
         let parent = saved[0].clone();
         let total = items.len();
         let mut flow = Ok(Flow::Normal);
@@ -497,9 +517,11 @@ impl Renderer<'_> {
                 has_next,
                 parent: parent.clone(),
             };
-            self.ctx.set("foreach", Value::Object(Arc::new(scope)));
-            self.ctx.set("velocityCount", Value::Int(i as i64 + 1));
-            self.ctx.set("velocityHasNext", Value::Bool(has_next));
+            self.ctx.loop_vars = [
+                Some(Value::Object(Arc::new(scope))),
+                Some(Value::Int(i as i64 + 1)),
+                Some(Value::Bool(has_next)),
+            ];
             flow = self.nodes(body, out);
             match flow {
                 Ok(Flow::Normal) => {}
@@ -511,9 +533,7 @@ impl Renderer<'_> {
             }
         }
         self.ctx.set(var, saved_var.unwrap_or_default());
-        for (k, v) in SAVED.iter().zip(saved) {
-            self.ctx.set(k, v.unwrap_or_default());
-        }
+        self.ctx.loop_vars = saved;
         flow
     }
 
@@ -564,7 +584,7 @@ impl Renderer<'_> {
                 return Some(v.clone());
             }
         }
-        self.ctx.vars.get(name).cloned()
+        self.ctx.get(name).cloned()
     }
 
     /// Writes a variable: the global context, plus the innermost macro frame
@@ -635,10 +655,21 @@ impl Renderer<'_> {
             let next = match part {
                 Accessor::Property(name) => property(&v, name),
                 Accessor::Method(name, args) => {
-                    let mut vals = Vec::with_capacity(args.len());
-                    for a in args {
-                        vals.push(self.eval(a)?);
-                    }
+                    // Most calls take one or two arguments: keep those on
+                    // the stack.
+                    let mut inline: [Value; 2] = Default::default();
+                    let mut heap = Vec::new();
+                    let vals: &mut [Value] = if args.len() <= inline.len() {
+                        for (slot, a) in inline.iter_mut().zip(args) {
+                            *slot = self.eval(a)?;
+                        }
+                        &mut inline[..args.len()]
+                    } else {
+                        for a in args {
+                            heap.push(self.eval(a)?);
+                        }
+                        &mut heap
+                    };
                     if name == "toString" && vals.is_empty() {
                         // Renders `#define` blocks now, even nested ones.
                         self.java_string(&v)?.map(Value::String)
@@ -646,11 +677,11 @@ impl Renderer<'_> {
                         if matches!(v, Value::Object(_)) && !is_block(&v) {
                             // Host methods take `Object` and call
                             // `String.valueOf` on it, rendering a block.
-                            for a in &mut vals {
+                            for a in vals.iter_mut() {
                                 *a = self.realize(std::mem::take(a))?;
                             }
                         }
-                        match methods::call(&v, name, &vals) {
+                        match methods::call(&v, name, vals) {
                             Ok(x) => Some(x),
                             Err(e) => {
                                 return err(format!(

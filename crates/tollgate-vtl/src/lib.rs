@@ -35,4 +35,4 @@ pub mod value;
 
 pub use eval::{Context, Limits, RenderError};
 pub use parser::{MAX_TEMPLATE_BYTES, ParseError, Template};
-pub use value::{HostObject, List, Map, Value};
+pub use value::{Frozen, HostObject, List, Map, Value};

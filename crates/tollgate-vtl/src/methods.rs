@@ -335,9 +335,14 @@ fn list_method(target: &Value, name: &str, args: &[Value]) -> Result<Value, Stri
 
 fn map_method(m: &Map, name: &str, args: &[Value]) -> Result<Value, String> {
     let key = |v: &Value| v.to_java_string();
+    // A key to look up: borrowed when it is a string already.
+    let find = |v: &Value| match v {
+        Value::String(s) => m.get(s),
+        _ => m.get(&key(v)),
+    };
     Ok(match (name, args) {
-        ("get", [k]) => m.get(&key(k)).unwrap_or_default(),
-        ("getOrDefault", [k, d]) => m.get(&key(k)).unwrap_or_else(|| d.clone()),
+        ("get", [k]) => find(k).unwrap_or_default(),
+        ("getOrDefault", [k, d]) => find(k).unwrap_or_else(|| d.clone()),
         ("put", [k, v]) => m.insert(key(k), v.clone()).unwrap_or_default(),
         ("putIfAbsent", [k, v]) => match m.get(&key(k)) {
             Some(old) => old,
@@ -362,12 +367,7 @@ fn map_method(m: &Map, name: &str, args: &[Value]) -> Result<Value, String> {
             m.clear();
             Value::Null
         }
-        ("keySet", []) => Value::list(
-            m.entries()
-                .into_iter()
-                .map(|(k, _)| Value::String(k))
-                .collect(),
-        ),
+        ("keySet", []) => Value::list(m.keys().into_iter().map(Value::String).collect()),
         ("values", []) => Value::list(m.entries().into_iter().map(|(_, v)| v).collect()),
         ("entrySet", []) => Value::list(
             m.entries()

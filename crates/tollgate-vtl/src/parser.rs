@@ -20,6 +20,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::ast::{Accessor, BinOp, Expr, MacroCall, MacroDef, Macros, Node, Reference};
 use crate::eval::{self, Context, Limits, RenderError};
@@ -52,12 +53,19 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The most output a render reserves before it writes anything.
+const MAX_RESERVED_OUTPUT: usize = 64 * 1024;
+
 /// A parsed template: parse once, render many times (it is immutable and
 /// `Send + Sync`).
 #[derive(Debug)]
 pub struct Template {
     pub(crate) nodes: Vec<Node>,
     pub(crate) macros: Macros,
+    /// The length of the latest output (at first, of the source): renders
+    /// reserve that much up front (up to [`MAX_RESERVED_OUTPUT`]), as the
+    /// outputs of one template tend to have similar sizes.
+    pub(crate) size_hint: AtomicUsize,
 }
 
 impl Template {
@@ -83,12 +91,23 @@ impl Template {
         Ok(Template {
             nodes,
             macros: p.macros,
+            size_hint: AtomicUsize::new(src.len()),
         })
     }
 
     /// Renders the template. `ctx` receives the template's `#set`s.
     pub fn render(&self, ctx: &mut Context, limits: &Limits) -> Result<String, RenderError> {
-        eval::render(&self.nodes, &self.macros, ctx, limits)
+        let out = eval::render(
+            &self.nodes,
+            &self.macros,
+            ctx,
+            limits,
+            self.size_hint
+                .load(Ordering::Relaxed)
+                .min(MAX_RESERVED_OUTPUT),
+        )?;
+        self.size_hint.store(out.len(), Ordering::Relaxed);
+        Ok(out)
     }
 }
 

@@ -65,22 +65,85 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// An immutable tree lent by the embedder, typically a parsed JSON document.
+///
+/// Templates read documents far more than they change them, and often read
+/// only a few fields of a large one. [`Frozen::to_value`] therefore does not
+/// copy the tree: a map or list made from it copies its entries out one
+/// level at a time, when they are first read (a map read by key copies just
+/// that entry). The result behaves exactly like a map or list built eagerly:
+/// each entry becomes one shared value, whatever the path that reads it.
+#[derive(Clone, Debug)]
+pub enum Frozen {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// An integer beyond `i64` (json-smart's `BigInteger`): a double to
+    /// templates, all its digits in JSON text.
+    Unsigned(u64),
+    Float(f64),
+    String(Box<str>),
+    /// A `JSONArray` (see [`List::new_json`]).
+    List(Arc<[Frozen]>),
+    /// An ordered map; keys must be unique.
+    Map(Arc<[(Box<str>, Frozen)]>),
+}
+
+impl Frozen {
+    /// A template value for this tree; maps and lists copy themselves out
+    /// lazily (see the type's docs).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Frozen::Null => Value::Null,
+            Frozen::Bool(b) => Value::Bool(*b),
+            Frozen::Int(i) => Value::Int(*i),
+            Frozen::Unsigned(u) => Value::Float(*u as f64),
+            Frozen::Float(f) => Value::Float(*f),
+            Frozen::String(s) => Value::String(String::from(&**s)),
+            Frozen::List(items) => Value::List(List {
+                items: Arc::new(Mutex::new(ListItems {
+                    items: Vec::new(),
+                    frozen: Some(Arc::clone(items)),
+                })),
+                json: true,
+            }),
+            Frozen::Map(entries) => Value::Map(Map(Arc::new(Mutex::new(MapEntries {
+                entries: Vec::new(),
+                frozen: Some(FrozenEntries {
+                    src: Arc::clone(entries),
+                    copied: Vec::new(),
+                }),
+            })))),
+        }
+    }
+}
+
 /// A shared, mutable list: a Java `ArrayList`, or a json-smart `JSONArray`
 /// when it came from JSON (see [`List::new_json`]).
 #[derive(Clone, Default)]
 pub struct List {
-    items: Arc<Mutex<Vec<Value>>>,
+    items: Arc<Mutex<ListItems>>,
     /// A `JSONArray`: `toString()` writes JSON (`["a",1]`) instead of
     /// `[a, 1]`. It is a property of the list itself, so it survives `add`,
     /// `#set($b = $a)` and nesting.
     json: bool,
 }
 
+/// The elements of a list, still in their [`Frozen`] tree until first used.
+#[derive(Default)]
+struct ListItems {
+    items: Vec<Value>,
+    frozen: Option<Arc<[Frozen]>>,
+}
+
 impl List {
     /// A list made by a template or the embedder (Java `ArrayList`).
     pub fn new(items: Vec<Value>) -> Self {
         List {
-            items: Arc::new(Mutex::new(items)),
+            items: Arc::new(Mutex::new(ListItems {
+                items,
+                frozen: None,
+            })),
             json: false,
         }
     }
@@ -89,9 +152,17 @@ impl List {
     /// behaves like any list but renders as compact JSON.
     pub fn new_json(items: Vec<Value>) -> Self {
         List {
-            items: Arc::new(Mutex::new(items)),
             json: true,
+            ..List::new(items)
         }
+    }
+    /// The elements, copied out of their frozen tree if need be.
+    fn lock(&self) -> MutexGuard<'_, ListItems> {
+        let mut g = lock(&self.items);
+        if let Some(frozen) = g.frozen.take() {
+            g.items = frozen.iter().map(Frozen::to_value).collect();
+        }
+        g
     }
     /// True for a list from [`List::new_json`].
     pub fn is_json(&self) -> bool {
@@ -99,21 +170,22 @@ impl List {
     }
     /// A snapshot of the elements (cheap: lists and maps inside are shared).
     pub fn items(&self) -> Vec<Value> {
-        lock(&self.items).clone()
+        self.lock().items.clone()
     }
     pub fn len(&self) -> usize {
-        lock(&self.items).len()
+        let g = lock(&self.items);
+        g.frozen.as_ref().map_or(g.items.len(), |f| f.len())
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     pub fn get(&self, i: usize) -> Option<Value> {
-        lock(&self.items).get(i).cloned()
+        self.lock().items.get(i).cloned()
     }
     /// Runs `f` with the vector locked. `f` must not touch other values that
     /// could be this same list (evaluate arguments before calling).
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut Vec<Value>) -> R) -> R {
-        f(&mut lock(&self.items))
+        f(&mut self.lock().items)
     }
     /// True when both handles point at the same list.
     pub fn same(&self, other: &List) -> bool {
@@ -124,7 +196,38 @@ impl List {
 /// A shared, mutable, insertion-ordered map with string keys (Java
 /// `LinkedHashMap<String, Object>`, which is what API Gateway builds from JSON).
 #[derive(Clone, Default)]
-pub struct Map(Arc<Mutex<Vec<(String, Value)>>>);
+pub struct Map(Arc<Mutex<MapEntries>>);
+
+/// The entries of a map; those of a map made from a [`Frozen`] tree stay
+/// there until the map is used as a whole (reads by key copy one entry).
+#[derive(Default)]
+struct MapEntries {
+    entries: Vec<(String, Value)>,
+    /// When set, `entries` is empty and the map is `src`, with the values
+    /// read so far in `copied` (same positions).
+    frozen: Option<FrozenEntries>,
+}
+
+struct FrozenEntries {
+    src: Arc<[(Box<str>, Frozen)]>,
+    copied: Vec<Option<Value>>,
+}
+
+impl MapEntries {
+    /// Copies every entry out of the frozen tree, keeping those already read.
+    fn thaw(&mut self) {
+        if let Some(FrozenEntries { src, copied }) = self.frozen.take() {
+            let mut copied = copied.into_iter();
+            self.entries = src
+                .iter()
+                .map(|(k, f)| {
+                    let v = copied.next().flatten().unwrap_or_else(|| f.to_value());
+                    (String::from(&**k), v)
+                })
+                .collect();
+        }
+    }
+}
 
 impl Map {
     /// A map of `entries` in order; a repeated key keeps its first position
@@ -137,43 +240,80 @@ impl Map {
                 None => items.push((k, v)),
             }
         }
-        Map(Arc::new(Mutex::new(items)))
+        Map(Arc::new(Mutex::new(MapEntries {
+            entries: items,
+            frozen: None,
+        })))
+    }
+    /// The entries, copied out of their frozen tree if need be.
+    fn lock(&self) -> MutexGuard<'_, MapEntries> {
+        let mut g = lock(&self.0);
+        g.thaw();
+        g
     }
     pub fn entries(&self) -> Vec<(String, Value)> {
-        lock(&self.0).clone()
+        self.lock().entries.clone()
+    }
+    /// The keys, in order.
+    pub fn keys(&self) -> Vec<String> {
+        let g = lock(&self.0);
+        match &g.frozen {
+            Some(f) => f.src.iter().map(|(k, _)| String::from(&**k)).collect(),
+            None => g.entries.iter().map(|(k, _)| k.clone()).collect(),
+        }
     }
     pub fn len(&self) -> usize {
-        lock(&self.0).len()
+        let g = lock(&self.0);
+        g.frozen.as_ref().map_or(g.entries.len(), |f| f.src.len())
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     pub fn get(&self, key: &str) -> Option<Value> {
-        lock(&self.0)
+        let mut g = lock(&self.0);
+        if let Some(FrozenEntries { src, copied }) = &mut g.frozen {
+            let i = src.iter().position(|(k, _)| &**k == key)?;
+            let f = &src[i].1;
+            if !matches!(f, Frozen::List(_) | Frozen::Map(_)) {
+                // A copy of a scalar is as good as the one a thaw makes.
+                return Some(f.to_value());
+            }
+            if copied.is_empty() {
+                *copied = std::iter::repeat_with(|| None).take(src.len()).collect();
+            }
+            return Some(copied[i].get_or_insert_with(|| f.to_value()).clone());
+        }
+        g.entries
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
     }
     pub fn contains_key(&self, key: &str) -> bool {
-        lock(&self.0).iter().any(|(k, _)| k == key)
+        let g = lock(&self.0);
+        match &g.frozen {
+            Some(f) => f.src.iter().any(|(k, _)| &**k == key),
+            None => g.entries.iter().any(|(k, _)| k == key),
+        }
     }
     /// Inserts or replaces (keeping the original position, as LinkedHashMap
     /// does) and returns the previous value.
     pub fn insert(&self, key: String, value: Value) -> Option<Value> {
-        let mut g = lock(&self.0);
-        if let Some(slot) = g.iter_mut().find(|(k, _)| *k == key) {
+        let mut g = self.lock();
+        if let Some(slot) = g.entries.iter_mut().find(|(k, _)| *k == key) {
             return Some(std::mem::replace(&mut slot.1, value));
         }
-        g.push((key, value));
+        g.entries.push((key, value));
         None
     }
     pub fn remove(&self, key: &str) -> Option<Value> {
-        let mut g = lock(&self.0);
-        let idx = g.iter().position(|(k, _)| k == key)?;
-        Some(g.remove(idx).1)
+        let mut g = self.lock();
+        let idx = g.entries.iter().position(|(k, _)| k == key)?;
+        Some(g.entries.remove(idx).1)
     }
     pub fn clear(&self) {
-        lock(&self.0).clear();
+        let mut g = lock(&self.0);
+        g.frozen = None;
+        g.entries.clear();
     }
     pub fn same(&self, other: &Map) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -186,7 +326,7 @@ impl Map {
     }
     /// Runs `f` with the entries locked (read-only).
     pub fn with_entries<R>(&self, f: impl FnOnce(&[(String, Value)]) -> R) -> R {
-        f(&lock(&self.0))
+        f(&self.lock().entries)
     }
 }
 
@@ -266,8 +406,8 @@ impl Value {
         match self {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => out.push_str(&i.to_string()),
-            Value::Float(f) => out.push_str(&java_double(*f)),
+            Value::Int(i) => write_int(*i, out),
+            Value::Float(f) => write_java_double(*f, out),
             Value::String(s) => out.push_str(s),
             Value::List(l) if l.is_json() => self.write_json(out, depth),
             Value::List(l) => {
@@ -308,9 +448,9 @@ impl Value {
         match self {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Int(i) => write_int(*i, out),
             Value::Float(f) if f.is_infinite() => out.push_str("null"),
-            Value::Float(f) => out.push_str(&java_double(*f)),
+            Value::Float(f) => write_java_double(*f, out),
             Value::String(s) => write_json_string(s, out),
             Value::List(l) => {
                 out.push('[');
@@ -373,10 +513,11 @@ impl Value {
     }
 }
 
-/// A quoted JSON string with json-smart's escaping: the usual short escapes,
-/// `\/`, and `\uXXXX` (upper-case hex) for C0/C1 controls, DEL and
+/// Writes a quoted JSON string with json-smart's escaping: the usual short
+/// escapes, `\/`, and `\uXXXX` (upper-case hex) for C0/C1 controls, DEL and
 /// U+2000..U+20FF.
-fn write_json_string(s: &str, out: &mut String) {
+pub fn write_json_string(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
     for c in s.chars() {
         match c {
@@ -389,7 +530,7 @@ fn write_json_string(s: &str, out: &mut String) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2000}'..='\u{20ff}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32));
+                write_unicode_escape(c as u16, out);
             }
             c => out.push(c),
         }
@@ -397,33 +538,59 @@ fn write_json_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Writes `\uXXXX` (upper-case hex) for one UTF-16 code unit.
+pub fn write_unicode_escape(unit: u16, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push_str("\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(char::from(HEX[usize::from((unit >> shift) & 0xf)]));
+    }
+}
+
+/// Writes an integer in decimal (Java's `Long.toString`).
+pub fn write_int(i: i64, out: &mut String) {
+    use fmt::Write as _;
+    let _ = write!(out, "{i}");
+}
+
 /// Formats a double like Java's `Double.toString`: shortest round-trip digits,
 /// always with a fractional part, and computerized scientific notation
 /// (`1.0E7`, `1.0E-4`) outside `[1e-3, 1e7)`.
 pub fn java_double(f: f64) -> String {
+    let mut out = String::new();
+    write_java_double(f, &mut out);
+    out
+}
+
+/// Writes `f` as [`java_double`] formats it.
+pub fn write_java_double(f: f64, out: &mut String) {
+    use fmt::Write as _;
     if f.is_nan() {
-        return "NaN".into();
+        return out.push_str("NaN");
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+        return out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+        return out.push_str(if f.is_sign_negative() { "-0.0" } else { "0.0" });
     }
-    let abs = f.abs();
-    if (1e-3..1e7).contains(&abs) {
-        let s = format!("{f}");
-        if s.contains('.') { s } else { s + ".0" }
+    let start = out.len();
+    if (1e-3..1e7).contains(&f.abs()) {
+        let _ = write!(out, "{f}");
+        if !out[start..].contains('.') {
+            out.push_str(".0");
+        }
     } else {
         // Rust gives e.g. "1.23456789123e8" or "1e20".
-        let s = format!("{f:e}");
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mant = if mant.contains('.') {
-            mant.to_string()
-        } else {
-            format!("{mant}.0")
-        };
-        format!("{mant}E{exp}")
+        let _ = write!(out, "{f:e}");
+        let e = start + out[start..].find('e').unwrap_or(out.len() - start);
+        let exp = out[e..].trim_start_matches('e').to_string();
+        out.truncate(e);
+        if !out[start..].contains('.') {
+            out.push_str(".0");
+        }
+        out.push('E');
+        out.push_str(&exp);
     }
 }
 

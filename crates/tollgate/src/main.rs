@@ -4,6 +4,7 @@ mod config;
 mod credentials;
 mod functions;
 mod logs;
+mod openapi_cli;
 mod remote_lambda;
 
 use std::io::IsTerminal;
@@ -43,6 +44,11 @@ enum Command {
     Logs(logs::LogsArgs),
     /// Manage the access keys that lock the management API and sign AWS_IAM calls.
     Credentials(credentials::CredentialsArgs),
+    /// Create (or replace) a REST API from an OpenAPI file on a running server, deploy it to a
+    /// stage and print its invoke URLs.
+    Import(openapi_cli::ImportArgs),
+    /// Print a stage's API as OpenAPI (oas30 or swagger, JSON or YAML) from a running server.
+    Export(openapi_cli::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +59,14 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Credentials(args) => match credentials::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Command::Import(args) => match openapi_cli::import(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
+        Command::Export(args) => match openapi_cli::export(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },

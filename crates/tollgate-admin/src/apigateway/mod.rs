@@ -5,7 +5,10 @@ mod account;
 mod api_keys;
 mod authorizers;
 mod deployments;
+mod documentation;
+mod exports;
 mod gateway_responses;
+mod imports;
 mod integrations;
 mod methods;
 mod models;
@@ -26,10 +29,14 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     const METHOD: &str = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}";
     Router::new()
-        .route("/restapis", post(restapis::create).get(restapis::list))
+        .route(
+            "/restapis",
+            post(imports::create_or_import).get(restapis::list),
+        )
         .route(
             "/restapis/{restapi_id}",
             get(restapis::get)
+                .put(imports::put)
                 .patch(restapis::update)
                 .delete(restapis::delete),
         )
@@ -130,6 +137,32 @@ pub fn routes() -> Router<AppState> {
                 .delete(gateway_responses::delete),
         )
         .route("/account", get(account::get).patch(account::update))
+        .route(
+            "/restapis/{restapi_id}/stages/{stage_name}/exports/{export_type}",
+            get(exports::get_export),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/parts",
+            post(documentation::create_part)
+                .get(documentation::list_parts)
+                .put(documentation::import_parts),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/parts/{part_id}",
+            get(documentation::get_part)
+                .patch(documentation::update_part)
+                .delete(documentation::delete_part),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/versions",
+            post(documentation::create_version).get(documentation::list_versions),
+        )
+        .route(
+            "/restapis/{restapi_id}/documentation/versions/{doc_version}",
+            get(documentation::get_version)
+                .patch(documentation::update_version)
+                .delete(documentation::delete_version),
+        )
         .route(
             "/restapis/{restapi_id}/authorizers",
             post(authorizers::create).get(authorizers::list),

@@ -23,8 +23,9 @@ use tollgate_store::{Expect, Key, Store, Write};
 use crate::error::{AdminError, AdminResult};
 
 pub use tollgate_model::layout::{
-    ACCOUNT, API_KEY, AUTHORIZER, DEPLOYMENT, GATEWAY_RESPONSE, MODEL, RESOURCE, RESTAPI, STAGE,
-    USAGE, USAGE_PLAN, USAGE_PLAN_KEY, VALIDATOR,
+    ACCOUNT, API_KEY, AUTHORIZER, DEPLOYMENT, DOCUMENTATION_PART, DOCUMENTATION_VERSION,
+    GATEWAY_RESPONSE, MODEL, RESOURCE, RESTAPI, STAGE, USAGE, USAGE_PLAN, USAGE_PLAN_KEY,
+    VALIDATOR,
 };
 
 /// A value as read, with the version to expect when writing it back.

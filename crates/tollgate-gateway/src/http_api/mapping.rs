@@ -23,14 +23,25 @@ fn header_name(name: &str) -> Option<HeaderName> {
     HeaderName::try_from(name).ok()
 }
 
-pub fn map_request(plan: &HttpIntegrationPlan, request: &HttpRequest<'_>) -> Outgoing {
+/// Applies the request mappings; every value is computed from the request as the client sent
+/// it. The headers move out of `request` to the integration, unless response mappings (which
+/// may read `$request.header.*`) need them afterwards.
+pub fn map_request(plan: &HttpIntegrationPlan, request: &mut HttpRequest<'_>) -> Outgoing {
+    let values: Vec<String> = plan
+        .request_parameters
+        .iter()
+        .map(|m| m.value.render(|p| request.piece(p)))
+        .collect();
     let mut out = Outgoing {
-        headers: request.headers.clone(),
+        headers: if plan.response_parameters.is_empty() {
+            std::mem::take(&mut request.headers)
+        } else {
+            request.headers.clone()
+        },
         query: None,
         path: None,
     };
-    for mapping in &plan.request_parameters {
-        let value = mapping.value.render(|p| request.piece(p));
+    for (mapping, value) in plan.request_parameters.iter().zip(values) {
         match &mapping.target {
             RequestTarget::Header(name) => {
                 let Some(name) = header_name(name) else {

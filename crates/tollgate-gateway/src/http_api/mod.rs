@@ -202,7 +202,7 @@ where
     let integration = route.integration.as_ref().ok_or_else(|| {
         HttpApiError::Internal(format!("route {} has no integration", route.route_key))
     })?;
-    let outgoing = mapping::map_request(integration, &request);
+    let outgoing = mapping::map_request(integration, &mut request);
     let mut response = match &integration.target {
         IntegrationTarget::Http { uri, method } => {
             integrate::http_proxy(ctx.client, integration, (uri, method), &request, outgoing)

@@ -7,6 +7,7 @@ mod account;
 mod api_key;
 mod authorizer;
 mod deployment;
+mod documentation;
 mod gateway_response;
 mod integration;
 mod method;
@@ -22,6 +23,10 @@ pub use authorizer::{Authorizer, CreateAuthorizer};
 pub use deployment::{
     ApiSnapshot, CreateDeployment, Deployment, DeploymentCanarySettings, DeploymentRecord,
     MethodSnapshot,
+};
+pub use documentation::{
+    CreateDocumentationPart, CreateDocumentationVersion, DOCUMENTATION_TYPES, DocumentationPart,
+    DocumentationPartLocation, DocumentationVersion, DocumentationVersionRecord,
 };
 pub use gateway_response::{
     DEFAULT_TEMPLATE, GatewayResponse, PutGatewayResponse, RESPONSE_TYPES, check_response_type,
