@@ -306,75 +306,21 @@ fn decide(answer: &Value, arn: &str) -> Result<Authorization, GatewayError> {
     })
 }
 
-/// What an IAM policy says about one resource.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
-    Allow,
-    ExplicitDeny,
-    ImplicitDeny,
-}
+pub(crate) use tollgate_iam::policy::Decision;
 
-/// One or many strings, as policies write `Action` and `Resource`.
-fn strings(value: Option<&Value>) -> Vec<&str> {
-    match value {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// IAM's wildcards: `*` any run of characters, `?` any one.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-/// Evaluates an authorizer's IAM policy for `execute-api:Invoke` on `arn`.
+/// Evaluates an authorizer's IAM policy for `execute-api:Invoke` on `arn` (with the policy
+/// engine of `tollgate-iam`); a policy that does not compile allows nothing.
 pub(crate) fn evaluate(policy: &Value, arn: &str) -> Decision {
-    let statements: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(single @ Value::Object(_)) => vec![single],
-        _ => Vec::new(),
-    };
-    let mut allowed = false;
-    for statement in statements {
-        let actions = strings(statement.get("Action"));
-        let action_matches = actions
-            .iter()
-            .any(|a| wildcard_match(&a.to_ascii_lowercase(), "execute-api:invoke"));
-        let resource_matches = strings(statement.get("Resource"))
-            .iter()
-            .any(|r| wildcard_match(r, arn));
-        if !(action_matches && resource_matches) {
-            continue;
+    match tollgate_iam::policy::Policy::compile(policy) {
+        Ok(policy) => policy.evaluate(&tollgate_iam::policy::RequestContext {
+            action: "execute-api:Invoke",
+            resource: arn,
+            ..Default::default()
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e.0, "an authorizer answered a policy that does not compile");
+            Decision::ImplicitDeny
         }
-        match statement.get("Effect").and_then(Value::as_str) {
-            Some(e) if e.eq_ignore_ascii_case("deny") => return Decision::ExplicitDeny,
-            Some(e) if e.eq_ignore_ascii_case("allow") => allowed = true,
-            _ => {}
-        }
-    }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::ImplicitDeny
     }
 }
 
@@ -388,17 +334,6 @@ mod tests {
         json!({"Version": "2012-10-17", "Statement": [
             {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
         ]})
-    }
-
-    #[test]
-    fn wildcards_match_as_iam_does() {
-        assert!(wildcard_match("arn:*:abc/*/GET/*", ARN));
-        assert!(wildcard_match(
-            "arn:aws:execute-api:us-east-1:000000000000:abc/dev/GET/pets/?",
-            ARN
-        ));
-        assert!(!wildcard_match("arn:aws:execute-api:*:abc/dev/POST/*", ARN));
-        assert!(wildcard_match("*", ""));
     }
 
     #[test]
