@@ -43,6 +43,15 @@ pub struct RequestInfo<'a> {
     pub iam: Option<std::sync::Arc<tollgate_iam::Principal>>,
 }
 
+/// `$context.domainName`: the `Host` header without its port.
+pub fn domain_name(headers: &HeaderMap) -> String {
+    headers
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.split(':').next().unwrap_or(h).to_string())
+        .unwrap_or_default()
+}
+
 pub fn decode(raw: &str) -> String {
     percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }

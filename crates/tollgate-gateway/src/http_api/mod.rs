@@ -163,12 +163,7 @@ where
             crate::body::BodyError::Unreadable(m) => HttpApiError::BadRequest(m),
         })?;
     let raw_query = parts.uri.query().map(String::from);
-    let domain_name = parts
-        .headers
-        .get(hyper::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.split(':').next().unwrap_or(h).to_string())
-        .unwrap_or_default();
+    let domain_name = crate::context::domain_name(&parts.headers);
     let mut request = HttpRequest {
         plan,
         route,
