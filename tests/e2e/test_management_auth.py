@@ -354,3 +354,55 @@ def test_resource_policies_by_source_ip_and_with_iam(locked):
     denied = poll("GET", invoke_url(srv.url, elsewhere.id, "prod", "/open"),
                   lambda r: r.status_code == 403 and "is not authorized" in r.text)
     assert denied.json()["message"].endswith(f"{elsewhere.id}/prod/GET/open"), denied.text
+
+
+def test_http_api_iam_routes_verify_signatures_and_identity_policies(locked):
+    """An HTTP API route with `AWS_IAM`: the caller signs with SigV4 (service
+    `execute-api`); its identity policy must allow `execute-api:Invoke` on the route ARN; the
+    function sees the caller in `requestContext.authorizer.iam`."""
+    from dataplane_support import poll
+    from http_api_support import FUNCTION_SOURCE, ROLE, function_arn, make_zip, path_url
+
+    srv, admin = locked
+    v2 = client(srv.url, admin["AccessKeyId"], admin["SecretAccessKey"], "apigatewayv2")
+    client(srv.url, admin["AccessKeyId"], admin["SecretAccessKey"], "lambda").create_function(
+        FunctionName="iam-echo", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+        Code={"ZipFile": make_zip({"app.py": FUNCTION_SOURCE})}, Timeout=10)
+    api_id = v2.create_api(Name="iam-http", ProtocolType="HTTP")["ApiId"]
+    iid = v2.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", PayloadFormatVersion="2.0",
+                                IntegrationUri=function_arn("iam-echo"))["IntegrationId"]
+    for key in ("GET /pets", "GET /admin"):
+        v2.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{iid}", AuthorizationType="AWS_IAM")
+    v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    arn = f"arn:aws:execute-api:{REGION}:000000000000:{api_id}"
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"{arn}/$default/GET/pets"}]}
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(policy, file)
+        file.flush()
+        user = json.loads(cli(srv.data_dir, "create", "--user", "caller", "--policy", file.name).stdout)["AccessKey"]
+    pets = path_url(srv.url, api_id, "/pets")
+    unsigned = poll("GET", pets, lambda r: r.status_code == 403)
+    assert unsigned.json() == {"message": "Forbidden"}
+
+    allowed = eventually(lambda: _ok(iam_call(pets, user["AccessKeyId"], user["SecretAccessKey"])))
+    iam = allowed.json()["requestContext"]["authorizer"]["iam"]
+    assert iam["accessKey"] == user["AccessKeyId"]
+    assert iam["userArn"] == user["Arn"]
+    assert iam["accountId"] == "000000000000"
+
+    wrong = iam_call(pets, user["AccessKeyId"], "wrong-secret")
+    assert wrong.status_code == 403
+    assert wrong.json()["message"].startswith("The request signature we calculated does not match")
+
+    denied = iam_call(path_url(srv.url, api_id, "/admin"), user["AccessKeyId"], user["SecretAccessKey"])
+    assert denied.status_code == 403
+    assert denied.json()["message"] == (
+        f"User: {user['Arn']} is not authorized to perform: execute-api:Invoke on resource: "
+        f"{arn}/$default/GET/admin"
+    )
+
+
+def _ok(response: requests.Response) -> requests.Response:
+    assert response.status_code == 200, response.text
+    return response

@@ -415,6 +415,7 @@ impl Gateway {
             client: &self.client,
             functions: self.functions.as_deref(),
             jwt: &self.jwt,
+            credentials: &*self.credentials,
             shared: self.shared.as_ref(),
             region: &self.config.region,
             account_id: &self.config.account_id,
@@ -611,21 +612,15 @@ impl Gateway {
         &self,
         info: &RequestInfo<'_>,
     ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
-        use tollgate_iam::sigv4;
-        let request = sigv4::Request::new(
-            &info.http_method,
-            &info.full_path,
-            info.raw_query.as_deref().unwrap_or(""),
-            &info.headers,
-        );
-        sigv4::verify(
-            &request,
-            &sigv4::sha256_hex(&info.body),
-            &*self.credentials,
-            &sigv4::Expectations::new(&["execute-api"], Some(&self.config.region)),
-        )
-        .map(|verified| verified.principal)
-        .map_err(GatewayError::Signature)
+        let request = crate::auth::iam::SignedRequest {
+            method: &info.http_method,
+            path: &info.full_path,
+            query: info.raw_query.as_deref().unwrap_or(""),
+            headers: &info.headers,
+            body: &info.body,
+        };
+        crate::auth::iam::verify(&request, &*self.credentials, &self.config.region)
+            .map_err(GatewayError::Signature)
     }
 
     /// The resource policy and the caller's identity together, as AWS's table says: an
@@ -639,7 +634,7 @@ impl Gateway {
         info: &RequestInfo<'_>,
         caller: Caller<'_>,
     ) -> Result<(), GatewayError> {
-        use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
+        use tollgate_iam::policy::{Authentication, Decision};
         if variant.resource_policy.is_none() && !matches!(caller, Caller::Iam(_)) {
             return Ok(());
         }
@@ -648,21 +643,14 @@ impl Gateway {
             Caller::Iam(p) => Some(p),
             _ => None,
         };
-        let context = RequestContext {
-            principal_arn: principal.map(|p| p.arn.as_str()),
-            principal_account: principal.map(|p| p.account_id.as_str()),
-            action: "execute-api:Invoke",
-            resource: &resource,
-            source_ip: info.source_ip.parse().ok(),
-            keys: &[],
-        };
+        let context = crate::auth::iam::invoke_context(principal, &resource, &info.source_ip);
         let resource_decision = variant
             .resource_policy
             .as_ref()
             .map(|p| p.evaluate(&context));
         let authentication = match caller {
             Caller::Iam(p) => Authentication::Iam {
-                identity: Policy::evaluate_all(p.policies.iter().map(|p| &**p), &context),
+                identity: crate::auth::iam::identity_decision(p, &resource, &info.source_ip),
                 same_account: p.account_id == self.config.account_id,
             },
             Caller::Authorized => Authentication::Authorizer {

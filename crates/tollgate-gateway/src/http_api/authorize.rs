@@ -26,6 +26,7 @@ pub const LAMBDA_AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Authorizers<'a> {
     pub jwt: &'a JwtVerifier,
+    pub credentials: &'a (dyn tollgate_iam::CredentialsLookup + Sync),
     pub shared: &'a dyn SharedState,
     pub functions: Option<&'a dyn FunctionInvoker>,
     pub region: &'a str,
@@ -51,15 +52,17 @@ fn claim_text(value: &Value) -> Value {
     })
 }
 
+/// Authorizes a routed request; `uri_path` is the path the client sent (what a SigV4
+/// signature covers).
 pub async fn authorize(
     authorizers: &Authorizers<'_>,
     request: &mut HttpRequest<'_>,
+    uri_path: &str,
 ) -> Result<(), HttpApiError> {
     match &request.route.auth {
         RouteAuth::None => Ok(()),
         RouteAuth::Misconfigured(detail) => Err(HttpApiError::Internal(detail.clone())),
-        // SigV4 verification of callers is not implemented: refuse rather than let in.
-        RouteAuth::Iam => Err(HttpApiError::Forbidden),
+        RouteAuth::Iam => iam(authorizers, request, uri_path),
         RouteAuth::Jwt { authorizer, scopes } => {
             let token = authorizer.identity_source.render(|p| request.piece(p));
             let rules = JwtRules {
@@ -95,6 +98,49 @@ pub async fn authorize(
             let authorizer = std::sync::Arc::clone(authorizer);
             lambda(authorizers, &authorizer, request).await
         }
+    }
+}
+
+/// `AWS_IAM`: a SigV4 signature by a known key whose identity policies allow
+/// `execute-api:Invoke` on the route ARN (HTTP APIs have no resource policies). The caller
+/// goes to `requestContext.authorizer.iam`.
+fn iam(
+    authorizers: &Authorizers<'_>,
+    request: &mut HttpRequest<'_>,
+    uri_path: &str,
+) -> Result<(), HttpApiError> {
+    use crate::auth::iam;
+    use tollgate_iam::policy::Decision;
+    use tollgate_iam::sigv4::SigV4Error;
+    let signed = iam::SignedRequest {
+        method: &request.method,
+        path: uri_path,
+        query: request.raw_query.as_deref().unwrap_or(""),
+        headers: &request.headers,
+        body: &request.body,
+    };
+    let principal = match iam::verify(&signed, authorizers.credentials, authorizers.region) {
+        Ok(principal) => principal,
+        Err(SigV4Error::MissingAuthentication) => return Err(HttpApiError::Forbidden),
+        Err(e) => return Err(HttpApiError::Denied(e.to_string())),
+    };
+    let resource = route_arn(authorizers.region, request);
+    match iam::identity_decision(&principal, &resource, &request.source_ip) {
+        Decision::Allow => {
+            request.authorizer = Some(json!({"iam": {
+                "accessKey": principal.access_key_id,
+                "accountId": principal.account_id,
+                "callerId": principal.access_key_id,
+                "cognitoIdentity": null,
+                "principalOrgId": null,
+                "userArn": principal.arn,
+                "userId": principal.access_key_id,
+            }}));
+            Ok(())
+        }
+        decision => Err(HttpApiError::Denied(
+            tollgate_iam::policy::not_authorized_message(Some(&principal.arn), &resource, decision),
+        )),
     }
 }
 

@@ -16,6 +16,9 @@ pub enum HttpApiError {
     Unauthorized,
     #[error("Forbidden")]
     Forbidden,
+    /// An `AWS_IAM` caller refused: a bad signature, an unknown key, or no policy allowing it.
+    #[error("{0}")]
+    Denied(String),
     #[error("Too Many Requests")]
     Throttled,
     #[error("Request Entity Too Large")]
@@ -36,7 +39,7 @@ impl HttpApiError {
         match self {
             Self::NotFound => 404,
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::Denied(_) => 403,
             Self::Throttled => 429,
             Self::RequestTooLarge => 413,
             Self::BadRequest(_) => 400,

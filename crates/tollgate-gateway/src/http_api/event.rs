@@ -230,6 +230,12 @@ pub fn event_v1(request: &HttpRequest<'_>) -> Value {
         },
         _ => json!({"claims": null, "scopes": null}),
     };
+    // An `AWS_IAM` caller shows in `identity`, as in REST proxy events.
+    let iam = request
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.get("iam"))
+        .unwrap_or(&Value::Null);
     json!({
         "version": "1.0",
         "resource": resource,
@@ -248,18 +254,18 @@ pub fn event_v1(request: &HttpRequest<'_>) -> Value {
             "extendedRequestId": request.request_id,
             "httpMethod": request.method,
             "identity": {
-                "accessKey": null,
-                "accountId": null,
-                "caller": null,
+                "accessKey": iam.get("accessKey"),
+                "accountId": iam.get("accountId"),
+                "caller": iam.get("callerId"),
                 "cognitoAuthenticationProvider": null,
                 "cognitoAuthenticationType": null,
                 "cognitoIdentityId": null,
                 "cognitoIdentityPoolId": null,
                 "principalOrgId": null,
                 "sourceIp": request.source_ip,
-                "user": null,
+                "user": iam.get("userId"),
                 "userAgent": request.header("user-agent"),
-                "userArn": null
+                "userArn": iam.get("userArn")
             },
             "path": request.raw_path,
             "protocol": request.protocol,

@@ -3,7 +3,7 @@
 //! One request: pick the stage (a named stage by the first path segment, else `$default`,
 //! which serves without a stage segment), answer CORS preflights, route by method and path
 //! (exact and parameter routes, then greedy ones, then `$default`; nothing: 404), throttle,
-//! read the body, authorize (JWT or Lambda), map parameters, call the integration, map the
+//! read the body, authorize (JWT, Lambda or IAM), map parameters, call the integration, map the
 //! response, add CORS headers.
 
 mod authorize;
@@ -38,6 +38,7 @@ pub struct HttpApiContext<'a> {
     pub client: &'a BackendClient,
     pub functions: Option<&'a dyn FunctionInvoker>,
     pub jwt: &'a crate::auth::jwt::JwtVerifier,
+    pub credentials: &'a (dyn tollgate_iam::CredentialsLookup + Sync),
     pub shared: &'a dyn tollgate_shared::SharedState,
     pub region: &'a str,
     pub account_id: &'a str,
@@ -163,6 +164,7 @@ where
             crate::body::BodyError::Unreadable(m) => HttpApiError::BadRequest(m),
         })?;
     let raw_query = parts.uri.query().map(String::from);
+    let uri_path = parts.uri.path().to_string();
     let domain_name = crate::context::domain_name(&parts.headers);
     let mut request = HttpRequest {
         plan,
@@ -189,11 +191,12 @@ where
     };
     let authorizers = authorize::Authorizers {
         jwt: ctx.jwt,
+        credentials: ctx.credentials,
         shared: ctx.shared,
         functions: ctx.functions,
         region: ctx.region,
     };
-    authorize::authorize(&authorizers, &mut request).await?;
+    authorize::authorize(&authorizers, &mut request, &uri_path).await?;
     let integration = route.integration.as_ref().ok_or_else(|| {
         HttpApiError::Internal(format!("route {} has no integration", route.route_key))
     })?;
