@@ -56,8 +56,12 @@ class ServerProcess:
         port: int | None = None,
         listen_host: str = "127.0.0.1",
         env: dict | None = None,
+        tls: tuple[str, str] | None = None,
     ):
+        """`tls`: (certificate, key) PEM files; the server then speaks HTTPS, and readiness
+        is checked trusting that certificate."""
         self.data_dir = data_dir
+        self.tls = tls
         self.dev = dev
         self.port = port
         self.listen_host = listen_host
@@ -67,7 +71,8 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> "ServerProcess":
         binary = tollgate_bin()
@@ -84,6 +89,8 @@ class ServerProcess:
         if self.dev:
             cmd.append("--dev")
         cmd += ["--listen", f"{self.listen_host}:{self.port}", "--data-dir", self.data_dir]
+        if self.tls:
+            cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         self._log = tempfile.TemporaryFile(mode="w+b")
         self.proc = subprocess.Popen(
             cmd,
@@ -114,7 +121,7 @@ class ServerProcess:
                     pytrace=False,
                 )
             try:
-                requests.get(self.url + "/account", timeout=1)
+                requests.get(self.url + "/account", timeout=1, verify=self.tls[0] if self.tls else True)
                 return
             except requests.RequestException:
                 time.sleep(0.1)

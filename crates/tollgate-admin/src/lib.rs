@@ -37,6 +37,8 @@ pub struct AppState {
     pub functions: Option<Arc<tollgate_functions::Functions>>,
     /// Where `Invoke` of a function this node does not have is forwarded, if anywhere.
     pub remote_lambda: Option<Arc<dyn lambda::RemoteInvoker>>,
+    /// The listeners serve TLS: API endpoints are `https://` and `wss://`.
+    pub tls: bool,
 }
 
 /// How the management API is set up.
@@ -52,6 +54,8 @@ pub struct AdminConfig {
     /// The function runtime that `lambda` `Invoke` uses; without one, invocations fail with
     /// `ServiceException` while everything else works.
     pub functions: Option<Arc<tollgate_functions::Functions>>,
+    /// The listeners serve TLS (API endpoints are then `https://` and `wss://`).
+    pub tls: bool,
 }
 
 /// The management API's routes.
@@ -75,6 +79,7 @@ pub fn router_with_remote_lambda(
         data_dir: Arc::new(config.data_dir),
         functions: config.functions,
         remote_lambda,
+        tls: config.tls,
     };
     let mut router = apigateway::routes()
         .merge(apigatewayv2::routes())

@@ -1,10 +1,13 @@
-//! The listener loop: HTTP/1.1 and HTTP/2 (cleartext) on one port, with a large accept
-//! backlog, a deadline for reading request headers, a cap on header size, and a graceful stop
-//! that lets requests in flight finish.
+//! The listener loop: HTTP/1.1 and HTTP/2 on one port, in cleartext or over TLS (HTTP/2 by
+//! ALPN), with a large accept backlog, a deadline for the TLS handshake and for reading
+//! request headers, a cap on header size, and a graceful stop that lets requests in flight
+//! finish.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -17,6 +20,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
@@ -38,6 +45,34 @@ pub fn open_connections() -> i64 {
     OPEN_CONNECTIONS.load(Ordering::Relaxed)
 }
 
+/// A listener's TLS settings: a certificate chain and its key, from PEM files. Offers HTTP/2
+/// and HTTP/1.1 by ALPN.
+#[derive(Clone)]
+pub struct Tls(TlsAcceptor);
+
+impl Tls {
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Self, String> {
+        let certs = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "TLS certificate {}: no certificate in it",
+                cert.display()
+            ));
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("TLS key {}: {e}", key.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+            .map_err(|e| format!("TLS certificate and key do not fit: {e}"))?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Self(TlsAcceptor::from(Arc::new(config))))
+    }
+}
+
 /// Binds a listener with [`ACCEPT_BACKLOG`].
 pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if address.is_ipv4() {
@@ -51,9 +86,14 @@ pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(ACCEPT_BACKLOG)
 }
 
-/// Serves connections with `handler` until `shutdown` resolves, then drains.
-pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
-where
+/// Serves connections with `handler` (over TLS when `tls` is given) until `shutdown`
+/// resolves, then drains.
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    tls: Option<Tls>,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) where
     H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<ResponseBody>> + Send + 'static,
 {
@@ -88,18 +128,43 @@ where
             let response = handler(request, remote);
             async move { Ok::<_, Infallible>(response.await) }
         });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection.into_owned());
-        OPEN_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+        let Some(Tls(acceptor)) = &tls else {
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            tokio::spawn(watched(graceful.watch(connection.into_owned()), remote));
+            continue;
+        };
+        let (acceptor, builder, watcher) = (acceptor.clone(), builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            let result = connection.await;
-            OPEN_CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
-            if let Err(e) = result {
-                tracing::debug!(error = %e, %remote, "connection ended with an error");
-            }
+            let stream = match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
+                .await
+            {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return tracing::debug!(error = %e, %remote, "TLS handshake failed"),
+                Err(_) => return tracing::debug!(%remote, "TLS handshake timed out"),
+            };
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            watched(watcher.watch(connection.into_owned()), remote).await;
         });
     }
     drop(listener);
+    drain(graceful).await;
+}
+
+/// Runs one connection, counted in [`open_connections`].
+async fn watched<C, E>(connection: C, remote: SocketAddr)
+where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    OPEN_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    let result = connection.await;
+    OPEN_CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
+    if let Err(e) = result {
+        tracing::debug!(error = %e, %remote, "connection ended with an error");
+    }
+}
+
+async fn drain(graceful: GracefulShutdown) {
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections drained"),
         () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),

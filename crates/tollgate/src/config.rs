@@ -14,7 +14,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ServeArgs {
     /// Address of the listener for the management API and data plane [default: 127.0.0.1:4566]
     #[arg(long, env = "TOLLGATE_LISTEN")]
@@ -61,6 +61,13 @@ pub struct ServeArgs {
         requires = "access_key_id"
     )]
     secret_access_key: Option<String>,
+    /// Serve every listener over TLS (HTTPS, HTTP/2 by ALPN, wss://) with this PEM
+    /// certificate chain (with --tls-key) [default: cleartext]
+    #[arg(long, env = "TOLLGATE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, env = "TOLLGATE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// `tollgate.toml`: the same settings, for a data dir that carries its own.
@@ -78,6 +85,8 @@ struct FileSettings {
     access_log_stdout: Option<bool>,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     #[serde(default)]
     cognito_user_pools: BTreeMap<String, CognitoUserPoolFile>,
 }
@@ -106,6 +115,8 @@ pub struct Settings {
     pub access_log_stdout: bool,
     /// Bootstrap credentials (access key id, secret), if configured.
     pub bootstrap_key: Option<(String, String)>,
+    /// The TLS certificate chain and key (PEM files) every listener serves with, if any.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// User pool ARN -> its token issuer and JWKS URL (file only).
     pub cognito_user_pools: Vec<tollgate_gateway::CognitoUserPool>,
 }
@@ -157,7 +168,16 @@ impl Settings {
                 );
             }
         };
+        let tls = match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => return Err("TLS needs both a certificate (tls-cert) and a key (tls-key)".into()),
+        };
         Ok(Self {
+            tls,
             listen: args
                 .listen
                 .or(file.listen)
@@ -211,18 +231,8 @@ mod tests {
 
     fn args(data_dir: &std::path::Path) -> ServeArgs {
         ServeArgs {
-            listen: None,
-            gateway_listen: None,
             data_dir: Some(data_dir.to_path_buf()),
-            region: None,
-            account_id: None,
-            dev: false,
-            log_format: None,
-            remote_lambda_endpoint: None,
-            metrics_listen: None,
-            access_log_stdout: false,
-            access_key_id: None,
-            secret_access_key: None,
+            ..ServeArgs::default()
         }
     }
 

@@ -134,6 +134,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
         tollgate_store::SqliteStore::open(&settings.data_dir)
             .map_err(|e| format!("data dir {} is unusable: {e}", settings.data_dir.display()))?,
     );
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(server::Tls::from_pem_files(cert, key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = bind(&settings.listen).await?;
     let gateway_listener = match &settings.gateway_listen {
         Some(address) => Some(bind(address).await?),
@@ -220,6 +225,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
             tester: Some(Arc::clone(&gateway) as Arc<dyn tollgate_plan::test_invoke::MethodTester>),
             data_dir: settings.data_dir.clone(),
             functions: Some(Arc::clone(&functions)),
+            tls: tls.is_some(),
         },
         remote.map(|r| r as Arc<dyn tollgate_admin::lambda::RemoteInvoker>),
     )
@@ -260,9 +266,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 }
             }
         };
-        tracing::info!("data plane only listening on http://{address}");
+        tracing::info!("data plane only listening on {scheme}://{address}");
         servers.push(tokio::spawn(server::serve(
             listener,
+            tls.clone(),
             handler,
             until_stopped(stopped.clone()),
         )));
@@ -279,9 +286,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 }
             }
         };
-        tracing::info!("metrics on http://{address}/metrics");
+        tracing::info!("metrics on {scheme}://{address}/metrics");
         servers.push(tokio::spawn(server::serve(
             listener,
+            tls.clone(),
             handler,
             until_stopped(stopped.clone()),
         )));
@@ -313,10 +321,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
         data_dir = %settings.data_dir.display(),
         region = %settings.region,
         dev = settings.dev,
-        "tollgate listening on http://{local}"
+        "tollgate listening on {scheme}://{local}"
     );
     servers.push(tokio::spawn(server::serve(
         listener,
+        tls,
         handler,
         until_stopped(stopped.clone()),
     )));

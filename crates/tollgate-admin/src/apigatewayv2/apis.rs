@@ -18,12 +18,13 @@ use crate::wire::{AwsJson, QueryParams, empty, json};
 
 /// `apiEndpoint`: where this server serves the API, host style, on the port the client
 /// reached the management API at (`http://{apiId}.execute-api.localhost:4566`; `ws://` for
-/// WebSocket APIs).
-fn endpoint(headers: &HeaderMap, api_id: &str, protocol: Option<&str>) -> String {
-    let scheme = if protocol == Some("WEBSOCKET") {
-        "ws"
-    } else {
-        "http"
+/// WebSocket APIs; `https://` and `wss://` when the listeners serve TLS).
+fn endpoint(headers: &HeaderMap, api_id: &str, protocol: Option<&str>, tls: bool) -> String {
+    let scheme = match (protocol == Some("WEBSOCKET"), tls) {
+        (true, false) => "ws",
+        (true, true) => "wss",
+        (false, false) => "http",
+        (false, true) => "https",
     };
     let port = headers
         .get("host")
@@ -110,7 +111,7 @@ pub async fn create(
     AwsJson(input): AwsJson<ApiInput>,
 ) -> AdminResult<Response> {
     let id = tollgate_model::ids::long_id();
-    let address = endpoint(&headers, &id, input.protocol_type.as_deref());
+    let address = endpoint(&headers, &id, input.protocol_type.as_deref(), state.tls);
     let api = Api::create(&input, id.clone(), address, now_iso8601())?;
     if api.protocol_type == "WEBSOCKET" && input.target.is_some() {
         return Err(AdminError::bad_request(

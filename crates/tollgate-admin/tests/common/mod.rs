@@ -24,6 +24,7 @@ pub fn app(dev: bool) -> Router {
             tester: None,
             data_dir: std::env::temp_dir(),
             functions: None,
+            tls: false,
         },
     )
 }
