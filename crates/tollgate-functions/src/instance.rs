@@ -659,15 +659,25 @@ fn environment(
         };
         env.insert("PYTHONPATH".to_owned(), path);
     }
-    for key in [
+    let credentials = settings.credentials.as_ref().map_or(["test"; 3], |c| {
+        [
+            c.access_key_id.as_str(),
+            c.secret_access_key.as_str(),
+            c.session_token.as_str(),
+        ]
+    });
+    for (key, value) in [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
-    ] {
-        // Dummy credentials (LocalStack's "test") so SDK clients inside the function can sign
-        // requests to Tollgate or another local emulator, and never find the host's credentials.
+    ]
+    .into_iter()
+    .zip(credentials)
+    {
+        // This process's function key (or LocalStack's dummy "test") so SDK clients inside
+        // the function can sign requests to Tollgate, and never find the host's credentials.
         env.entry(key.to_owned())
-            .or_insert_with(|| "test".to_owned());
+            .or_insert_with(|| value.to_owned());
     }
 
     let stream = format!(

@@ -36,7 +36,7 @@ pub enum WsAuth {
     None,
     /// A `REQUEST` Lambda authorizer answering an IAM policy.
     Lambda(Arc<WsAuthorizerPlan>),
-    /// `AWS_IAM`: SigV4 verification, which the data plane does not do yet (answers 403).
+    /// `AWS_IAM`: a SigV4-signed handshake whose caller may invoke `$connect`.
     Iam,
     /// The route names an authorizer the deployment does not have.
     Misconfigured(String),

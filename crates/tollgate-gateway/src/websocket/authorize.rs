@@ -4,10 +4,18 @@
 //! A missing identity source: 401; a policy that does not allow `$connect`: 403; a function
 //! that fails or answers garbage: 500. With a TTL, decisions are cached per authorizer and
 //! identity source values.
+//!
+//! `AWS_IAM`: the handshake must be SigV4-signed (`execute-api`, in headers or presigned in
+//! the query string) by a known key whose identity policies allow `execute-api:Invoke` on
+//! `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect`; otherwise 403.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+use tollgate_iam::Principal;
+use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
+use tollgate_iam::sigv4::{self, SigV4Error};
 use tollgate_plan::websocket::{WsAuth, WsAuthorizerPlan};
 
 use super::Runtime;
@@ -23,6 +31,10 @@ const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Refusal {
     Unauthorized,
     Forbidden,
+    /// `AWS_IAM`: no valid signature by a known key.
+    Signature(SigV4Error),
+    /// `AWS_IAM`: the caller's policies do not allow `$connect` (AWS's message).
+    Denied(String),
     Internal(String),
 }
 
@@ -30,17 +42,21 @@ impl Refusal {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::Denied(_) => 403,
+            Self::Signature(e) => e.status(),
             Self::Internal(_) => 500,
         }
     }
 
-    pub fn body(&self) -> &'static str {
-        match self {
-            Self::Unauthorized => r#"{"message": "Unauthorized"}"#,
-            Self::Forbidden => r#"{"message": "Forbidden"}"#,
-            Self::Internal(_) => r#"{"message": "Internal server error"}"#,
-        }
+    pub fn body(&self) -> String {
+        let message = match self {
+            Self::Unauthorized => "Unauthorized".to_string(),
+            Self::Forbidden => "Forbidden".to_string(),
+            Self::Signature(e) => e.to_string(),
+            Self::Denied(message) => message.clone(),
+            Self::Internal(_) => "Internal server error".to_string(),
+        };
+        json!({ "message": message }).to_string()
     }
 }
 
@@ -130,24 +146,84 @@ fn allows(policy: &Value, arn: &str) -> bool {
     allowed
 }
 
-/// Authorizes a handshake; `Ok` with what goes to `requestContext.authorizer` (if anything).
+/// Who a handshake was let in as.
+#[derive(Default)]
+pub struct Grant {
+    /// What goes to `requestContext.authorizer` (a Lambda authorizer's answer).
+    pub authorizer: Option<Value>,
+    /// The `AWS_IAM` caller.
+    pub iam: Option<Arc<Principal>>,
+}
+
+/// Authorizes a handshake (`signed` is the handshake as SigV4 sees it).
 pub async fn authorize(
     runtime: &Runtime,
     connection: &Connection,
     connect: &ConnectRequest,
+    signed: &sigv4::Request<'_>,
     request_id: &str,
-) -> Result<Option<Value>, Refusal> {
+) -> Result<Grant, Refusal> {
     let Some(route) = connection.plan.routes.get("$connect") else {
-        return Ok(None);
+        return Ok(Grant::default());
     };
     match &route.auth {
-        WsAuth::None => Ok(None),
-        // SigV4 verification of callers is not implemented: refuse rather than let in.
-        WsAuth::Iam => Err(Refusal::Forbidden),
+        WsAuth::None => Ok(Grant::default()),
+        WsAuth::Iam => iam(runtime, connection, signed).map(|principal| Grant {
+            authorizer: None,
+            iam: Some(principal),
+        }),
         WsAuth::Misconfigured(detail) => Err(Refusal::Internal(detail.clone())),
         WsAuth::Lambda(plan) => lambda(runtime, plan, connection, connect, request_id)
             .await
-            .map(Some),
+            .map(|context| Grant {
+                authorizer: Some(context),
+                iam: None,
+            }),
+    }
+}
+
+/// `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect`.
+fn connect_arn(runtime: &Runtime, connection: &Connection) -> String {
+    format!(
+        "arn:aws:execute-api:{}:{}:{}/{}/$connect",
+        runtime.region, runtime.account_id, connection.api_id, connection.stage
+    )
+}
+
+/// `AWS_IAM`: the signature, then the caller's identity policies (WebSocket APIs have no
+/// resource policy).
+fn iam(
+    runtime: &Runtime,
+    connection: &Connection,
+    signed: &sigv4::Request<'_>,
+) -> Result<Arc<Principal>, Refusal> {
+    let principal = sigv4::verify(
+        signed,
+        &sigv4::sha256_hex(b""),
+        &*runtime.credentials,
+        &sigv4::Expectations::new(&["execute-api"], Some(&runtime.region)),
+    )
+    .map_err(Refusal::Signature)?
+    .principal;
+    let resource = connect_arn(runtime, connection);
+    let context = RequestContext {
+        principal_arn: Some(&principal.arn),
+        principal_account: Some(&principal.account_id),
+        action: "execute-api:Invoke",
+        resource: &resource,
+        source_ip: connection.source_ip.parse().ok(),
+        keys: &[],
+    };
+    let identity = Policy::evaluate_all(principal.policies.iter().map(|p| &**p), &context);
+    let authentication = Authentication::Iam {
+        identity,
+        same_account: principal.account_id == runtime.account_id,
+    };
+    match tollgate_iam::policy::authorize(None, authentication) {
+        Decision::Allow => Ok(principal),
+        decision => Err(Refusal::Denied(
+            tollgate_iam::policy::not_authorized_message(Some(&principal.arn), &resource, decision),
+        )),
     }
 }
 
@@ -178,10 +254,7 @@ async fn lambda(
             .flatten()
             .ok_or(Refusal::Forbidden);
     }
-    let method_arn = format!(
-        "arn:aws:execute-api:{}:{}:{}/{}/$connect",
-        runtime.region, runtime.account_id, connection.api_id, connection.stage
-    );
+    let method_arn = connect_arn(runtime, connection);
     let mut request = event(
         connection,
         "$connect",

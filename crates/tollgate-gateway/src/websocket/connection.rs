@@ -73,6 +73,8 @@ pub struct Connection {
     pub plan: Arc<WsStagePlan>,
     /// What the `$connect` authorizer answered (`principalId` and its context).
     pub authorizer: Option<serde_json::Value>,
+    /// The `AWS_IAM` caller of `$connect`.
+    pub iam: Option<Arc<tollgate_iam::Principal>>,
 }
 
 pub fn now_millis() -> u64 {

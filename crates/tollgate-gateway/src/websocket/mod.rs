@@ -22,6 +22,7 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY};
 use hyper::{Request, Response, StatusCode};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tollgate_iam::CredentialsLookup;
 use tollgate_plan::websocket::WsStagePlan;
 use tollgate_shared::{RateLimit, RateLimiter, SharedState};
 
@@ -41,6 +42,9 @@ pub struct Runtime {
     pub settings: Settings,
     pub region: String,
     pub account_id: String,
+    /// The keys SigV4 signatures are verified against (`@connections`, `AWS_IAM` on
+    /// `$connect`); none known means `@connections` is open, as the management API is.
+    pub credentials: Arc<dyn CredentialsLookup + Send + Sync>,
     /// New connections per second for the account.
     connect_limit: Arc<dyn RateLimiter>,
 }
@@ -52,6 +56,7 @@ impl Runtime {
         shared: Arc<dyn SharedState>,
         settings: Settings,
         (region, account_id): (String, String),
+        credentials: Arc<dyn CredentialsLookup + Send + Sync>,
     ) -> Self {
         let rate = settings.connect_rate;
         let connect_limit = shared.rate_limiter(
@@ -65,6 +70,7 @@ impl Runtime {
             settings,
             region,
             account_id,
+            credentials,
             connect_limit,
         }
     }
@@ -139,14 +145,24 @@ where
         last_active: AtomicU64::new(now),
         plan,
         authorizer: None,
+        iam: None,
     };
-    match authorize::authorize(runtime, &connection, &connect, &request_id).await {
-        Ok(context) => connection.authorizer = context,
+    let signed = tollgate_iam::sigv4::Request::new(
+        request.method().as_str(),
+        request.uri().path(),
+        request.uri().query().unwrap_or(""),
+        request.headers(),
+    );
+    match authorize::authorize(runtime, &connection, &connect, &signed, &request_id).await {
+        Ok(grant) => {
+            connection.authorizer = grant.authorizer;
+            connection.iam = grant.iam;
+        }
         Err(refusal) => {
             if let authorize::Refusal::Internal(detail) = &refusal {
                 tracing::warn!(connection = connection.id, %detail, "$connect authorizer failed");
             }
-            return answer(refusal.status(), refusal.body());
+            return answer(refusal.status(), &refusal.body());
         }
     }
     let connection = Arc::new(connection);
