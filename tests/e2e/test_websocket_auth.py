@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 from helpers import REGION, tollgate_bin
 from lambda_support import wait_for
 from websocket_support import (
-    chat_api, deploy, management_client, mock_integration, open_ws, recv_json, refused_status,
-    route, v2_client, websocket_api, ws_url,
+    chat_api, deploy, management_client, mock_integration, open_ws, open_ws_eventually, recv_json,
+    refused_status, route, v2_client, websocket_api, ws_url,
 )
 
 pytestmark = pytest.mark.no_reset
@@ -133,12 +133,8 @@ def test_aws_iam_connect_wants_a_signed_handshake_allowed_by_policy(locked):
                                                        other["SecretAccessKey"]))
     assert refused_status(denied.value) == 403
 
-    def signed_connect():
-        headers = signed_headers(url, allowed["AccessKeyId"], allowed["SecretAccessKey"])
-        return open_ws(url, additional_headers=headers)
-
-    # The stored key reaches the data plane from the change feed, just after the CLI returns.
-    with wait_for(lambda: _try(signed_connect), timeout=10) as ws:
+    headers = signed_headers(url, allowed["AccessKeyId"], allowed["SecretAccessKey"])
+    with open_ws_eventually(url, additional_headers=headers) as ws:
         ws.send("{}")
         assert recv_json(ws) == {}
     with open_ws(presigned(url, allowed["AccessKeyId"], allowed["SecretAccessKey"])) as ws:
@@ -158,18 +154,9 @@ def test_aws_iam_connect_events_carry_the_caller(locked, tmp_path):
         {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"{arn}/*"}]})
     url = ws_url(locked.url, api_id, "live")
 
-    def signed_connect():
-        return open_ws(presigned(url, user["AccessKeyId"], user["SecretAccessKey"]))
-
-    with wait_for(lambda: _try(signed_connect), timeout=10):
+    with open_ws_eventually(presigned(url, user["AccessKeyId"], user["SecretAccessKey"])):
         identity = wait_for(lambda: read_events(), timeout=60)[0]["requestContext"]["identity"]
     assert identity["accessKey"] == user["AccessKeyId"]
     assert identity["userArn"] == user["Arn"]
     assert identity["accountId"] == "000000000000"
 
-
-def _try(connect):
-    try:
-        return connect()
-    except Exception:  # noqa: BLE001 - refused handshakes until the key is known
-        return None

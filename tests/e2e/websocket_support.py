@@ -95,6 +95,19 @@ def open_ws(url: str, **kwargs):
     return ws_connect(url, open_timeout=15, close_timeout=5, max_size=None, **kwargs)
 
 
+def open_ws_eventually(url: str, timeout: float = 10.0, **kwargs):
+    """`open_ws` until the handshake is accepted: keys, usage plans and credentials reach the
+    data plane from the store's change feed, just after the management call returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return open_ws(url, **kwargs)
+        except websockets.exceptions.InvalidStatus:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def refused_status(exc: Exception) -> int:
     """The HTTP status a refused handshake answered with (websockets 12 and 13+)."""
     response = getattr(exc, "response", None)

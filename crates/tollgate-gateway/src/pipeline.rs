@@ -251,6 +251,7 @@ impl Gateway {
             crate::websocket::Settings::from_env(),
             (config.region.clone(), config.account_id.clone()),
             Arc::clone(&credentials) as _,
+            Arc::clone(&access),
         ));
         Ok(Arc::new(Self {
             plans,

@@ -20,6 +20,9 @@ pub struct WsStagePlan {
     pub route_selection: SelectionExpression,
     pub routes: HashMap<String, Arc<WsRoutePlan>>,
     pub stage_variables: HashMap<String, String>,
+    /// `ApiKeySelectionExpression` is `$context.authorizer.usageIdentifierKey`: the key comes
+    /// from the `$connect` authorizer, not from the `x-api-key` header.
+    pub api_key_from_authorizer: bool,
 }
 
 pub struct WsRoutePlan {
@@ -30,6 +33,7 @@ pub struct WsRoutePlan {
     pub integration: Option<Arc<WsIntegrationPlan>>,
     /// How `$connect` is authorized.
     pub auth: WsAuth,
+    pub api_key_required: bool,
 }
 
 pub enum WsAuth {
@@ -271,6 +275,7 @@ impl WsStagePlan {
                         .integration_id()
                         .and_then(|id| integrations.get(id).cloned()),
                     auth,
+                    api_key_required: route.api_key_required,
                 };
                 (route.route_key.clone(), Arc::new(plan))
             })
@@ -292,6 +297,8 @@ impl WsStagePlan {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            api_key_from_authorizer: snapshot.api.api_key_selection_expression
+                == "$context.authorizer.usageIdentifierKey",
         }
     }
 

@@ -85,67 +85,6 @@ fn identity_value(
     value.filter(|v| !v.is_empty())
 }
 
-/// `*` matches any run of characters, `?` any one.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-fn as_list(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Whether the policy allows invoking `arn`: some `Allow` statement matches and no `Deny` does.
-fn allows(policy: &Value, arn: &str) -> bool {
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(s)) => s.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => return false,
-    };
-    let mut allowed = false;
-    for statement in &statements {
-        let action = as_list(statement.get("Action"))
-            .iter()
-            .any(|a| glob(a, "execute-api:Invoke"));
-        let resource = as_list(statement.get("Resource"))
-            .iter()
-            .any(|r| glob(r, arn));
-        if !(action && resource) {
-            continue;
-        }
-        match statement.get("Effect").and_then(Value::as_str) {
-            Some("Deny") => return false,
-            Some("Allow") => allowed = true,
-            _ => {}
-        }
-    }
-    allowed
-}
-
 /// Who a handshake was let in as.
 #[derive(Default)]
 pub struct Grant {
@@ -153,6 +92,8 @@ pub struct Grant {
     pub authorizer: Option<Value>,
     /// The `AWS_IAM` caller.
     pub iam: Option<Arc<Principal>>,
+    /// The API key a Lambda authorizer chose (`usageIdentifierKey`).
+    pub usage_identifier_key: Option<String>,
 }
 
 /// Authorizes a handshake (`signed` is the handshake as SigV4 sees it).
@@ -169,15 +110,16 @@ pub async fn authorize(
     match &route.auth {
         WsAuth::None => Ok(Grant::default()),
         WsAuth::Iam => iam(runtime, connection, signed).map(|principal| Grant {
-            authorizer: None,
             iam: Some(principal),
+            ..Grant::default()
         }),
         WsAuth::Misconfigured(detail) => Err(Refusal::Internal(detail.clone())),
         WsAuth::Lambda(plan) => lambda(runtime, plan, connection, connect, request_id)
             .await
-            .map(|context| Grant {
+            .map(|(context, key)| Grant {
                 authorizer: Some(context),
                 iam: None,
+                usage_identifier_key: key,
             }),
     }
 }
@@ -233,7 +175,7 @@ async fn lambda(
     connection: &Connection,
     connect: &ConnectRequest,
     request_id: &str,
-) -> Result<Value, Refusal> {
+) -> Result<(Value, Option<String>), Refusal> {
     let mut identity = Vec::new();
     for source in &plan.identity_sources {
         identity.push(identity_value(connection, connect, source).ok_or(Refusal::Unauthorized)?);
@@ -249,7 +191,7 @@ async fn lambda(
         )
     });
     if let Some(hit) = cache_key.as_ref().and_then(|k| cache.get(k)) {
-        return serde_json::from_slice::<Option<Value>>(&hit)
+        return serde_json::from_slice::<Option<(Value, Option<String>)>>(&hit)
             .ok()
             .flatten()
             .ok_or(Refusal::Forbidden);
@@ -308,7 +250,8 @@ async fn lambda(
     let policy = answer
         .get("policyDocument")
         .ok_or_else(|| Refusal::Internal("authorizer answer has no policyDocument".into()))?;
-    let decision = allows(policy, &method_arn).then(|| {
+    let allowed = crate::authorizer::evaluate(policy, &method_arn) == Decision::Allow;
+    let decision = allowed.then(|| {
         let mut context = Map::new();
         if let Some(Value::Object(extra)) = answer.get("context") {
             for (k, v) in extra {
@@ -319,40 +262,15 @@ async fn lambda(
             "principalId".into(),
             answer.get("principalId").cloned().unwrap_or(Value::Null),
         );
-        Value::Object(context)
+        let usage_identifier_key = answer
+            .get("usageIdentifierKey")
+            .and_then(Value::as_str)
+            .map(String::from);
+        (Value::Object(context), usage_identifier_key)
     });
     if let Some(key) = cache_key {
         let stored = serde_json::to_vec(&decision).unwrap_or_default();
         cache.put(key, stored, plan.ttl);
     }
     decision.ok_or(Refusal::Forbidden)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policies_allow_only_what_they_name() {
-        let arn = "arn:aws:execute-api:us-east-1:000000000000:abc/dev/$connect";
-        let allow = json!({"Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow",
-                                          "Resource": "arn:aws:execute-api:*:*:abc/*"}]});
-        assert!(allows(&allow, arn));
-        let other = json!({"Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow",
-                                          "Resource": ["arn:aws:execute-api:*:*:xyz/*"]}]});
-        assert!(!allows(&other, arn));
-        let deny = json!({"Statement": [
-            {"Action": "*", "Effect": "Allow", "Resource": "*"},
-            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": arn}]});
-        assert!(!allows(&deny, arn));
-        assert!(!allows(&json!({}), arn));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob("a*c", "abbbc"));
-        assert!(glob("a?c", "abc"));
-        assert!(!glob("a*d", "abc"));
-        assert!(glob("*", ""));
-    }
 }

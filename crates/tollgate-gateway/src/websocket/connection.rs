@@ -75,6 +75,8 @@ pub struct Connection {
     pub authorizer: Option<serde_json::Value>,
     /// The `AWS_IAM` caller of `$connect`.
     pub iam: Option<Arc<tollgate_iam::Principal>>,
+    /// The API key the connection was admitted with: its messages count against its plan.
+    pub api_key: Option<String>,
 }
 
 pub fn now_millis() -> u64 {

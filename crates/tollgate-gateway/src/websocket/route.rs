@@ -414,6 +414,18 @@ pub async fn message(
             .await;
         return;
     };
+    if let Err(refused) =
+        super::keys::admit_message(&runtime, &connection, &route.route_key, data.len())
+    {
+        reply
+            .send(error_message(
+                &refused.to_string(),
+                &connection,
+                &request_id,
+            ))
+            .await;
+        return;
+    }
     let Some(integration) = &route.integration else {
         reply
             .send(error_message(
