@@ -22,13 +22,18 @@ def refused(url: str, **kwargs) -> int:
     return refused_status(e.value)
 
 
-def keyed_api(v2, selection: str | None = None) -> str:
-    """A WebSocket API whose `$connect` requires an API key, with an echoing `$default`."""
+def keyed_api(v2, selection: str | None = None, **connect) -> str:
+    """A WebSocket API whose `$connect` (with `connect`'s settings) requires an API key, with
+    a MOCK `$default` answering `{"ok": true}`; deployed to `dev`."""
     params = {"Name": "keyed", "ProtocolType": "WEBSOCKET",
               "RouteSelectionExpression": "$request.body.action"}
     if selection:
         params["ApiKeySelectionExpression"] = selection
     api_id = v2.create_api(**params)["ApiId"]
+    v2.create_route(ApiId=api_id, RouteKey="$connect", ApiKeyRequired=True,
+                    **{k: v(api_id) if callable(v) else v for k, v in connect.items()})
+    route(v2, api_id, "$default", mock_integration(v2, api_id, '{"ok": true}'), two_way=True)
+    deploy(v2, api_id)
     return api_id
 
 
@@ -43,9 +48,6 @@ def plan_with_key(apigw, api_id: str, stage: str, **limits) -> str:
 def test_connect_wants_a_key_of_a_plan_of_the_stage_and_messages_count(v2, endpoint):
     apigw = make_client(endpoint)
     api_id = keyed_api(v2)
-    v2.create_route(ApiId=api_id, RouteKey="$connect", ApiKeyRequired=True)
-    route(v2, api_id, "$default", mock_integration(v2, api_id, '{"ok": true}'), two_way=True)
-    deploy(v2, api_id)
     deploy(v2, api_id, "other")
     # Connect and three messages fit in the quota of 4; the fourth message does not.
     value = plan_with_key(apigw, api_id, "dev", quota={"limit": 4, "period": "DAY"})
@@ -73,9 +75,6 @@ def test_connect_wants_a_key_of_a_plan_of_the_stage_and_messages_count(v2, endpo
 def test_plan_throttle_applies_to_messages(v2, endpoint):
     apigw = make_client(endpoint)
     api_id = keyed_api(v2)
-    v2.create_route(ApiId=api_id, RouteKey="$connect", ApiKeyRequired=True)
-    route(v2, api_id, "$default", mock_integration(v2, api_id, '{"ok": true}'), two_way=True)
-    deploy(v2, api_id)
     value = plan_with_key(apigw, api_id, "dev", throttle={"rateLimit": 0.01, "burstLimit": 3})
     url = ws_url(endpoint, api_id, "dev")
     with open_ws_eventually(url, additional_headers={"x-api-key": value}) as ws:
@@ -112,16 +111,16 @@ def test_the_key_can_come_from_the_connect_authorizer(v2, endpoint):
     lambda_client(endpoint).create_function(
         FunctionName="keyauth", Runtime="python3.12", Role=ROLE, Handler="app.handler",
         Code={"ZipFile": make_zip({"app.py": KEY_AUTHORIZER})})
-    api_id = keyed_api(v2, "$context.authorizer.usageIdentifierKey")
-    authorizer = v2.create_authorizer(
-        ApiId=api_id, Name="keys", AuthorizerType="REQUEST",
-        AuthorizerUri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn('keyauth')}/invocations",
-        IdentitySource=["route.request.querystring.key"],
-    )["AuthorizerId"]
-    v2.create_route(ApiId=api_id, RouteKey="$connect", ApiKeyRequired=True,
-                    AuthorizationType="CUSTOM", AuthorizerId=authorizer)
-    route(v2, api_id, "$default", mock_integration(v2, api_id, '{"ok": true}'), two_way=True)
-    deploy(v2, api_id)
+
+    def authorizer(api_id: str) -> str:
+        return v2.create_authorizer(
+            ApiId=api_id, Name="keys", AuthorizerType="REQUEST",
+            AuthorizerUri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn('keyauth')}/invocations",
+            IdentitySource=["route.request.querystring.key"],
+        )["AuthorizerId"]
+
+    api_id = keyed_api(v2, "$context.authorizer.usageIdentifierKey",
+                       AuthorizationType="CUSTOM", AuthorizerId=authorizer)
     value = plan_with_key(apigw, api_id, "dev")
     # The header is not where the key is read from.
     assert refused(ws_url(endpoint, api_id, "dev", "key=wrong"),
