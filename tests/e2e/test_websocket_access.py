@@ -1,6 +1,7 @@
 """Who may use a WebSocket API and what it accepts: API keys and usage plans (REST's, naming
 the WebSocket API's stage) on `$connect`, with the plan's quota and throttle applied to the
-connection's messages; a `$connect` authorizer's `usageIdentifierKey`."""
+connection's messages; a `$connect` authorizer's `usageIdentifierKey`; request models chosen
+by a route's `ModelSelectionExpression`; the account's new-connection rate."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import pytest
 from helpers import make_client
 from websocket_support import (  # noqa: F401
     deploy, function_arn, lambda_client, make_zip, mock_integration, open_ws, open_ws_eventually,
-    recv_json,
-    refused_status, route, v2, websocket_api, ws_url, ROLE,
+    recv_json, refused_status, route, v2, v2_client, websocket_api, ws_url, ROLE,
 )
 
 
@@ -128,3 +128,71 @@ def test_the_key_can_come_from_the_connect_authorizer(v2, endpoint):
     with open_ws_eventually(ws_url(endpoint, api_id, "dev", f"key={value}")) as ws:
         ws.send(json.dumps({}))
         assert recv_json(ws, timeout=60) == {"ok": True}
+
+
+# ---- request validation ------------------------------------------------------------------
+
+CHAT_SCHEMA = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+               "required": ["action", "text"],
+               "properties": {"action": {"type": "string"},
+                              "text": {"type": "string", "maxLength": 10}}}
+JOIN_SCHEMA = {"type": "object", "required": ["room"],
+               "properties": {"room": {"type": "integer"}}}
+
+
+def test_messages_are_validated_against_the_selected_model(v2, endpoint):
+    api_id = websocket_api(v2)
+    for name, schema in [("Chat", CHAT_SCHEMA), ("Join", JOIN_SCHEMA)]:
+        v2.create_model(ApiId=api_id, Name=name, ContentType="application/json",
+                        Schema=json.dumps(schema))
+    # The MOCK integration answers only when called: a refused message gets AWS's error.
+    integration = mock_integration(v2, api_id, '{"called": true}')
+    route_id = route(v2, api_id, "send", integration, two_way=True)
+    v2.update_route(ApiId=api_id, RouteId=route_id, ModelSelectionExpression="$request.body.kind",
+                    RequestModels={"join": "Join", "$default": "Chat"})
+    strict = route(v2, api_id, "strict", integration, two_way=True)
+    v2.update_route(ApiId=api_id, RouteId=strict, ModelSelectionExpression="$request.body.kind",
+                    RequestModels={"join": "Join"})
+    route(v2, api_id, "$default", integration, two_way=True)
+    deploy(v2, api_id)
+    with open_ws(ws_url(endpoint, api_id, "dev")) as ws:
+        def answer(message) -> dict:
+            ws.send(message if isinstance(message, str) else json.dumps(message))
+            return recv_json(ws)
+
+        assert answer({"action": "send", "text": "hi"}) == {"called": True}
+        assert answer({"action": "send", "kind": "join", "room": 7}) == {"called": True}
+        for bad in [{"action": "send", "text": "far too long a text"},
+                    {"action": "send"},
+                    {"action": "send", "kind": "join", "room": "seven"}]:
+            refused_answer = answer(bad)
+            assert refused_answer["message"] == "Invalid request body", bad
+            assert refused_answer["connectionId"] and refused_answer["requestId"]
+        # No model for the key and no `$default` model: the message fails validation.
+        assert answer({"action": "strict", "kind": "other"})["message"] == "Invalid request body"
+        assert answer({"action": "strict", "kind": "join", "room": 1}) == {"called": True}
+        # Routes without a model selection expression are not validated.
+        assert answer({"action": "anything"}) == {"called": True}
+
+
+# ---- new-connection rate --------------------------------------------------------------------
+
+
+def test_new_connections_per_second_are_limited_per_account(spawn_server):
+    srv = spawn_server(env={"TOLLGATE_WS_CONNECT_RATE": "1"})
+    v2c = v2_client(srv.url)
+    apis = []
+    for name in ("a", "b"):
+        api_id = websocket_api(v2c, name)
+        route(v2c, api_id, "$default", mock_integration(v2c, api_id, "{}"), two_way=True)
+        deploy(v2c, api_id)
+        apis.append(api_id)
+    with open_ws(ws_url(srv.url, apis[0], "dev")) as first:
+        # One new connection a second for the whole account, whichever API it is for.
+        statuses = [refused(ws_url(srv.url, api_id, "dev")) for api_id in apis]
+        assert statuses == [429, 429]
+        # Open connections are not affected, and the next second admits a new one.
+        first.send("{}")
+        assert recv_json(first) == {}
+        with open_ws_eventually(ws_url(srv.url, apis[1], "dev"), timeout=5):
+            pass

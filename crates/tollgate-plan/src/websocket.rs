@@ -34,6 +34,49 @@ pub struct WsRoutePlan {
     /// How `$connect` is authorized.
     pub auth: WsAuth,
     pub api_key_required: bool,
+    /// Request validation: with a `ModelSelectionExpression`, each message is checked against
+    /// the route's request model it selects.
+    pub validation: Option<WsValidation>,
+}
+
+/// A route's request models, compiled once per deployment.
+pub struct WsValidation {
+    pub selection: SelectionExpression,
+    /// Selection key -> schema; a model that does not compile is left out (and logged), so
+    /// the messages that select it fail validation.
+    pub models: HashMap<String, jsonschema::Validator>,
+}
+
+impl WsValidation {
+    fn compile(route: &tollgate_model::v2::Route, models: &[(&str, Option<&str>)]) -> Option<Self> {
+        let selection =
+            SelectionExpression::parse(route.model_selection_expression.as_deref()?).ok()?;
+        let models = route
+            .request_models
+            .iter()
+            .flatten()
+            .filter_map(|(key, model)| match crate::validation::compile_model(model, models) {
+                Ok(validator) => Some((key.clone(), validator)),
+                Err(e) => {
+                    tracing::warn!(model, error = %e, "model schema does not compile; messages selecting it fail validation");
+                    None
+                }
+            })
+            .collect();
+        Some(Self { selection, models })
+    }
+
+    /// Whether `body` is valid for the model selected by `key` (falling back to `$default`):
+    /// no model, or a body that is not JSON, is not.
+    pub fn accepts(&self, key: Option<&str>, body: Option<&serde_json::Value>) -> bool {
+        let model = key
+            .and_then(|k| self.models.get(k))
+            .or_else(|| self.models.get("$default"));
+        match (model, body) {
+            (Some(model), Some(body)) => model.is_valid(body),
+            _ => false,
+        }
+    }
 }
 
 pub enum WsAuth {
@@ -251,6 +294,11 @@ impl WsStagePlan {
                 ))
             })
             .collect();
+        let models: Vec<(&str, Option<&str>)> = snapshot
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), m.schema.as_deref()))
+            .collect();
         let routes = snapshot
             .routes
             .iter()
@@ -276,6 +324,7 @@ impl WsStagePlan {
                         .and_then(|id| integrations.get(id).cloned()),
                     auth,
                     api_key_required: route.api_key_required,
+                    validation: WsValidation::compile(route, &models),
                 };
                 (route.route_key.clone(), Arc::new(plan))
             })
