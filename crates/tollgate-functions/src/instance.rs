@@ -726,6 +726,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn functions_get_the_process_key_unless_they_set_their_own() {
+        let mut config = FunctionConfig {
+            name: "f".into(),
+            qualifier: "$LATEST".into(),
+            arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+            runtime: "provided.al2023".into(),
+            handler: "h".into(),
+            code_dir: "/code".into(),
+            environment: BTreeMap::new(),
+            timeout: Duration::from_secs(3),
+            memory_mb: 128,
+            reserved_concurrency: None,
+        };
+        let mut settings = RuntimeSettings::new("/work");
+        let env = |config: &FunctionConfig, settings: &RuntimeSettings| {
+            environment(
+                config,
+                settings,
+                RuntimeKind::Provided,
+                "127.0.0.1:1",
+                Path::new("/rt"),
+            )
+        };
+        assert_eq!(env(&config, &settings)["AWS_ACCESS_KEY_ID"], "test");
+        settings.credentials = Some(crate::FunctionCredentials {
+            access_key_id: "ASIAKEY".into(),
+            secret_access_key: "secret".into(),
+            session_token: "token".into(),
+        });
+        let given = env(&config, &settings);
+        assert_eq!(given["AWS_ACCESS_KEY_ID"], "ASIAKEY");
+        assert_eq!(given["AWS_SECRET_ACCESS_KEY"], "secret");
+        assert_eq!(given["AWS_SESSION_TOKEN"], "token");
+        config
+            .environment
+            .insert("AWS_ACCESS_KEY_ID".into(), "MINE".into());
+        assert_eq!(env(&config, &settings)["AWS_ACCESS_KEY_ID"], "MINE");
+    }
+
+    #[test]
     fn error_documents() {
         let doc = error_document(
             Bytes::from_static(br#"{"errorMessage":"x","errorType":"ValueError"}"#),

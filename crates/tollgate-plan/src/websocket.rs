@@ -359,3 +359,45 @@ impl WsStagePlan {
             .or_else(|| self.routes.get("$default"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn route(models: &[(&str, &str)], expression: Option<&str>) -> tollgate_model::v2::Route {
+        serde_json::from_value(json!({
+            "routeId": "r", "routeKey": "send", "authorizationType": "NONE",
+            "requestModels": models.iter().map(|(k, v)| (k.to_string(), json!(v)))
+                .collect::<serde_json::Map<_, _>>(),
+            "modelSelectionExpression": expression,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn messages_are_checked_against_the_selected_model_or_default() {
+        let number =
+            r#"{"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}"#;
+        let named = r#"{"type": "object", "required": ["name"]}"#;
+        let models = [("Number", Some(number)), ("Named", Some(named))];
+        let routed = route(
+            &[("n", "Number"), ("$default", "Named")],
+            Some("$request.body.kind"),
+        );
+        let validation = WsValidation::compile(&routed, &models).unwrap();
+        assert!(validation.accepts(Some("n"), Some(&json!({"n": 1}))));
+        assert!(!validation.accepts(Some("n"), Some(&json!({"n": "1"}))));
+        assert!(validation.accepts(Some("other"), Some(&json!({"name": "x"}))));
+        assert!(!validation.accepts(None, Some(&json!({}))));
+        assert!(
+            !validation.accepts(Some("n"), None),
+            "a body that is not JSON"
+        );
+
+        let strict = route(&[("n", "Number")], Some("$request.body.kind"));
+        let validation = WsValidation::compile(&strict, &models).unwrap();
+        assert!(!validation.accepts(Some("other"), Some(&json!({"n": 1}))));
+        assert!(WsValidation::compile(&route(&[("n", "Number")], None), &models).is_none());
+    }
+}
