@@ -77,11 +77,13 @@ def spawn_server():
     servers: list[ServerProcess] = []
     dirs: list[str] = []
 
-    def _spawn(data_dir: str | None = None, dev: bool = True) -> ServerProcess:
+    def _spawn(
+        data_dir: str | None = None, dev: bool = True, env: dict | None = None
+    ) -> ServerProcess:
         if data_dir is None:
             data_dir = tempfile.mkdtemp(prefix="tollgate-e2e-extra-")
             dirs.append(data_dir)
-        srv = ServerProcess(data_dir, dev=dev)
+        srv = ServerProcess(data_dir, dev=dev, env=env)
         servers.append(srv)
         return srv.start()
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from lambda_support import wait_for
 from websocket_support import (  # noqa: F401
-    CHAT_SOURCE, deploy, function_arn, lambda_client, make_zip, management_client,
+    chat_api, deploy, function_arn, lambda_client, make_zip, management_client,
     mock_integration, open_ws, recv_json, refused_status, route, v2, websocket_api,
     websockets, ws_url, ROLE,
 )
@@ -217,35 +217,7 @@ def test_unknown_stage_and_plain_http_are_refused(v2, endpoint):
 
 @pytest.fixture
 def chat(v2, endpoint, tmp_path):
-    """A WebSocket API whose every route runs the chat function; returns (api_id, events)."""
-    events = tmp_path / "events.jsonl"
-    peers = tmp_path / "peers.txt"
-    lam = lambda_client(endpoint)
-    lam.create_function(
-        FunctionName="chat",
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": make_zip({"app.py": CHAT_SOURCE})},
-        Environment={"Variables": {"EVENTS_FILE": str(events), "PEERS_FILE": str(peers)}},
-        Timeout=30,
-    )
-    api_id = websocket_api(v2)
-    integration = v2.create_integration(
-        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn("chat")
-    )["IntegrationId"]
-    for key in ["$connect", "$disconnect", "send"]:
-        route(v2, api_id, key, integration)
-    route(v2, api_id, "$default", integration, two_way=True)
-    route(v2, api_id, "fail", integration, two_way=True)
-    deploy(v2, api_id)
-
-    def read_events():
-        if not events.exists():
-            return []
-        return [json.loads(line) for line in events.read_text().splitlines() if line]
-
-    return api_id, read_events
+    return chat_api(v2, endpoint, tmp_path)
 
 
 def test_lambda_gets_aws_events_for_connect_message_and_disconnect(chat, endpoint):

@@ -57,12 +57,11 @@ def handler(event, context):
         return {"statusCode": 200}
     body = json.loads(event["body"]) if event.get("body") else {}
     if body.get("action") == "send":
+        # Signed with the credentials Tollgate puts in the function's environment.
         api = boto3.client(
             "apigatewaymanagementapi",
             endpoint_url="http://" + ctx["domainName"] + "/" + ctx["stage"],
             region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
         )
         for peer in peers():
             if peer != me:
@@ -75,13 +74,13 @@ def handler(event, context):
 '''
 
 
-def management_client(url: str):
+def management_client(url: str, key: str = "test", secret: str = "test"):
     return boto3.client(
         "apigatewaymanagementapi",
         endpoint_url=url,
         region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
     )
 
@@ -94,6 +93,19 @@ def ws_url(endpoint: str, api_id: str, stage: str, query: str = "") -> str:
 
 def open_ws(url: str, **kwargs):
     return ws_connect(url, open_timeout=15, close_timeout=5, max_size=None, **kwargs)
+
+
+def open_ws_eventually(url: str, timeout: float = 10.0, **kwargs):
+    """`open_ws` until the handshake is accepted: keys, usage plans and credentials reach the
+    data plane from the store's change feed, just after the management call returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return open_ws(url, **kwargs)
+        except websockets.exceptions.InvalidStatus:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def refused_status(exc: Exception) -> int:
@@ -163,3 +175,35 @@ __all__ = [
     "mock_integration", "open_ws", "recv_json", "refused_status", "route", "v2", "websocket_api",
     "websockets", "ws_url", "ROLE",
 ]
+
+
+def chat_api(v2, endpoint: str, tmp_path):
+    """A WebSocket API whose every route runs the chat function; returns (api_id, events)."""
+    events = tmp_path / "events.jsonl"
+    peers = tmp_path / "peers.txt"
+    lam = lambda_client(endpoint)
+    lam.create_function(
+        FunctionName="chat",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": make_zip({"app.py": CHAT_SOURCE})},
+        Environment={"Variables": {"EVENTS_FILE": str(events), "PEERS_FILE": str(peers)}},
+        Timeout=30,
+    )
+    api_id = websocket_api(v2)
+    integration = v2.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn("chat")
+    )["IntegrationId"]
+    for key in ["$connect", "$disconnect", "send"]:
+        route(v2, api_id, key, integration)
+    route(v2, api_id, "$default", integration, two_way=True)
+    route(v2, api_id, "fail", integration, two_way=True)
+    deploy(v2, api_id)
+
+    def read_events():
+        if not events.exists():
+            return []
+        return [json.loads(line) for line in events.read_text().splitlines() if line]
+
+    return api_id, read_events

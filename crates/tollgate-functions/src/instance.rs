@@ -659,15 +659,25 @@ fn environment(
         };
         env.insert("PYTHONPATH".to_owned(), path);
     }
-    for key in [
+    let credentials = settings.credentials.as_ref().map_or(["test"; 3], |c| {
+        [
+            c.access_key_id.as_str(),
+            c.secret_access_key.as_str(),
+            c.session_token.as_str(),
+        ]
+    });
+    for (key, value) in [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
-    ] {
-        // Dummy credentials (LocalStack's "test") so SDK clients inside the function can sign
-        // requests to Tollgate or another local emulator, and never find the host's credentials.
+    ]
+    .into_iter()
+    .zip(credentials)
+    {
+        // This process's function key (or LocalStack's dummy "test") so SDK clients inside
+        // the function can sign requests to Tollgate, and never find the host's credentials.
         env.entry(key.to_owned())
-            .or_insert_with(|| "test".to_owned());
+            .or_insert_with(|| value.to_owned());
     }
 
     let stream = format!(
@@ -714,6 +724,46 @@ fn environment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn functions_get_the_process_key_unless_they_set_their_own() {
+        let mut config = FunctionConfig {
+            name: "f".into(),
+            qualifier: "$LATEST".into(),
+            arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+            runtime: "provided.al2023".into(),
+            handler: "h".into(),
+            code_dir: "/code".into(),
+            environment: BTreeMap::new(),
+            timeout: Duration::from_secs(3),
+            memory_mb: 128,
+            reserved_concurrency: None,
+        };
+        let mut settings = RuntimeSettings::new("/work");
+        let env = |config: &FunctionConfig, settings: &RuntimeSettings| {
+            environment(
+                config,
+                settings,
+                RuntimeKind::Provided,
+                "127.0.0.1:1",
+                Path::new("/rt"),
+            )
+        };
+        assert_eq!(env(&config, &settings)["AWS_ACCESS_KEY_ID"], "test");
+        settings.credentials = Some(crate::FunctionCredentials {
+            access_key_id: "ASIAKEY".into(),
+            secret_access_key: "secret".into(),
+            session_token: "token".into(),
+        });
+        let given = env(&config, &settings);
+        assert_eq!(given["AWS_ACCESS_KEY_ID"], "ASIAKEY");
+        assert_eq!(given["AWS_SECRET_ACCESS_KEY"], "secret");
+        assert_eq!(given["AWS_SESSION_TOKEN"], "token");
+        config
+            .environment
+            .insert("AWS_ACCESS_KEY_ID".into(), "MINE".into());
+        assert_eq!(env(&config, &settings)["AWS_ACCESS_KEY_ID"], "MINE");
+    }
 
     #[test]
     fn error_documents() {

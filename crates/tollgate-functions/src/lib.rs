@@ -62,6 +62,26 @@ pub struct RuntimeSettings {
     /// Bound on a function's kept logs (default 1 MiB): `NAME.log` rotates to `NAME.log.1` at
     /// half of it.
     pub log_bytes_per_function: u64,
+    /// The credentials functions find in `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN` (unless they set their own); without, the dummy `test`.
+    pub credentials: Option<FunctionCredentials>,
+}
+
+/// Temporary credentials handed to every function (as Lambda hands it its role's).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FunctionCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+}
+
+impl std::fmt::Debug for FunctionCredentials {
+    // Never prints the secret or the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RuntimeSettings {
@@ -74,6 +94,7 @@ impl RuntimeSettings {
             max_concurrency: 100,
             idle_timeout: Duration::from_secs(300),
             log_bytes_per_function: 1024 * 1024,
+            credentials: None,
         }
     }
 }

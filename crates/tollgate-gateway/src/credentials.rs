@@ -22,6 +22,9 @@ pub struct CredentialsRegistry {
     store: Arc<dyn Store>,
     /// Keys from the configuration, not from the store; they win over stored ones.
     bootstrap: Vec<Arc<Principal>>,
+    /// The temporary key this process gives the functions it runs: known to the verifiers,
+    /// but it does not count as configured credentials (it locks nothing).
+    function_key: Option<Arc<Principal>>,
 }
 
 impl CredentialsRegistry {
@@ -29,12 +32,14 @@ impl CredentialsRegistry {
     pub async fn start(
         store: Arc<dyn Store>,
         bootstrap: Vec<Principal>,
+        function_key: Option<Principal>,
     ) -> Result<Arc<Self>, StoreError> {
         let feed = store.subscribe();
         let registry = Arc::new(Self {
             current: ArcSwap::from_pointee(HashMap::new()),
             store,
             bootstrap: bootstrap.into_iter().map(Arc::new).collect(),
+            function_key: function_key.map(Arc::new),
         });
         registry.reload().await?;
         tokio::spawn(Arc::clone(&registry).follow(feed));
@@ -109,7 +114,12 @@ fn principal(record: AccessKeyRecord) -> Principal {
 
 impl CredentialsLookup for CredentialsRegistry {
     fn lookup(&self, access_key_id: &str) -> Option<Arc<Principal>> {
-        self.current.load().get(access_key_id).cloned()
+        self.current.load().get(access_key_id).cloned().or_else(|| {
+            self.function_key
+                .as_ref()
+                .filter(|k| k.access_key_id == access_key_id)
+                .cloned()
+        })
     }
 
     fn is_empty(&self) -> bool {
@@ -125,7 +135,7 @@ mod tests {
     #[tokio::test]
     async fn follows_the_store() {
         let store: Arc<dyn Store> = Arc::new(tollgate_store::SqliteStore::in_memory().unwrap());
-        let registry = CredentialsRegistry::start(Arc::clone(&store), Vec::new())
+        let registry = CredentialsRegistry::start(Arc::clone(&store), Vec::new(), None)
             .await
             .unwrap();
         assert!(registry.is_empty());
@@ -163,13 +173,25 @@ mod tests {
     async fn bootstrap_keys_are_always_there() {
         let store: Arc<dyn Store> = Arc::new(tollgate_store::SqliteStore::in_memory().unwrap());
         let boot = Principal::user("AKIABOOTSTRAP0000000", "s", "000000000000", "bootstrap");
-        let registry = CredentialsRegistry::start(Arc::clone(&store), vec![boot])
+        let registry = CredentialsRegistry::start(Arc::clone(&store), vec![boot], None)
             .await
             .unwrap();
         assert!(!registry.is_empty());
         store.reset().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(registry.lookup("AKIABOOTSTRAP0000000").is_some());
+    }
+
+    #[tokio::test]
+    async fn the_function_key_is_known_but_locks_nothing() {
+        let store: Arc<dyn Store> = Arc::new(tollgate_store::SqliteStore::in_memory().unwrap());
+        let key = Principal::user("ASIAFUNCTIONS0000000", "s", "000000000000", "functions");
+        let registry = CredentialsRegistry::start(store, Vec::new(), Some(key))
+            .await
+            .unwrap();
+        assert!(registry.is_empty());
+        assert!(registry.lookup("ASIAFUNCTIONS0000000").is_some());
+        assert!(registry.lookup("ASIAOTHER00000000000").is_none());
     }
 
     async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {

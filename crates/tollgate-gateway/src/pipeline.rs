@@ -203,7 +203,7 @@ impl Gateway {
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
     ) -> Result<Arc<Self>, String> {
         let credentials =
-            crate::credentials::CredentialsRegistry::start(Arc::clone(&store), Vec::new())
+            crate::credentials::CredentialsRegistry::start(Arc::clone(&store), Vec::new(), None)
                 .await
                 .map_err(|e| e.to_string())?;
         Self::start_with_credentials(store, config, functions, credentials).await
@@ -250,6 +250,8 @@ impl Gateway {
             Arc::clone(&shared),
             crate::websocket::Settings::from_env(),
             (config.region.clone(), config.account_id.clone()),
+            Arc::clone(&credentials) as _,
+            Arc::clone(&access),
         ));
         Ok(Arc::new(Self {
             plans,

@@ -58,7 +58,12 @@ impl RequestValidation {
         let mut body = Vec::new();
         if validator.validate_request_body {
             for (content_type, model) in method.request_models.iter().flatten() {
-                match compile_model(model, snapshot) {
+                let models: Vec<(&str, Option<&str>)> = snapshot
+                    .models
+                    .iter()
+                    .map(|m| (m.name.as_str(), m.schema.as_deref()))
+                    .collect();
+                match compile_model(model, &models) {
                     Ok(v) => body.push((content_type.to_ascii_lowercase(), v)),
                     Err(e) => {
                         tracing::warn!(model, error = %e, "model schema does not compile; body not validated")
@@ -124,27 +129,30 @@ impl RequestValidation {
     }
 }
 
-/// A model's schema as a draft-4 validator, with `$ref`s to other models of the API
-/// (`https://apigateway.amazonaws.com/restapis/{id}/models/{name}`) resolved locally.
-fn compile_model(name: &str, snapshot: &ApiSnapshot) -> Result<jsonschema::Validator, String> {
+/// Model `name`'s schema as a draft-4 validator, with `$ref`s to the API's other `models`
+/// (name and schema; `https://apigateway.amazonaws.com/restapis/{id}/models/{name}`) resolved
+/// locally. REST and WebSocket APIs both compile their models here.
+pub(crate) fn compile_model(
+    name: &str,
+    models: &[(&str, Option<&str>)],
+) -> Result<jsonschema::Validator, String> {
     let parse = |model: &str| -> Result<Value, String> {
-        let found = snapshot
-            .models
+        let (_, schema) = models
             .iter()
-            .find(|m| m.name == model)
+            .find(|(n, _)| *n == model)
             .ok_or_else(|| format!("no model named {model}"))?;
-        let mut schema: Value = serde_json::from_str(found.schema.as_deref().unwrap_or("{}"))
-            .map_err(|e| e.to_string())?;
+        let mut schema: Value =
+            serde_json::from_str(schema.unwrap_or("{}")).map_err(|e| e.to_string())?;
         rewrite_refs(&mut schema);
         Ok(schema)
     };
     let mut root = parse(name)?;
     let mut definitions: BTreeMap<String, Value> = BTreeMap::new();
-    for model in &snapshot.models {
-        if model.name != name
-            && let Ok(schema) = parse(&model.name)
+    for (model, _) in models {
+        if *model != name
+            && let Ok(schema) = parse(model)
         {
-            definitions.insert(model.name.clone(), schema);
+            definitions.insert(model.to_string(), schema);
         }
     }
     if let Some(obj) = root.as_object_mut() {

@@ -20,6 +20,9 @@ pub struct WsStagePlan {
     pub route_selection: SelectionExpression,
     pub routes: HashMap<String, Arc<WsRoutePlan>>,
     pub stage_variables: HashMap<String, String>,
+    /// `ApiKeySelectionExpression` is `$context.authorizer.usageIdentifierKey`: the key comes
+    /// from the `$connect` authorizer, not from the `x-api-key` header.
+    pub api_key_from_authorizer: bool,
 }
 
 pub struct WsRoutePlan {
@@ -30,13 +33,57 @@ pub struct WsRoutePlan {
     pub integration: Option<Arc<WsIntegrationPlan>>,
     /// How `$connect` is authorized.
     pub auth: WsAuth,
+    pub api_key_required: bool,
+    /// Request validation: with a `ModelSelectionExpression`, each message is checked against
+    /// the route's request model it selects.
+    pub validation: Option<WsValidation>,
+}
+
+/// A route's request models, compiled once per deployment.
+pub struct WsValidation {
+    pub selection: SelectionExpression,
+    /// Selection key -> schema; a model that does not compile is left out (and logged), so
+    /// the messages that select it fail validation.
+    pub models: HashMap<String, jsonschema::Validator>,
+}
+
+impl WsValidation {
+    fn compile(route: &tollgate_model::v2::Route, models: &[(&str, Option<&str>)]) -> Option<Self> {
+        let selection =
+            SelectionExpression::parse(route.model_selection_expression.as_deref()?).ok()?;
+        let models = route
+            .request_models
+            .iter()
+            .flatten()
+            .filter_map(|(key, model)| match crate::validation::compile_model(model, models) {
+                Ok(validator) => Some((key.clone(), validator)),
+                Err(e) => {
+                    tracing::warn!(model, error = %e, "model schema does not compile; messages selecting it fail validation");
+                    None
+                }
+            })
+            .collect();
+        Some(Self { selection, models })
+    }
+
+    /// Whether `body` is valid for the model selected by `key` (falling back to `$default`):
+    /// no model, or a body that is not JSON, is not.
+    pub fn accepts(&self, key: Option<&str>, body: Option<&serde_json::Value>) -> bool {
+        let model = key
+            .and_then(|k| self.models.get(k))
+            .or_else(|| self.models.get("$default"));
+        match (model, body) {
+            (Some(model), Some(body)) => model.is_valid(body),
+            _ => false,
+        }
+    }
 }
 
 pub enum WsAuth {
     None,
     /// A `REQUEST` Lambda authorizer answering an IAM policy.
     Lambda(Arc<WsAuthorizerPlan>),
-    /// `AWS_IAM`: SigV4 verification, which the data plane does not do yet (answers 403).
+    /// `AWS_IAM`: a SigV4-signed handshake whose caller may invoke `$connect`.
     Iam,
     /// The route names an authorizer the deployment does not have.
     Misconfigured(String),
@@ -247,6 +294,11 @@ impl WsStagePlan {
                 ))
             })
             .collect();
+        let models: Vec<(&str, Option<&str>)> = snapshot
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), m.schema.as_deref()))
+            .collect();
         let routes = snapshot
             .routes
             .iter()
@@ -271,6 +323,8 @@ impl WsStagePlan {
                         .integration_id()
                         .and_then(|id| integrations.get(id).cloned()),
                     auth,
+                    api_key_required: route.api_key_required,
+                    validation: WsValidation::compile(route, &models),
                 };
                 (route.route_key.clone(), Arc::new(plan))
             })
@@ -292,6 +346,8 @@ impl WsStagePlan {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            api_key_from_authorizer: snapshot.api.api_key_selection_expression
+                == "$context.authorizer.usageIdentifierKey",
         }
     }
 
@@ -301,5 +357,47 @@ impl WsStagePlan {
         key.filter(|k| !matches!(*k, "$connect" | "$disconnect"))
             .and_then(|k| self.routes.get(k))
             .or_else(|| self.routes.get("$default"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn route(models: &[(&str, &str)], expression: Option<&str>) -> tollgate_model::v2::Route {
+        serde_json::from_value(json!({
+            "routeId": "r", "routeKey": "send", "authorizationType": "NONE",
+            "requestModels": models.iter().map(|(k, v)| (k.to_string(), json!(v)))
+                .collect::<serde_json::Map<_, _>>(),
+            "modelSelectionExpression": expression,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn messages_are_checked_against_the_selected_model_or_default() {
+        let number =
+            r#"{"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}"#;
+        let named = r#"{"type": "object", "required": ["name"]}"#;
+        let models = [("Number", Some(number)), ("Named", Some(named))];
+        let routed = route(
+            &[("n", "Number"), ("$default", "Named")],
+            Some("$request.body.kind"),
+        );
+        let validation = WsValidation::compile(&routed, &models).unwrap();
+        assert!(validation.accepts(Some("n"), Some(&json!({"n": 1}))));
+        assert!(!validation.accepts(Some("n"), Some(&json!({"n": "1"}))));
+        assert!(validation.accepts(Some("other"), Some(&json!({"name": "x"}))));
+        assert!(!validation.accepts(None, Some(&json!({}))));
+        assert!(
+            !validation.accepts(Some("n"), None),
+            "a body that is not JSON"
+        );
+
+        let strict = route(&[("n", "Number")], Some("$request.body.kind"));
+        let validation = WsValidation::compile(&strict, &models).unwrap();
+        assert!(!validation.accepts(Some("other"), Some(&json!({"n": 1}))));
+        assert!(WsValidation::compile(&route(&[("n", "Number")], None), &models).is_none());
     }
 }

@@ -152,10 +152,21 @@ async fn serve(settings: Settings) -> Result<(), String> {
             tollgate_iam::Principal::user(id, secret, &settings.account_id, "bootstrap")
         })
         .collect();
-    let credentials =
-        tollgate_gateway::credentials::CredentialsRegistry::start(Arc::clone(&store), bootstrap)
-            .await
-            .map_err(|e| format!("cannot read stored credentials: {e}"))?;
+    let function_key = function_credentials()?;
+    let mut function_principal = tollgate_iam::Principal::user(
+        &function_key.access_key_id,
+        &function_key.secret_access_key,
+        &settings.account_id,
+        "tollgate-functions",
+    );
+    function_principal.session_token = Some(function_key.session_token.clone());
+    let credentials = tollgate_gateway::credentials::CredentialsRegistry::start(
+        Arc::clone(&store),
+        bootstrap,
+        Some(function_principal),
+    )
+    .await
+    .map_err(|e| format!("cannot read stored credentials: {e}"))?;
     if credentials.is_empty() && !tollgate_admin::auth::is_loopback(local.ip()) {
         return Err(format!(
             "refusing to serve the management API on {local} without credentials: create some \
@@ -170,7 +181,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     );
     let admin_file = write_admin_file(&settings, local)?;
 
-    let functions = start_functions(&settings, &store).await?;
+    let functions = start_functions(&settings, &store, function_key).await?;
     let remote = match &settings.remote_lambda_endpoint {
         Some(endpoint) => {
             let remote = remote_lambda::RemoteLambda::new(
@@ -376,13 +387,28 @@ fn write_admin_file(
     Ok(admin)
 }
 
+/// A fresh temporary key for the functions this process runs (the role credentials Lambda
+/// would give them): with it they can sign calls back to Tollgate, such as `@connections`.
+fn function_credentials() -> Result<tollgate_functions::FunctionCredentials, String> {
+    let mut random = [0u8; 58];
+    getrandom::fill(&mut random).map_err(|e| format!("no random source: {e}"))?;
+    let hex = tollgate_iam::sigv4::encoding::hex(&random);
+    Ok(tollgate_functions::FunctionCredentials {
+        access_key_id: format!("ASIA{}", hex[..16].to_ascii_uppercase()),
+        secret_access_key: hex[16..56].to_string(),
+        session_token: hex[56..].to_string(),
+    })
+}
+
 /// The function runtime (`{data_dir}/functions`: logs and runtime clients), with every stored
 /// function registered again.
 async fn start_functions(
     settings: &Settings,
     store: &Arc<dyn tollgate_store::Store>,
+    credentials: tollgate_functions::FunctionCredentials,
 ) -> Result<Arc<tollgate_functions::Functions>, String> {
     let mut runtime = tollgate_functions::RuntimeSettings::new(settings.data_dir.join("functions"));
+    runtime.credentials = Some(credentials);
     runtime.region.clone_from(&settings.region);
     runtime.account_id.clone_from(&settings.account_id);
     let functions = tollgate_functions::Functions::new(runtime);

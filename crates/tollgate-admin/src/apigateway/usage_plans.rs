@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use tollgate_model::calendar::day_of;
 use tollgate_model::ids;
+use tollgate_model::layout::V2_STAGE;
 use tollgate_model::rest::{
     ApiKey, CreateUsagePlan, CreateUsagePlanKey, Stage, UsagePlan, UsagePlanKey,
 };
@@ -44,15 +45,27 @@ pub(super) fn plan_key(key: &ApiKey) -> UsagePlanKey {
     }
 }
 
-/// Every stage a plan names must exist.
+/// Every stage a plan names must exist, of a REST API or a WebSocket API.
 async fn check_stages(state: &AppState, plan: &UsagePlan) -> AdminResult<()> {
     for s in &plan.api_stages {
-        state.repo.rest_api(&s.api_id).await?;
-        let stage: Option<Versioned<Stage>> = state
-            .repo
-            .get(&Key::new(&s.api_id, STAGE, &s.stage))
-            .await?;
-        if stage.is_none() {
+        let websocket = crate::apigatewayv2::repo::api(&state.repo, &s.api_id)
+            .await
+            .is_ok_and(|api| api.value.protocol_type == "WEBSOCKET");
+        let exists = if websocket {
+            let stage: Option<Versioned<tollgate_model::v2::StageRecord>> = state
+                .repo
+                .get(&Key::new(&s.api_id, V2_STAGE, &s.stage))
+                .await?;
+            stage.is_some()
+        } else {
+            state.repo.rest_api(&s.api_id).await?;
+            let stage: Option<Versioned<Stage>> = state
+                .repo
+                .get(&Key::new(&s.api_id, STAGE, &s.stage))
+                .await?;
+            stage.is_some()
+        };
+        if !exists {
             return Err(AdminError::not_found(format!(
                 "Invalid stage identifier specified: {}:{}",
                 s.api_id, s.stage

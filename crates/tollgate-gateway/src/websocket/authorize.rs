@@ -4,10 +4,18 @@
 //! A missing identity source: 401; a policy that does not allow `$connect`: 403; a function
 //! that fails or answers garbage: 500. With a TTL, decisions are cached per authorizer and
 //! identity source values.
+//!
+//! `AWS_IAM`: the handshake must be SigV4-signed (`execute-api`, in headers or presigned in
+//! the query string) by a known key whose identity policies allow `execute-api:Invoke` on
+//! `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect`; otherwise 403.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+use tollgate_iam::Principal;
+use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
+use tollgate_iam::sigv4::{self, SigV4Error};
 use tollgate_plan::websocket::{WsAuth, WsAuthorizerPlan};
 
 use super::Runtime;
@@ -23,6 +31,10 @@ const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum Refusal {
     Unauthorized,
     Forbidden,
+    /// `AWS_IAM`: no valid signature by a known key.
+    Signature(SigV4Error),
+    /// `AWS_IAM`: the caller's policies do not allow `$connect` (AWS's message).
+    Denied(String),
     Internal(String),
 }
 
@@ -30,17 +42,21 @@ impl Refusal {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::Denied(_) => 403,
+            Self::Signature(e) => e.status(),
             Self::Internal(_) => 500,
         }
     }
 
-    pub fn body(&self) -> &'static str {
-        match self {
-            Self::Unauthorized => r#"{"message": "Unauthorized"}"#,
-            Self::Forbidden => r#"{"message": "Forbidden"}"#,
-            Self::Internal(_) => r#"{"message": "Internal server error"}"#,
-        }
+    pub fn body(&self) -> String {
+        let message = match self {
+            Self::Unauthorized => "Unauthorized".to_string(),
+            Self::Forbidden => "Forbidden".to_string(),
+            Self::Signature(e) => e.to_string(),
+            Self::Denied(message) => message.clone(),
+            Self::Internal(_) => "Internal server error".to_string(),
+        };
+        json!({ "message": message }).to_string()
     }
 }
 
@@ -69,85 +85,87 @@ fn identity_value(
     value.filter(|v| !v.is_empty())
 }
 
-/// `*` matches any run of characters, `?` any one.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+/// Who a handshake was let in as.
+#[derive(Default)]
+pub struct Grant {
+    /// What goes to `requestContext.authorizer` (a Lambda authorizer's answer).
+    pub authorizer: Option<Value>,
+    /// The `AWS_IAM` caller.
+    pub iam: Option<Arc<Principal>>,
+    /// The API key a Lambda authorizer chose (`usageIdentifierKey`).
+    pub usage_identifier_key: Option<String>,
 }
 
-fn as_list(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Whether the policy allows invoking `arn`: some `Allow` statement matches and no `Deny` does.
-fn allows(policy: &Value, arn: &str) -> bool {
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(s)) => s.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => return false,
-    };
-    let mut allowed = false;
-    for statement in &statements {
-        let action = as_list(statement.get("Action"))
-            .iter()
-            .any(|a| glob(a, "execute-api:Invoke"));
-        let resource = as_list(statement.get("Resource"))
-            .iter()
-            .any(|r| glob(r, arn));
-        if !(action && resource) {
-            continue;
-        }
-        match statement.get("Effect").and_then(Value::as_str) {
-            Some("Deny") => return false,
-            Some("Allow") => allowed = true,
-            _ => {}
-        }
-    }
-    allowed
-}
-
-/// Authorizes a handshake; `Ok` with what goes to `requestContext.authorizer` (if anything).
+/// Authorizes a handshake (`signed` is the handshake as SigV4 sees it).
 pub async fn authorize(
     runtime: &Runtime,
     connection: &Connection,
     connect: &ConnectRequest,
+    signed: &sigv4::Request<'_>,
     request_id: &str,
-) -> Result<Option<Value>, Refusal> {
+) -> Result<Grant, Refusal> {
     let Some(route) = connection.plan.routes.get("$connect") else {
-        return Ok(None);
+        return Ok(Grant::default());
     };
     match &route.auth {
-        WsAuth::None => Ok(None),
-        // SigV4 verification of callers is not implemented: refuse rather than let in.
-        WsAuth::Iam => Err(Refusal::Forbidden),
+        WsAuth::None => Ok(Grant::default()),
+        WsAuth::Iam => iam(runtime, connection, signed).map(|principal| Grant {
+            iam: Some(principal),
+            ..Grant::default()
+        }),
         WsAuth::Misconfigured(detail) => Err(Refusal::Internal(detail.clone())),
         WsAuth::Lambda(plan) => lambda(runtime, plan, connection, connect, request_id)
             .await
-            .map(Some),
+            .map(|(context, key)| Grant {
+                authorizer: Some(context),
+                iam: None,
+                usage_identifier_key: key,
+            }),
+    }
+}
+
+/// `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect`.
+fn connect_arn(runtime: &Runtime, connection: &Connection) -> String {
+    format!(
+        "arn:aws:execute-api:{}:{}:{}/{}/$connect",
+        runtime.region, runtime.account_id, connection.api_id, connection.stage
+    )
+}
+
+/// `AWS_IAM`: the signature, then the caller's identity policies (WebSocket APIs have no
+/// resource policy).
+fn iam(
+    runtime: &Runtime,
+    connection: &Connection,
+    signed: &sigv4::Request<'_>,
+) -> Result<Arc<Principal>, Refusal> {
+    let principal = sigv4::verify(
+        signed,
+        &sigv4::sha256_hex(b""),
+        &*runtime.credentials,
+        &sigv4::Expectations::new(&["execute-api"], Some(&runtime.region)),
+    )
+    .map_err(Refusal::Signature)?
+    .principal;
+    let resource = connect_arn(runtime, connection);
+    let context = RequestContext {
+        principal_arn: Some(&principal.arn),
+        principal_account: Some(&principal.account_id),
+        action: "execute-api:Invoke",
+        resource: &resource,
+        source_ip: connection.source_ip.parse().ok(),
+        keys: &[],
+    };
+    let identity = Policy::evaluate_all(principal.policies.iter().map(|p| &**p), &context);
+    let authentication = Authentication::Iam {
+        identity,
+        same_account: principal.account_id == runtime.account_id,
+    };
+    match tollgate_iam::policy::authorize(None, authentication) {
+        Decision::Allow => Ok(principal),
+        decision => Err(Refusal::Denied(
+            tollgate_iam::policy::not_authorized_message(Some(&principal.arn), &resource, decision),
+        )),
     }
 }
 
@@ -157,7 +175,7 @@ async fn lambda(
     connection: &Connection,
     connect: &ConnectRequest,
     request_id: &str,
-) -> Result<Value, Refusal> {
+) -> Result<(Value, Option<String>), Refusal> {
     let mut identity = Vec::new();
     for source in &plan.identity_sources {
         identity.push(identity_value(connection, connect, source).ok_or(Refusal::Unauthorized)?);
@@ -173,15 +191,12 @@ async fn lambda(
         )
     });
     if let Some(hit) = cache_key.as_ref().and_then(|k| cache.get(k)) {
-        return serde_json::from_slice::<Option<Value>>(&hit)
+        return serde_json::from_slice::<Option<(Value, Option<String>)>>(&hit)
             .ok()
             .flatten()
             .ok_or(Refusal::Forbidden);
     }
-    let method_arn = format!(
-        "arn:aws:execute-api:{}:{}:{}/{}/$connect",
-        runtime.region, runtime.account_id, connection.api_id, connection.stage
-    );
+    let method_arn = connect_arn(runtime, connection);
     let mut request = event(
         connection,
         "$connect",
@@ -235,7 +250,8 @@ async fn lambda(
     let policy = answer
         .get("policyDocument")
         .ok_or_else(|| Refusal::Internal("authorizer answer has no policyDocument".into()))?;
-    let decision = allows(policy, &method_arn).then(|| {
+    let allowed = crate::authorizer::evaluate(policy, &method_arn) == Decision::Allow;
+    let decision = allowed.then(|| {
         let mut context = Map::new();
         if let Some(Value::Object(extra)) = answer.get("context") {
             for (k, v) in extra {
@@ -246,40 +262,15 @@ async fn lambda(
             "principalId".into(),
             answer.get("principalId").cloned().unwrap_or(Value::Null),
         );
-        Value::Object(context)
+        let usage_identifier_key = answer
+            .get("usageIdentifierKey")
+            .and_then(Value::as_str)
+            .map(String::from);
+        (Value::Object(context), usage_identifier_key)
     });
     if let Some(key) = cache_key {
         let stored = serde_json::to_vec(&decision).unwrap_or_default();
         cache.put(key, stored, plan.ttl);
     }
     decision.ok_or(Refusal::Forbidden)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policies_allow_only_what_they_name() {
-        let arn = "arn:aws:execute-api:us-east-1:000000000000:abc/dev/$connect";
-        let allow = json!({"Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow",
-                                          "Resource": "arn:aws:execute-api:*:*:abc/*"}]});
-        assert!(allows(&allow, arn));
-        let other = json!({"Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow",
-                                          "Resource": ["arn:aws:execute-api:*:*:xyz/*"]}]});
-        assert!(!allows(&other, arn));
-        let deny = json!({"Statement": [
-            {"Action": "*", "Effect": "Allow", "Resource": "*"},
-            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": arn}]});
-        assert!(!allows(&deny, arn));
-        assert!(!allows(&json!({}), arn));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob("a*c", "abbbc"));
-        assert!(glob("a?c", "abc"));
-        assert!(!glob("a*d", "abc"));
-        assert!(glob("*", ""));
-    }
 }

@@ -1,12 +1,15 @@
 //! The `@connections` API (`apigatewaymanagementapi`): `POST` sends data to a connection,
 //! `GET` describes it, `DELETE` closes it, at `/{stage}/@connections/{connectionId}`. A
-//! connection that is closed (or never was) answers `410 GoneException`.
+//! connection that is closed (or never was) answers `410 GoneException`. Once credentials
+//! exist (as for the management API), every request must be SigV4-signed (`execute-api`, this
+//! region) with a known key; the signature is the whole check (no identity policy is read).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
+use tollgate_iam::sigv4;
 use tollgate_shared::DeliveryError;
 
 use super::Runtime;
@@ -58,33 +61,40 @@ where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let (parts, body) = request.into_parts();
+    // The body is read before the signature is checked: its hash is part of what is signed.
+    let body = match Limited::new(body, MAX_MESSAGE_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLargeException",
+                "Message too long",
+            );
+        }
+    };
+    if !runtime.credentials.is_empty()
+        && let Err(e) = sigv4::verify(
+            &sigv4::Request::from_parts(&parts),
+            &sigv4::sha256_hex(&body),
+            &*runtime.credentials,
+            &sigv4::Expectations::new(&["execute-api"], Some(&runtime.region)),
+        )
+    {
+        return error(StatusCode::FORBIDDEN, e.error_type(), &e.to_string());
+    }
     let id = percent_encoding::percent_decode_str(raw_id).decode_utf8_lossy();
     let connections = runtime.shared.connections();
-    match *request.method() {
-        Method::POST => {
-            let body = match Limited::new(request.into_body(), MAX_MESSAGE_BYTES)
-                .collect()
-                .await
-            {
-                Ok(body) => body.to_bytes(),
-                Err(_) => {
-                    return error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "PayloadTooLargeException",
-                        "Message too long",
-                    );
-                }
-            };
-            match connections.post(&id, body.to_vec(), false) {
-                Ok(()) => empty(StatusCode::OK),
-                Err(DeliveryError::Gone) => gone(),
-                Err(DeliveryError::Full) => error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "LimitExceededException",
-                    "The connection's outgoing buffer is full",
-                ),
-            }
-        }
+    match parts.method {
+        Method::POST => match connections.post(&id, body.to_vec(), false) {
+            Ok(()) => empty(StatusCode::OK),
+            Err(DeliveryError::Gone) => gone(),
+            Err(DeliveryError::Full) => error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "LimitExceededException",
+                "The connection's outgoing buffer is full",
+            ),
+        },
         Method::GET => match connections.info(&id) {
             Some(info) => {
                 let body = json!({

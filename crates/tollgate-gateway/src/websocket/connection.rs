@@ -73,6 +73,10 @@ pub struct Connection {
     pub plan: Arc<WsStagePlan>,
     /// What the `$connect` authorizer answered (`principalId` and its context).
     pub authorizer: Option<serde_json::Value>,
+    /// The `AWS_IAM` caller of `$connect`.
+    pub iam: Option<Arc<tollgate_iam::Principal>>,
+    /// The API key the connection was admitted with: its messages count against its plan.
+    pub api_key: Option<String>,
 }
 
 pub fn now_millis() -> u64 {

@@ -67,6 +67,14 @@ pub fn request_context(
         identity.insert("userAgent".into(), json!(connection.user_agent));
     }
     identity.insert("sourceIp".into(), json!(connection.source_ip));
+    if let Some(caller) = &connection.iam {
+        // As `$context.identity` of REST's AWS_IAM methods.
+        identity.insert("accessKey".into(), json!(caller.access_key_id));
+        identity.insert("accountId".into(), json!(caller.account_id));
+        identity.insert("caller".into(), json!(caller.access_key_id));
+        identity.insert("user".into(), json!(caller.access_key_id));
+        identity.insert("userArn".into(), json!(caller.arn));
+    }
     context.insert("identity".into(), Value::Object(identity));
     if let Some(authorizer) = &connection.authorizer {
         context.insert("authorizer".into(), authorizer.clone());

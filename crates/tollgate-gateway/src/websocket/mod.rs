@@ -11,6 +11,7 @@ mod authorize;
 mod callback;
 pub mod connection;
 mod event;
+mod keys;
 mod route;
 
 use std::net::SocketAddr;
@@ -21,7 +22,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY};
 use hyper::{Request, Response, StatusCode};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tollgate_iam::CredentialsLookup;
 use tollgate_plan::websocket::WsStagePlan;
 use tollgate_shared::{RateLimit, RateLimiter, SharedState};
 
@@ -29,6 +32,7 @@ pub use callback::{callback, connection_id_of};
 pub use connection::Settings;
 use connection::{ConnectRequest, Connection, now_millis};
 
+use crate::access::Access;
 use crate::address::Address;
 use crate::integration::client::HttpClient;
 use crate::integration::lambda::FunctionInvoker;
@@ -41,6 +45,11 @@ pub struct Runtime {
     pub settings: Settings,
     pub region: String,
     pub account_id: String,
+    /// The keys SigV4 signatures are verified against (`@connections`, `AWS_IAM` on
+    /// `$connect`); none known means `@connections` is open, as the management API is.
+    pub credentials: Arc<dyn CredentialsLookup + Send + Sync>,
+    /// API keys and usage plans (REST's).
+    access: Arc<Access>,
     /// New connections per second for the account.
     connect_limit: Arc<dyn RateLimiter>,
 }
@@ -52,6 +61,8 @@ impl Runtime {
         shared: Arc<dyn SharedState>,
         settings: Settings,
         (region, account_id): (String, String),
+        credentials: Arc<dyn CredentialsLookup + Send + Sync>,
+        access: Arc<Access>,
     ) -> Self {
         let rate = settings.connect_rate;
         let connect_limit = shared.rate_limiter(
@@ -65,6 +76,8 @@ impl Runtime {
             settings,
             region,
             account_id,
+            credentials,
+            access,
             connect_limit,
         }
     }
@@ -139,14 +152,37 @@ where
         last_active: AtomicU64::new(now),
         plan,
         authorizer: None,
+        iam: None,
+        api_key: None,
     };
-    match authorize::authorize(runtime, &connection, &connect, &request_id).await {
-        Ok(context) => connection.authorizer = context,
+    let signed = tollgate_iam::sigv4::Request::new(
+        request.method().as_str(),
+        request.uri().path(),
+        request.uri().query().unwrap_or(""),
+        request.headers(),
+    );
+    match authorize::authorize(runtime, &connection, &connect, &signed, &request_id).await {
+        Ok(grant) => {
+            let key = keys::admit_connect(
+                runtime,
+                &connection,
+                header(&request, "x-api-key"),
+                grant.usage_identifier_key.as_deref(),
+            );
+            match key {
+                Ok(key) => connection.api_key = key,
+                Err(e) => {
+                    return answer(e.status(), &json!({"message": e.to_string()}).to_string());
+                }
+            }
+            connection.authorizer = grant.authorizer;
+            connection.iam = grant.iam;
+        }
         Err(refusal) => {
             if let authorize::Refusal::Internal(detail) = &refusal {
                 tracing::warn!(connection = connection.id, %detail, "$connect authorizer failed");
             }
-            return answer(refusal.status(), refusal.body());
+            return answer(refusal.status(), &refusal.body());
         }
     }
     let connection = Arc::new(connection);

@@ -414,6 +414,33 @@ pub async fn message(
             .await;
         return;
     };
+    if let Err(refused) =
+        super::keys::admit_message(&runtime, &connection, &route.route_key, data.len())
+    {
+        reply
+            .send(error_message(
+                &refused.to_string(),
+                &connection,
+                &request_id,
+            ))
+            .await;
+        return;
+    }
+    if let Some(validation) = &route.validation {
+        let model = validation
+            .selection
+            .evaluate(|n| lookup(&connection, &route.route_key, parsed.as_ref(), n));
+        if !validation.accepts(model.as_deref(), parsed.as_ref()) {
+            reply
+                .send(error_message(
+                    "Invalid request body",
+                    &connection,
+                    &request_id,
+                ))
+                .await;
+            return;
+        }
+    }
     let Some(integration) = &route.integration else {
         reply
             .send(error_message(
