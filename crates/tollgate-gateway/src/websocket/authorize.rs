@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tollgate_iam::Principal;
-use tollgate_iam::policy::{Authentication, Decision, Policy, RequestContext};
-use tollgate_iam::sigv4::{self, SigV4Error};
+use tollgate_iam::policy::{Authentication, Decision};
+use tollgate_iam::sigv4::SigV4Error;
 use tollgate_plan::websocket::{WsAuth, WsAuthorizerPlan};
 
 use super::Runtime;
 use super::connection::{ConnectRequest, Connection};
 use super::event::{EventKind, event};
+use crate::auth::iam::{self as iam_check, SignedRequest};
 use crate::integration::lambda::FunctionCall;
 
 /// How long a Lambda authorizer may take (AWS: 10 s).
@@ -101,7 +102,7 @@ pub async fn authorize(
     runtime: &Runtime,
     connection: &Connection,
     connect: &ConnectRequest,
-    signed: &sigv4::Request<'_>,
+    signed: &SignedRequest<'_>,
     request_id: &str,
 ) -> Result<Grant, Refusal> {
     let Some(route) = connection.plan.routes.get("$connect") else {
@@ -137,26 +138,12 @@ fn connect_arn(runtime: &Runtime, connection: &Connection) -> String {
 fn iam(
     runtime: &Runtime,
     connection: &Connection,
-    signed: &sigv4::Request<'_>,
+    signed: &SignedRequest<'_>,
 ) -> Result<Arc<Principal>, Refusal> {
-    let principal = sigv4::verify(
-        signed,
-        &sigv4::sha256_hex(b""),
-        &*runtime.credentials,
-        &sigv4::Expectations::new(&["execute-api"], Some(&runtime.region)),
-    )
-    .map_err(Refusal::Signature)?
-    .principal;
+    let principal = iam_check::verify(signed, &*runtime.credentials, &runtime.region)
+        .map_err(Refusal::Signature)?;
     let resource = connect_arn(runtime, connection);
-    let context = RequestContext {
-        principal_arn: Some(&principal.arn),
-        principal_account: Some(&principal.account_id),
-        action: "execute-api:Invoke",
-        resource: &resource,
-        source_ip: connection.source_ip.parse().ok(),
-        keys: &[],
-    };
-    let identity = Policy::evaluate_all(principal.policies.iter().map(|p| &**p), &context);
+    let identity = iam_check::identity_decision(&principal, &resource, &connection.source_ip);
     let authentication = Authentication::Iam {
         identity,
         same_account: principal.account_id == runtime.account_id,

@@ -9,7 +9,6 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
-use tollgate_iam::sigv4;
 use tollgate_shared::DeliveryError;
 
 use super::Runtime;
@@ -74,11 +73,16 @@ where
         }
     };
     if !runtime.credentials.is_empty()
-        && let Err(e) = sigv4::verify(
-            &sigv4::Request::from_parts(&parts),
-            &sigv4::sha256_hex(&body),
+        && let Err(e) = crate::auth::iam::verify(
+            &crate::auth::iam::SignedRequest {
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+                query: parts.uri.query().unwrap_or(""),
+                headers: &parts.headers,
+                body: &body,
+            },
             &*runtime.credentials,
-            &sigv4::Expectations::new(&["execute-api"], Some(&runtime.region)),
+            &runtime.region,
         )
     {
         return error(StatusCode::FORBIDDEN, e.error_type(), &e.to_string());

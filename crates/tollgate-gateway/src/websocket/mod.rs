@@ -155,12 +155,13 @@ where
         iam: None,
         api_key: None,
     };
-    let signed = tollgate_iam::sigv4::Request::new(
-        request.method().as_str(),
-        request.uri().path(),
-        request.uri().query().unwrap_or(""),
-        request.headers(),
-    );
+    let signed = crate::auth::iam::SignedRequest {
+        method: request.method().as_str(),
+        path: request.uri().path(),
+        query: request.uri().query().unwrap_or(""),
+        headers: request.headers(),
+        body: b"",
+    };
     match authorize::authorize(runtime, &connection, &connect, &signed, &request_id).await {
         Ok(grant) => {
             let key = keys::admit_connect(
