@@ -88,6 +88,65 @@ pub fn parse_document(source: &[u8]) -> Result<(Value, Version), ImportError> {
     Ok((doc, version))
 }
 
+/// `basepath` of `ImportRestApi` / `PutRestApi`: what to do with the definition's base path
+/// (`basePath` in Swagger 2.0, the path of the first server URL in OpenAPI 3.0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BasePath {
+    /// Leave it out of the resource paths (AWS's default).
+    #[default]
+    Ignore,
+    /// Put it in front of every path.
+    Prepend,
+    /// Drop its first segment and put the rest in front of every path.
+    Split,
+}
+
+impl BasePath {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ignore" => Some(Self::Ignore),
+            "prepend" => Some(Self::Prepend),
+            "split" => Some(Self::Split),
+            _ => None,
+        }
+    }
+}
+
+/// The definition's base path as `mode` keeps it (`/v1`, or empty): `basePath` in Swagger 2.0,
+/// the path of the first server URL (its variables at their defaults) in OpenAPI 3.0.
+pub fn base_path(doc: &Value, version: Version, mode: BasePath) -> String {
+    if mode == BasePath::Ignore {
+        return String::new();
+    }
+    let str_of =
+        |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let raw = match version {
+        Version::Swagger2 => str_of(doc, "basePath"),
+        Version::OpenApi3 => {
+            let server = doc.pointer("/servers/0").cloned().unwrap_or(Value::Null);
+            let mut url = str_of(&server, "url");
+            if let Some(vars) = server.get("variables").and_then(Value::as_object) {
+                for (k, v) in vars {
+                    url = url.replace(&format!("{{{k}}}"), &str_of(v, "default"));
+                }
+            }
+            match url.split_once("://") {
+                Some((_, rest)) => rest
+                    .find('/')
+                    .map(|i| rest[i..].to_string())
+                    .unwrap_or_default(),
+                None => url,
+            }
+        }
+    };
+    let segments: Vec<&str> = raw.split('/').filter(|s| !s.is_empty()).collect();
+    let kept = match mode {
+        BasePath::Split => segments.get(1..).unwrap_or(&[]).to_vec(),
+        _ => segments,
+    };
+    kept.iter().map(|s| format!("/{s}")).collect()
+}
+
 /// Looks a JSON pointer up in the document.
 pub fn lookup<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
     doc.pointer(pointer)

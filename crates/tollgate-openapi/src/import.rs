@@ -7,34 +7,10 @@ use tollgate_model::rest::{BoolMap, Method, MethodResponse, Model, PutMethod, St
 use tollgate_model::validate::{self, PathPartKind};
 
 use crate::ImportError;
-use crate::document::{Problem, Version, child, parse_document, resolve};
+use crate::document::{BasePath, Problem, Version, child, parse_document, resolve};
 use crate::extensions as ext;
 use crate::plan::{ApiSettings, ImportPlan, PlannedMethod, PlannedResource};
 use crate::schema::{Findings, ToModel, inline_model_name, model_names};
-
-/// `basepath` of `ImportRestApi` / `PutRestApi`: what to do with the definition's base path
-/// (`basePath` in Swagger 2.0, the path of the first server URL in OpenAPI 3.0).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum BasePath {
-    /// Leave it out of the resource paths (AWS's default).
-    #[default]
-    Ignore,
-    /// Put it in front of every path.
-    Prepend,
-    /// Drop its first segment and put the rest in front of every path.
-    Split,
-}
-
-impl BasePath {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ignore" => Some(Self::Ignore),
-            "prepend" => Some(Self::Prepend),
-            "split" => Some(Self::Split),
-            _ => None,
-        }
-    }
-}
 
 /// The `parameters` of an import that change what is read.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +20,7 @@ pub struct ImportOptions {
     pub ignore_documentation: bool,
 }
 
-const VERBS: &[(&str, &str)] = &[
+pub(crate) const VERBS: &[(&str, &str)] = &[
     ("get", "GET"),
     ("put", "PUT"),
     ("post", "POST"),
@@ -437,45 +413,9 @@ impl Importer<'_> {
         }
     }
 
-    fn base_path(&self, mode: BasePath) -> String {
-        if mode == BasePath::Ignore {
-            return String::new();
-        }
-        let raw = match self.version {
-            Version::Swagger2 => str_of(self.doc, "basePath").unwrap_or("").to_string(),
-            Version::OpenApi3 => {
-                let server = self
-                    .doc
-                    .pointer("/servers/0")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                let mut url = str_of(&server, "url").unwrap_or("").to_string();
-                if let Some(vars) = server.get("variables").and_then(Value::as_object) {
-                    for (k, v) in vars {
-                        let default = str_of(v, "default").unwrap_or("");
-                        url = url.replace(&format!("{{{k}}}"), default);
-                    }
-                }
-                match url.split_once("://") {
-                    Some((_, rest)) => rest
-                        .find('/')
-                        .map(|i| rest[i..].to_string())
-                        .unwrap_or_default(),
-                    None => url,
-                }
-            }
-        };
-        let segments: Vec<&str> = raw.split('/').filter(|s| !s.is_empty()).collect();
-        let kept = match mode {
-            BasePath::Split => segments.get(1..).unwrap_or(&[]).to_vec(),
-            _ => segments,
-        };
-        kept.iter().map(|s| format!("/{s}")).collect()
-    }
-
     fn paths(&mut self, mode: BasePath) -> Vec<PlannedResource> {
         let doc = self.doc;
-        let base = self.base_path(mode);
+        let base = crate::document::base_path(doc, self.version, mode);
         let mut resources: BTreeMap<String, BTreeMap<String, PlannedMethod>> = BTreeMap::new();
         let mut origin: BTreeMap<String, String> = BTreeMap::new();
         let Some(paths) = doc.get("paths") else {
