@@ -431,10 +431,5 @@ fn operation(
     op
 }
 
-/// YAML for `Accept: application/yaml`.
-pub fn to_yaml(value: &Value) -> String {
-    serde_norway::to_string(value).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests;

@@ -18,12 +18,14 @@ mod http_api;
 mod import;
 mod plan;
 mod schema;
+mod yaml;
 
 pub use document::{BasePath, Problem, Version, parse_document};
-pub use export::{ExportFormat, ExportOptions, Extensions, export, to_yaml};
+pub use export::{ExportFormat, ExportOptions, Extensions, export};
 pub use http_api::{HttpApiPlan, HttpExportOptions, export_http_api, import_http_api};
 pub use import::{ImportOptions, import, import_documentation};
 pub use plan::{ApiSettings, ImportPlan, PlannedMethod, PlannedResource, PlannedValidator};
+pub use yaml::to_yaml;
 
 /// Why a definition cannot be imported: every problem found, each with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

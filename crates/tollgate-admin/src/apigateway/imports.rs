@@ -76,12 +76,13 @@ fn import_options(query: &QueryParams) -> AdminResult<ImportOptions> {
 pub fn plan(body: &[u8], api_id: &str, query: &QueryParams) -> AdminResult<ImportPlan> {
     let plan = tollgate_openapi::import(body, api_id, &import_options(query)?)
         .map_err(|e| AdminError::bad_request(e.to_string()))?;
-    fail_on_warnings(query, &plan.warnings)?;
+    fail_on_warnings(query.bool("failonwarnings"), &plan.warnings)?;
     Ok(plan)
 }
 
-pub fn fail_on_warnings(query: &QueryParams, warnings: &[String]) -> AdminResult<()> {
-    if query.bool("failonwarnings") && !warnings.is_empty() {
+/// With `fail` (the request's fail-on-warnings flag), any warning refuses the import.
+pub fn fail_on_warnings(fail: bool, warnings: &[String]) -> AdminResult<()> {
+    if fail && !warnings.is_empty() {
         let mut message = String::from("Warnings found during import:");
         for w in warnings {
             message.push_str("\n\t");

@@ -180,7 +180,7 @@ fn import_export_import_gives_the_same_api() {
     let first = snapshot_of(DOC);
     for format in [ExportFormat::Oas30, ExportFormat::Swagger] {
         let exported = export(&first, &options(format, "apigateway"));
-        for text in [exported.to_string(), to_yaml(&exported)] {
+        for text in [exported.to_string(), crate::to_yaml(&exported)] {
             let second = snapshot_of(&text);
             assert_eq!(first.resources, second.resources, "{format:?}");
             assert_eq!(first.models, second.models, "{format:?}");
