@@ -1,17 +1,20 @@
 """OpenAPI definitions of HTTP APIs through boto3 `apigatewayv2`: ImportApi, ReimportApi and
 ExportApi, with the imported routes served by the data plane (HTTP_PROXY to a local backend,
 AWS_PROXY to a local function, JWT authorization), round trips through export, refused
-definitions that change nothing, and failOnWarnings."""
+definitions that change nothing, failOnWarnings, and `tollgate import --http-api` / `tollgate
+export`."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 import yaml
 from botocore.exceptions import ClientError
 
 from dataplane_support import backend, poll  # noqa: F401
+from helpers import tollgate_bin
 from http_api_support import echo_function, host_url, v2  # noqa: F401
 
 
@@ -324,3 +327,57 @@ def test_export_errors(v2):
     with pytest.raises(ClientError) as excinfo:
         v2.export_api(ApiId="nosuchapi", Specification="OAS30", OutputType="JSON")
     assert error_of(excinfo)[0] == "NotFoundException"
+
+
+def run_tollgate(endpoint: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(tollgate_bin()), *args, "--endpoint", endpoint],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_imports_an_http_api_deploys_it_and_exports_it(v2, endpoint, backend, tmp_path):
+    doc = {"openapi": "3.0.1", "info": {"title": "cli-http", "version": "1"},
+           "x-amazon-apigateway-importexport-version": "1.0",
+           "paths": {"/hello": {"get": {"x-amazon-apigateway-integration": {
+               "type": "http_proxy", "httpMethod": "GET", "uri": backend.url + "/from-cli",
+               "payloadFormatVersion": "1.0"}}}}}
+    source = tmp_path / "http.yaml"
+    source.write_text(yaml.safe_dump(doc))
+    first = run_tollgate(endpoint, "import", str(source), "--http-api")
+    assert first.returncode == 0, first.stderr
+    [api] = v2.get_apis()["Items"]
+    api_id = api["ApiId"]
+    assert first.stdout.startswith(f"created API {api_id} (cli-http), deployed to stage $default")
+    port = endpoint.rsplit(":", 1)[1]
+    assert f"http://{api_id}.execute-api.localhost:{port}/\n" in first.stdout
+    path_url = f"{endpoint}/_aws/execute-api/{api_id}/"
+    assert path_url in first.stdout
+    assert poll("GET", path_url + "hello", 200).json()["path"] == "/from-cli"
+    [stage] = v2.get_stages(ApiId=api_id)["Items"]
+    assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
+
+    # Same title: the API is reimported, and its auto-deployed stage serves the change.
+    doc["paths"]["/bye"] = doc["paths"].pop("/hello")
+    source.write_text(yaml.safe_dump(doc))
+    again = run_tollgate(endpoint, "import", str(source), "--http-api")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(f"updated API {api_id}")
+    assert len(v2.get_apis()["Items"]) == 1
+    assert poll("GET", path_url + "bye", 200).json()["path"] == "/from-cli"
+
+    # A named stage that does not auto-deploy is deployed by the import.
+    v2.create_stage(ApiId=api_id, StageName="prod")
+    staged = run_tollgate(endpoint, "import", str(source), "--http-api", "--stage", "prod")
+    assert staged.returncode == 0, staged.stderr
+    assert f"{path_url}prod/" in staged.stdout
+    assert poll("GET", f"{path_url}prod/bye", 200).json()["path"] == "/from-cli"
+
+    exported = run_tollgate(endpoint, "export", api_id, "--yaml")
+    assert exported.returncode == 0, exported.stderr
+    assert list(yaml.safe_load(exported.stdout)["paths"]) == ["/bye"]
+    bare = run_tollgate(endpoint, "export", api_id, "prod", "--extensions", "none")
+    assert bare.returncode == 0, bare.stderr
+    assert "x-amazon-apigateway-integration" not in bare.stdout
+
+    # Without --http-api the document goes to the REST importer, with a hint.
+    rest = run_tollgate(endpoint, "import", str(source), "--new")
+    assert "--http-api" in rest.stderr
