@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
-use tollgate_model::rest::{BoolMap, Method, MethodResponse, Model, PutMethod, StringMap};
+use tollgate_model::rest::{
+    BoolMap, DocumentationPartLocation, Method, MethodResponse, Model, PutMethod, StringMap,
+};
 use tollgate_model::validate::{self, PathPartKind};
 
 use crate::ImportError;
@@ -54,6 +56,8 @@ struct Importer<'a> {
     validator_names: BTreeSet<String>,
     default_validator: Option<String>,
     authorizers: Vec<tollgate_model::rest::Authorizer>,
+    /// Documentation parts from the definition's own `description`s, `summary`s and `tags`.
+    described: Vec<(DocumentationPartLocation, String)>,
 }
 
 /// Reads a definition into a plan; `api_id` is the API the models' references will name.
@@ -75,6 +79,7 @@ pub fn import(
         validator_names: BTreeSet::new(),
         default_validator: None,
         authorizers: vec![],
+        described: vec![],
     };
     let plan = importer.run(options);
     if importer.problems.is_empty() {
@@ -111,6 +116,33 @@ impl Importer<'_> {
             pointer: pointer.into(),
             message: message.into(),
         });
+    }
+
+    /// A documentation part for `part_type` at `path` (with `method`, `status` and `name` when
+    /// the type has them), if `properties` has anything.
+    fn describe(
+        &mut self,
+        part_type: &str,
+        at: Option<(&str, &str)>,
+        status: Option<&str>,
+        name: Option<&str>,
+        properties: Value,
+    ) {
+        if properties.as_object().is_none_or(Map::is_empty) {
+            return;
+        }
+        let location = DocumentationPartLocation {
+            part_type: part_type.into(),
+            path: at.map(|(path, _)| path.to_string()),
+            method: at.map(|(_, method)| method.to_string()),
+            status_code: status.map(String::from),
+            name: name.map(String::from),
+        };
+        if let Ok(location) = location.normalized()
+            && !self.described.iter().any(|(l, _)| *l == location)
+        {
+            self.described.push((location, properties.to_string()));
+        }
     }
 
     fn absorb(&mut self, findings: Findings) {
@@ -175,13 +207,21 @@ impl Importer<'_> {
             plan.gateway_responses =
                 ext::gateway_responses(v, &child("", ext::GATEWAY_RESPONSES), &mut self.problems);
         }
-        if !options.ignore_documentation
-            && let Some(v) = doc.get(ext::DOCUMENTATION)
-        {
-            let (version, parts) =
-                ext::documentation(v, &child("", ext::DOCUMENTATION), &mut self.problems);
-            plan.documentation_version = version;
-            plan.documentation = parts;
+        if !options.ignore_documentation {
+            let mut explicit = vec![];
+            if let Some(v) = doc.get(ext::DOCUMENTATION) {
+                let (version, parts) =
+                    ext::documentation(v, &child("", ext::DOCUMENTATION), &mut self.problems);
+                plan.documentation_version = version;
+                explicit = parts;
+            }
+            // With the extension, it is the documentation (AWS's exports carry it, and write
+            // its parts into the descriptions too); without it, the descriptions are.
+            plan.documentation = if doc.get(ext::DOCUMENTATION).is_some() {
+                explicit
+            } else {
+                std::mem::take(&mut self.described)
+            };
         }
         plan.models = std::mem::take(&mut self.models).into_values().collect();
         plan.authorizers = std::mem::take(&mut self.authorizers);
@@ -202,6 +242,15 @@ impl Importer<'_> {
                 String::new()
             }
         };
+        if let Some(d) = str_of(&info, "description").filter(|d| !d.is_empty()) {
+            self.describe(
+                "API",
+                None,
+                None,
+                None,
+                serde_json::json!({"info": {"description": d}}),
+            );
+        }
         let mut settings = ApiSettings {
             name,
             description: str_of(&info, "description")
@@ -582,6 +631,14 @@ impl Importer<'_> {
             return None;
         }
         let name = format!("{verb} {path}");
+        let method_at = Some((path, verb));
+        let mut about = Map::new();
+        for key in ["summary", "description", "tags"] {
+            if let Some(v) = op.get(key).filter(|v| v.as_str() != Some("")) {
+                about.insert(key.into(), v.clone());
+            }
+        }
+        self.describe("METHOD", method_at, None, None, Value::Object(about));
         // Parameters: the path item's, overridden by the operation's with the same name and place.
         let mut params: Vec<(Value, String)> = shared.to_vec();
         if let Some(list) = op.get("parameters").and_then(Value::as_array) {
@@ -610,7 +667,20 @@ impl Importer<'_> {
                 .get("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            match str_of(param, "in").unwrap_or_default() {
+            let place = str_of(param, "in").unwrap_or_default();
+            let part_type = match place {
+                "path" => Some("PATH_PARAMETER"),
+                "query" => Some("QUERY_PARAMETER"),
+                "header" => Some("REQUEST_HEADER"),
+                "body" => Some("REQUEST_BODY"),
+                _ => None,
+            };
+            if let (Some(part_type), Some(d)) = (part_type, str_of(param, "description")) {
+                let name = (place != "body").then_some(pname);
+                let about = serde_json::json!({ "description": d });
+                self.describe(part_type, method_at, None, name, about);
+            }
+            match place {
                 "path" => {
                     request_parameters.insert(format!("method.request.path.{pname}"), true);
                 }
@@ -647,6 +717,10 @@ impl Importer<'_> {
             let at = child(pointer, "requestBody");
             match resolve(doc, body, &at) {
                 Ok((body, at)) => {
+                    if let Some(d) = str_of(body, "description") {
+                        let about = serde_json::json!({ "description": d });
+                        self.describe("REQUEST_BODY", method_at, None, None, about);
+                    }
                     for (ct, media) in body
                         .get("content")
                         .and_then(Value::as_object)
@@ -793,6 +867,28 @@ impl Importer<'_> {
                     continue;
                 }
             };
+            let method_at = name.split_once(' ').map(|(verb, path)| (path, verb));
+            if let Some(d) = str_of(response, "description").filter(|d| !d.is_empty()) {
+                let about = serde_json::json!({ "description": d });
+                self.describe("RESPONSE", method_at, Some(code), None, about);
+            }
+            for (header, spec) in response
+                .get("headers")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(d) = str_of(spec, "description") {
+                    let about = serde_json::json!({ "description": d });
+                    self.describe(
+                        "RESPONSE_HEADER",
+                        method_at,
+                        Some(code),
+                        Some(header),
+                        about,
+                    );
+                }
+            }
             let headers: BoolMap = response
                 .get("headers")
                 .and_then(Value::as_object)
