@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 use tollgate_model::rest::{ApiSnapshot, DocumentationPart, Method, Resource};
 
+use crate::document::info_json;
 use crate::extensions as ext;
 use crate::schema::from_model_schema;
 
@@ -94,20 +95,15 @@ pub fn export(snapshot: &ApiSnapshot, options: &ExportOptions) -> Value {
     } else {
         doc.insert("swagger".into(), json!("2.0"));
     }
-    let mut info = Map::new();
-    if let Some(d) = &api.description {
-        info.insert("description".into(), json!(d));
-    }
-    info.insert("title".into(), json!(api.name));
-    info.insert(
-        "version".into(),
-        json!(
-            api.version
-                .clone()
-                .unwrap_or_else(|| options.fallback_version.clone())
+    doc.insert(
+        "info".into(),
+        info_json(
+            &api.name,
+            api.description.as_deref(),
+            api.version.as_deref(),
+            &options.fallback_version,
         ),
     );
-    doc.insert("info".into(), Value::Object(info));
     let host = format!("{}.execute-api.{}.amazonaws.com", api.id, options.region);
     if oas3 {
         doc.insert(

@@ -9,7 +9,9 @@ use tollgate_model::rest::{
 use tollgate_model::validate::{self, PathPartKind};
 
 use crate::ImportError;
-use crate::document::{BasePath, Problem, Version, child, parse_document, resolve};
+use crate::document::{
+    BasePath, Problem, Version, checked, child, parse_document, resolve, security_schemes, strings,
+};
 use crate::extensions as ext;
 use crate::plan::{ApiSettings, ImportPlan, PlannedMethod, PlannedResource};
 use crate::schema::{Findings, ToModel, inline_model_name, model_names};
@@ -82,11 +84,7 @@ pub fn import(
         described: vec![],
     };
     let plan = importer.run(options);
-    if importer.problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(ImportError(importer.problems))
-    }
+    checked(plan, importer.problems)
 }
 
 /// `ImportDocumentationParts`: only `x-amazon-apigateway-documentation` of a definition.
@@ -99,11 +97,7 @@ pub fn import_documentation(source: &[u8]) -> Result<ImportPlan, ImportError> {
         plan.documentation_version = version;
         plan.documentation = parts;
     }
-    if problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(ImportError(problems))
-    }
+    checked(plan, problems)
 }
 
 fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
@@ -231,18 +225,8 @@ impl Importer<'_> {
 
     fn settings(&mut self) -> ApiSettings {
         let doc = self.doc;
-        let info = doc.get("info").cloned().unwrap_or(Value::Null);
-        let name = match str_of(&info, "title") {
-            Some(t) if !t.trim().is_empty() => t.to_string(),
-            _ => {
-                self.problem(
-                    "/info/title",
-                    "The API needs a title (info.title), which becomes its name",
-                );
-                String::new()
-            }
-        };
-        if let Some(d) = str_of(&info, "description").filter(|d| !d.is_empty()) {
+        let info = crate::document::info(doc, &mut self.problems);
+        if let Some(d) = &info.description {
             self.describe(
                 "API",
                 None,
@@ -252,15 +236,9 @@ impl Importer<'_> {
             );
         }
         let mut settings = ApiSettings {
-            name,
-            description: str_of(&info, "description")
-                .filter(|d| !d.is_empty())
-                .map(String::from),
-            version: info.get("version").and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }),
+            name: info.name,
+            description: info.description,
+            version: info.version,
             ..Default::default()
         };
         if let Some(v) = doc.get(ext::BINARY_MEDIA_TYPES) {
@@ -409,22 +387,7 @@ impl Importer<'_> {
 
     fn security_schemes(&mut self) {
         let doc = self.doc;
-        let pointer = match self.version {
-            Version::OpenApi3 => "/components/securitySchemes",
-            Version::Swagger2 => "/securityDefinitions",
-        };
-        let Some(schemes) = doc.pointer(pointer).and_then(Value::as_object) else {
-            return;
-        };
-        for (name, scheme) in schemes {
-            let at = child(pointer, name);
-            let scheme = match resolve(doc, scheme, &at) {
-                Ok((s, _)) => s,
-                Err(p) => {
-                    self.problems.push(p);
-                    continue;
-                }
-            };
+        for (name, at, scheme) in security_schemes(doc, self.version, &mut self.problems) {
             let kind = str_of(scheme, "type").unwrap_or_default();
             let authtype = str_of(scheme, ext::AUTHTYPE)
                 .unwrap_or_default()
@@ -961,12 +924,7 @@ impl Importer<'_> {
                     Some(Scheme::Iam) => method.authorization_type = "AWS_IAM".into(),
                     Some(Scheme::Authorizer(kind)) => {
                         method.authorization_type = if kind == "COGNITO_USER_POOLS" {
-                            let scopes: Vec<String> = scopes
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|s| s.as_str().map(String::from))
-                                .collect();
+                            let scopes = strings(scopes);
                             method.authorization_scopes = (!scopes.is_empty()).then_some(scopes);
                             "COGNITO_USER_POOLS".into()
                         } else {

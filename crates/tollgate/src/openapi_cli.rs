@@ -267,14 +267,8 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
                 Kind::Http => "&failOnWarnings=true",
             });
         }
-        let imported = match kind {
-            Kind::Rest => {
-                import_rest(&api, target.as_deref(), &query, source, &mut progress).await?
-            }
-            Kind::Http => {
-                import_http(&api, target.as_deref(), &query, source, &mut progress).await?
-            }
-        };
+        let imported =
+            send_import(&api, kind, target.as_deref(), &query, source, &mut progress).await?;
         let id = imported[kind.id_field()]
             .as_str()
             .unwrap_or_default()
@@ -284,7 +278,7 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
         }
         progress.step(&format!("deploying stage {stage}"));
         match kind {
-            Kind::Rest => deploy_rest(&api, &id, &stage).await?,
+            Kind::Rest => deploy(&api, &format!("/restapis/{}", encode(&id)), &stage).await?,
             Kind::Http => deploy_http(&api, &id, &stage).await?,
         }
         progress.done();
@@ -324,59 +318,58 @@ impl Kind {
     }
 }
 
-async fn import_rest(
+/// ImportRestApi / PutRestApi (overwrite), or ImportApi / ReimportApi: the API as answered.
+async fn send_import(
     api: &Api,
+    kind: Kind,
     target: Option<&str>,
     query: &str,
     source: Vec<u8>,
     progress: &mut Progress,
 ) -> Result<Value, String> {
-    let body = Bytes::from(source);
-    let imported = match target {
-        Some(id) => {
-            progress.step(&format!("replacing API {id} (PutRestApi overwrite)"));
-            let path = format!("/restapis/{}?mode=overwrite&{query}", encode(id));
-            api.json(Method::PUT, &path, body).await?
-        }
-        None => {
-            progress.step("importing (ImportRestApi)");
-            let path = format!("/restapis?mode=import&{query}");
-            api.json(Method::POST, &path, body).await?
+    let (method, path, step) = match (kind, target) {
+        (Kind::Rest, Some(id)) => (
+            Method::PUT,
+            format!("/restapis/{}?mode=overwrite&{query}", encode(id)),
+            format!("replacing API {id} (PutRestApi overwrite)"),
+        ),
+        (Kind::Rest, None) => (
+            Method::POST,
+            format!("/restapis?mode=import&{query}"),
+            "importing (ImportRestApi)".into(),
+        ),
+        (Kind::Http, Some(id)) => (
+            Method::PUT,
+            format!("/v2/apis/{}?{query}", encode(id)),
+            format!("replacing API {id} (ReimportApi)"),
+        ),
+        (Kind::Http, None) => (
+            Method::PUT,
+            format!("/v2/apis?{query}"),
+            "importing (ImportApi)".into(),
+        ),
+    };
+    // An HTTP API's definition travels as a string in a JSON body.
+    let body = match kind {
+        Kind::Rest => Bytes::from(source),
+        Kind::Http => {
+            let text =
+                String::from_utf8(source).map_err(|_| "the definition is not UTF-8".to_string())?;
+            Bytes::from(serde_json::json!({ "body": text }).to_string())
         }
     };
+    progress.step(&step);
+    let imported = api.json(method, &path, body).await?;
     progress.done();
     Ok(imported)
 }
 
-async fn import_http(
-    api: &Api,
-    target: Option<&str>,
-    query: &str,
-    source: Vec<u8>,
-    progress: &mut Progress,
-) -> Result<Value, String> {
-    let text = String::from_utf8(source).map_err(|_| "the definition is not UTF-8".to_string())?;
-    let body = Bytes::from(serde_json::json!({ "body": text }).to_string());
-    let path = match target {
-        Some(id) => {
-            progress.step(&format!("replacing API {id} (ReimportApi)"));
-            format!("/v2/apis/{}?{query}", encode(id))
-        }
-        None => {
-            progress.step("importing (ImportApi)");
-            format!("/v2/apis?{query}")
-        }
-    };
-    let imported = api.json(Method::PUT, &path, body).await?;
-    progress.done();
-    Ok(imported)
-}
-
-async fn deploy_rest(api: &Api, id: &str, stage: &str) -> Result<(), String> {
+/// CreateDeployment of the API at `base` (`/restapis/{id}` or `/v2/apis/{id}`) to `stage`.
+async fn deploy(api: &Api, base: &str, stage: &str) -> Result<(), String> {
     let deployment = serde_json::json!({ "stageName": stage });
     api.json(
         Method::POST,
-        &format!("/restapis/{}/deployments", encode(id)),
+        &format!("{base}/deployments"),
         Bytes::from(deployment.to_string()),
     )
     .await
@@ -396,16 +389,7 @@ async fn deploy_http(api: &Api, id: &str, stage: &str) -> Result<(), String> {
         .await
     {
         Ok(existing) if existing["autoDeploy"] == Value::Bool(true) => Ok(()),
-        Ok(_) => {
-            let deployment = serde_json::json!({ "stageName": stage });
-            api.json(
-                Method::POST,
-                &format!("/v2/apis/{}/deployments", encode(id)),
-                Bytes::from(deployment.to_string()),
-            )
-            .await
-            .map(drop)
-        }
+        Ok(_) => deploy(api, &format!("/v2/apis/{}", encode(id)), stage).await,
         Err(e) if e.starts_with("NotFoundException") => {
             let created = serde_json::json!({ "stageName": stage, "autoDeploy": true });
             api.json(Method::POST, &stages, Bytes::from(created.to_string()))

@@ -56,17 +56,21 @@ pub async fn raw_body(request: Request) -> AdminResult<bytes::Bytes> {
         })
 }
 
-fn import_options(query: &QueryParams) -> AdminResult<ImportOptions> {
-    let basepath = match query.get("basepath") {
-        None | Some("") => BasePath::Ignore,
+/// The `basepath` query parameter of REST and HTTP API imports.
+pub fn basepath(query: &QueryParams) -> AdminResult<BasePath> {
+    match query.get("basepath") {
+        None | Some("") => Ok(BasePath::Ignore),
         Some(v) => BasePath::parse(v).ok_or_else(|| {
             AdminError::bad_request(format!(
                 "Invalid basepath parameter value '{v}': expected ignore, prepend or split"
             ))
-        })?,
-    };
+        }),
+    }
+}
+
+fn import_options(query: &QueryParams) -> AdminResult<ImportOptions> {
     Ok(ImportOptions {
-        basepath,
+        basepath: basepath(query)?,
         ignore_documentation: query.list_contains("ignore", "documentation"),
     })
 }

@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_model::layout::{V2_AUTHORIZER, V2_DEPLOYMENT, V2_INTEGRATION, V2_ROUTE};
 use tollgate_model::v2::{Api, ApiInput, DeploymentRecord, now_iso8601};
-use tollgate_openapi::{BasePath, HttpApiPlan, HttpExportOptions};
+use tollgate_openapi::{HttpApiPlan, HttpExportOptions};
 use tollgate_store::Key;
 
 use super::apis::{claim_id, endpoint};
 use super::repo::{Change, Contents};
 use crate::AppState;
-use crate::apigateway::imports::fail_on_warnings;
+use crate::apigateway::imports::{basepath, fail_on_warnings};
 use crate::apigateway::repo::{Batch, Versioned, retry};
 use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, QueryParams, json};
@@ -42,15 +42,7 @@ fn plan(input: &ImportInput, query: &QueryParams) -> AdminResult<HttpApiPlan> {
         .body
         .as_deref()
         .ok_or_else(|| AdminError::bad_request("Body is required"))?;
-    let basepath = match query.get("basepath") {
-        None | Some("") => BasePath::Ignore,
-        Some(v) => BasePath::parse(v).ok_or_else(|| {
-            AdminError::bad_request(format!(
-                "Invalid basepath parameter value '{v}': expected ignore, prepend or split"
-            ))
-        })?,
-    };
-    let plan = tollgate_openapi::import_http_api(body.as_bytes(), basepath)
+    let plan = tollgate_openapi::import_http_api(body.as_bytes(), basepath(query)?)
         .map_err(|e| AdminError::bad_request(e.to_string()))?;
     fail_on_warnings(query.bool("failOnWarnings"), &plan.warnings)?;
     Ok(plan)

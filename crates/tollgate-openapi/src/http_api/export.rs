@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 use tollgate_model::v2::{ApiSnapshot, Authorizer, Integration, Route};
 
 use super::import::DEFAULT_ROUTE_PATH;
+use crate::document::info_json;
 use crate::extensions as ext;
 
 /// What to export and how.
@@ -26,20 +27,15 @@ pub fn export_http_api(snapshot: &ApiSnapshot, options: &HttpExportOptions) -> V
     let extensions = options.include_extensions;
     let mut doc = Map::new();
     doc.insert("openapi".into(), json!("3.0.1"));
-    let mut info = Map::new();
-    info.insert("title".into(), json!(api.name));
-    if let Some(d) = &api.description {
-        info.insert("description".into(), json!(d));
-    }
-    info.insert(
-        "version".into(),
-        json!(
-            api.version
-                .clone()
-                .unwrap_or_else(|| options.fallback_version.clone())
+    doc.insert(
+        "info".into(),
+        info_json(
+            &api.name,
+            api.description.as_deref(),
+            api.version.as_deref(),
+            &options.fallback_version,
         ),
     );
-    doc.insert("info".into(), Value::Object(info));
     let base = if options.stage == "$default" {
         ""
     } else {

@@ -11,7 +11,10 @@ use tollgate_model::v2::{
 
 use super::HttpApiPlan;
 use crate::ImportError;
-use crate::document::{BasePath, Problem, Version, base_path, child, parse_document, resolve};
+use crate::document::{
+    BasePath, Problem, Version, base_path, checked, child, info, parse_document, resolve,
+    security_schemes, strings,
+};
 use crate::extensions::{self as ext, object, opt_string, string_map};
 use crate::import::VERBS;
 
@@ -61,11 +64,7 @@ pub fn import_http_api(source: &[u8], basepath: BasePath) -> Result<HttpApiPlan,
         integrations: vec![],
     };
     let plan = importer.run(basepath);
-    if importer.problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(ImportError(importer.problems))
-    }
+    checked(plan, importer.problems)
 }
 
 fn model_problem(pointer: &str, e: ModelError) -> Problem {
@@ -97,24 +96,10 @@ impl Importer<'_> {
     fn run(&mut self, basepath: BasePath) -> HttpApiPlan {
         let doc = self.doc;
         let mut plan = HttpApiPlan::default();
-        let info = doc.get("info").cloned().unwrap_or(Value::Null);
-        match info.get("title").and_then(Value::as_str) {
-            Some(t) if !t.trim().is_empty() => plan.name = t.to_string(),
-            _ => self.problem(
-                "/info/title",
-                "The API needs a title (info.title), which becomes its name",
-            ),
-        }
-        plan.description = info
-            .get("description")
-            .and_then(Value::as_str)
-            .filter(|d| !d.is_empty())
-            .map(String::from);
-        plan.version = info.get("version").and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
+        let info = info(doc, &mut self.problems);
+        plan.name = info.name;
+        plan.description = info.description;
+        plan.version = info.version;
         for key in doc.as_object().into_iter().flat_map(Map::keys) {
             if key.starts_with("x-amazon-apigateway-") && !TOP_LEVEL.contains(&key.as_str()) {
                 self.warn(format!(
@@ -153,23 +138,8 @@ impl Importer<'_> {
 
     fn security_schemes(&mut self) -> Vec<Authorizer> {
         let doc = self.doc;
-        let pointer = match self.version {
-            Version::OpenApi3 => "/components/securitySchemes",
-            Version::Swagger2 => "/securityDefinitions",
-        };
         let mut authorizers = vec![];
-        let Some(schemes) = doc.pointer(pointer).and_then(Value::as_object) else {
-            return authorizers;
-        };
-        for (name, scheme) in schemes {
-            let at = child(pointer, name);
-            let scheme = match resolve(doc, scheme, &at) {
-                Ok((s, _)) => s,
-                Err(p) => {
-                    self.problems.push(p);
-                    continue;
-                }
-            };
+        for (name, at, scheme) in security_schemes(doc, self.version, &mut self.problems) {
             let authtype = scheme
                 .get(ext::AUTHTYPE)
                 .and_then(Value::as_str)
@@ -218,11 +188,7 @@ impl Importer<'_> {
                     .map(String::from)
                     .collect(),
             ),
-            Some(Value::Array(a)) => Some(
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect(),
-            ),
+            Some(list @ Value::Array(_)) => Some(strings(list)),
             Some(_) => {
                 self.problem(
                     child(at, "identitySource"),
@@ -389,12 +355,7 @@ impl Importer<'_> {
                         true
                     }
                     Some(Scheme::Authorizer { id, authorization }) => {
-                        let scopes: Vec<String> = scopes
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|s| s.as_str().map(String::from))
-                            .collect();
+                        let scopes = strings(scopes);
                         input.authorization_scopes = (!scopes.is_empty()).then_some(scopes);
                         input.authorization_type = Some(authorization);
                         input.authorizer_id = Some(id);
