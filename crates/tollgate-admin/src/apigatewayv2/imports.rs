@@ -127,6 +127,7 @@ pub async fn reimport(
         next.description = plan.description.clone();
         next.version = plan.version.clone();
         next.cors_configuration = plan.cors.clone();
+        next.disable_execute_api_endpoint = plan.disable_execute_api_endpoint.unwrap_or(false);
         let mut change = Change::new(&contents, &next);
         let batch = &mut change.batch;
         for r in &contents.routes {

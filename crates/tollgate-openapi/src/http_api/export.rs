@@ -253,7 +253,7 @@ mod tests {
                 created_date: "2024-01-01T00:00:00Z".into(),
                 description: plan.description,
                 cors_configuration: plan.cors,
-                disable_execute_api_endpoint: false,
+                disable_execute_api_endpoint: plan.disable_execute_api_endpoint.unwrap_or(false),
                 disable_schema_validation: None,
                 version: plan.version,
                 ip_address_type: "ipv4".into(),
@@ -321,6 +321,11 @@ mod tests {
         assert_eq!(shape(&first), shape(&again));
         assert_eq!(first.integrations.len(), again.integrations.len());
         assert_eq!(first.api.cors_configuration, again.api.cors_configuration);
+        // The endpoint configuration travels on the server.
+        let mut closed = first.clone();
+        closed.api.disable_execute_api_endpoint = true;
+        let doc = export_http_api(&closed, &options);
+        assert!(snapshot(&doc.to_string()).api.disable_execute_api_endpoint);
         // And through YAML.
         let yaml = crate::to_yaml(&doc);
         assert_eq!(shape(&first), shape(&snapshot(&yaml)));

@@ -125,10 +125,14 @@ impl Importer<'_> {
                 ),
             }
         }
-        if let Some(v) = doc.get(ext::ENDPOINT_CONFIGURATION) {
-            plan.disable_execute_api_endpoint =
-                v.get("disableExecuteApiEndpoint").and_then(Value::as_bool);
-        }
+        // At the top level, or (as AWS exports it) on the server.
+        let endpoint = doc.get(ext::ENDPOINT_CONFIGURATION).or_else(|| {
+            doc.pointer("/servers/0")
+                .and_then(|s| s.get(ext::ENDPOINT_CONFIGURATION))
+        });
+        plan.disable_execute_api_endpoint = endpoint
+            .and_then(|v| v.get("disableExecuteApiEndpoint"))
+            .and_then(Value::as_bool);
         plan.authorizers = self.security_schemes();
         plan.routes = self.paths(basepath);
         plan.integrations = std::mem::take(&mut self.integrations);
