@@ -29,6 +29,7 @@ def pets_definition(backend_url: str, function_arn: str) -> dict:
         "x-amazon-apigateway-importexport-version": "1.0",
         "x-amazon-apigateway-cors": {"allowOrigins": ["https://pets.example.com"], "maxAge": 600,
                                      "allowMethods": ["GET", "POST"]},
+        "tags": [{"name": "team", "x-amazon-apigateway-tag-value": "pets"}, {"name": "public"}],
         "paths": {
             "/pets": {
                 "get": {"operationId": "listPets", "x-amazon-apigateway-integration": http},
@@ -135,6 +136,7 @@ def test_import_creates_the_api_and_the_data_plane_serves_it(v2, endpoint, backe
     assert api["CorsConfiguration"]["AllowOrigins"] == ["https://pets.example.com"]
     assert api["CorsConfiguration"]["MaxAge"] == 600
     assert "Warnings" not in api
+    assert api["Tags"] == {"team": "pets", "public": ""}
     api_id = api["ApiId"]
     assert v2.get_api(ApiId=api_id)["Name"] == "imported-pets"
 
@@ -186,6 +188,7 @@ def test_export_then_import_gives_the_same_api_and_reimport_replaces_it(v2, endp
     assert doc["x-amazon-apigateway-cors"]["allowOrigins"] == ["https://pets.example.com"]
     assert doc["paths"]["$default"]["x-amazon-apigateway-any-method"]["isDefaultRoute"] is True
     assert doc["paths"]["/pets"]["post"]["security"] == [{"jwt-auth": ["pets:write"]}]
+    assert {t["name"]: t["x-amazon-apigateway-tag-value"] for t in doc["tags"]} == {"team": "pets", "public": ""}
     second = v2.import_api(Body=exported.decode())["ApiId"]
     assert shape(v2, second) == shape(v2, first)
     assert len(v2.get_integrations(ApiId=second)["Items"]) == 4

@@ -28,6 +28,7 @@ pub const REQUEST_VALIDATOR: &str = "x-amazon-apigateway-request-validator";
 pub const REQUEST_VALIDATORS: &str = "x-amazon-apigateway-request-validators";
 pub const CORS: &str = "x-amazon-apigateway-cors";
 pub const IMPORTEXPORT_VERSION: &str = "x-amazon-apigateway-importexport-version";
+pub const TAG_VALUE: &str = "x-amazon-apigateway-tag-value";
 
 /// Extensions that belong to HTTP APIs or that need nothing on a REST API; AWS accepts them
 /// in REST definitions without a word.

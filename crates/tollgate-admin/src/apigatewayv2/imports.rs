@@ -57,6 +57,7 @@ fn settings(plan: &HttpApiPlan) -> ApiInput {
         version: plan.version.clone(),
         cors_configuration: plan.cors.clone(),
         disable_execute_api_endpoint: plan.disable_execute_api_endpoint,
+        tags: Some(plan.tags.clone()),
         ..Default::default()
     }
 }

@@ -85,6 +85,14 @@ pub fn export_http_api(snapshot: &ApiSnapshot, options: &HttpExportOptions) -> V
     if !schemes.is_empty() {
         doc.insert("components".into(), json!({"securitySchemes": schemes}));
     }
+    if extensions && !api.tags.is_empty() {
+        let tags: Vec<Value> = api
+            .tags
+            .iter()
+            .map(|(name, value)| json!({"name": name, ext::TAG_VALUE: value}))
+            .collect();
+        doc.insert("tags".into(), Value::Array(tags));
+    }
     if extensions {
         if let Some(cors) = &api.cors_configuration {
             doc.insert(ext::CORS.into(), json!(cors));
@@ -257,7 +265,7 @@ mod tests {
                 disable_schema_validation: None,
                 version: plan.version,
                 ip_address_type: "ipv4".into(),
-                tags: Default::default(),
+                tags: plan.tags,
             },
             routes: plan.routes,
             integrations: plan.integrations,
@@ -321,6 +329,7 @@ mod tests {
         assert_eq!(shape(&first), shape(&again));
         assert_eq!(first.integrations.len(), again.integrations.len());
         assert_eq!(first.api.cors_configuration, again.api.cors_configuration);
+        assert_eq!(first.api.tags, again.api.tags);
         // The endpoint configuration travels on the server.
         let mut closed = first.clone();
         closed.api.disable_execute_api_endpoint = true;

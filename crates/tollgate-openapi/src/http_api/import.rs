@@ -133,6 +133,18 @@ impl Importer<'_> {
         plan.disable_execute_api_endpoint = endpoint
             .and_then(|v| v.get("disableExecuteApiEndpoint"))
             .and_then(Value::as_bool);
+        for tag in doc
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = tag.get("name").and_then(Value::as_str) {
+                let value = tag.get(ext::TAG_VALUE).and_then(Value::as_str);
+                plan.tags
+                    .insert(name.to_string(), value.unwrap_or_default().to_string());
+            }
+        }
         plan.authorizers = self.security_schemes();
         plan.routes = self.paths(basepath);
         plan.integrations = std::mem::take(&mut self.integrations);
@@ -486,6 +498,10 @@ x-amazon-apigateway-importexport-version: '1.0'
 x-amazon-apigateway-cors:
   allowOrigins: ['https://example.com']
   maxAge: 300
+tags:
+- name: team
+  x-amazon-apigateway-tag-value: pets
+- name: public
 paths:
   /pets:
     get:
@@ -557,6 +573,8 @@ components:
         assert_eq!(plan.name, "pets");
         assert_eq!(plan.warnings, Vec::<String>::new());
         assert_eq!(plan.cors.as_ref().unwrap().max_age, Some(300));
+        assert_eq!(plan.tags["team"], "pets");
+        assert_eq!(plan.tags["public"], "");
         let keys: Vec<&str> = plan.routes.iter().map(|r| r.route_key.as_str()).collect();
         assert_eq!(
             keys,

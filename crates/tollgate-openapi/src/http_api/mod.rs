@@ -11,7 +11,7 @@ mod import;
 pub use export::{HttpExportOptions, export_http_api};
 pub use import::import_http_api;
 
-use tollgate_model::v2::{Authorizer, Cors, Integration, Route};
+use tollgate_model::v2::{Authorizer, Cors, Integration, Route, StringMap};
 
 /// Everything a definition says about an HTTP API.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +24,8 @@ pub struct HttpApiPlan {
     pub cors: Option<Cors>,
     /// `x-amazon-apigateway-endpoint-configuration.disableExecuteApiEndpoint`.
     pub disable_execute_api_endpoint: Option<bool>,
+    /// The API's tags: the root `tags` with `x-amazon-apigateway-tag-value` (empty without).
+    pub tags: StringMap,
     /// Routes whose `target` and `authorizerId` name the integrations and authorizers below.
     pub routes: Vec<Route>,
     /// One per distinct `x-amazon-apigateway-integration` (identical ones are shared).
