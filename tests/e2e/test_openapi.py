@@ -366,3 +366,70 @@ def test_cli_import_deploys_and_prints_invoke_urls_then_exports(apigw, endpoint)
     assert big.returncode != 0 and "No integration defined for method" in big.stderr
     bad = run_tollgate(endpoint, "import", str(CORPUS / "invalid-gitea.json"))
     assert bad.returncode != 0 and "BadRequestException" in bad.stderr
+
+
+def test_summaries_and_descriptions_become_documentation_parts_and_export_back(apigw):
+    definition = {
+        "openapi": "3.0.1",
+        "info": {"title": "described", "description": "A described API", "version": "1"},
+        "paths": {
+            "/books/{isbn}": {
+                "get": {
+                    "summary": "One book", "description": "Looks a book up by ISBN", "tags": ["books"],
+                    "parameters": [
+                        {"name": "isbn", "in": "path", "required": True, "description": "The ISBN",
+                         "schema": {"type": "string"}},
+                        {"name": "lang", "in": "query", "description": "Language of the blurb",
+                         "schema": {"type": "string"}},
+                    ],
+                    "responses": {"200": {"description": "The book",
+                                          "headers": {"ETag": {"description": "Revision",
+                                                               "schema": {"type": "string"}}}}},
+                    "x-amazon-apigateway-integration": {
+                        "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 200}'},
+                        "responses": {"default": {"statusCode": "200"}}},
+                },
+                "put": {
+                    "requestBody": {"description": "The new book",
+                                    "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "responses": {"204": {"description": "Stored"}},
+                    "x-amazon-apigateway-integration": {
+                        "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 204}'},
+                        "responses": {"default": {"statusCode": "204"}}},
+                },
+            },
+        },
+    }
+    api_id = apigw.import_rest_api(body=json.dumps(definition).encode())["id"]
+    parts = apigw.get_documentation_parts(restApiId=api_id, limit=500)["items"]
+    found = {(p["location"]["type"], p["location"].get("method"), p["location"].get("statusCode"),
+              p["location"].get("name")): json.loads(p["properties"]) for p in parts}
+    assert found == {
+        ("API", None, None, None): {"info": {"description": "A described API"}},
+        ("METHOD", "GET", None, None): {"summary": "One book", "description": "Looks a book up by ISBN",
+                                        "tags": ["books"]},
+        ("PATH_PARAMETER", "GET", None, "isbn"): {"description": "The ISBN"},
+        ("QUERY_PARAMETER", "GET", None, "lang"): {"description": "Language of the blurb"},
+        ("RESPONSE", "GET", "200", None): {"description": "The book"},
+        ("RESPONSE_HEADER", "GET", "200", "ETag"): {"description": "Revision"},
+        ("REQUEST_BODY", "PUT", None, None): {"description": "The new book"},
+        ("RESPONSE", "PUT", "204", None): {"description": "Stored"},
+    }
+    assert all(p["location"].get("path") in (None, "/books/{isbn}") for p in parts)
+    # `ignore=documentation` leaves them out.
+    ignored = apigw.import_rest_api(body=json.dumps(definition).encode(), parameters={"ignore": "documentation"})
+    assert apigw.get_documentation_parts(restApiId=ignored["id"])["items"] == []
+
+    # Published with the stage, they come back in the export: in the operations and in the extension.
+    apigw.create_deployment(restApiId=api_id, stageName="prod")
+    apigw.create_documentation_version(restApiId=api_id, documentationVersion="v1", stageName="prod")
+    exported = json.loads(export(apigw, api_id, "prod", "oas30", False))
+    op = exported["paths"]["/books/{isbn}"]["get"]
+    assert (op["summary"], op["description"], op["tags"]) == ("One book", "Looks a book up by ISBN", ["books"])
+    assert op["responses"]["200"]["description"] == "The book"
+    assert {p["name"]: p.get("description") for p in op["parameters"]} == {
+        "isbn": "The ISBN", "lang": "Language of the blurb"}
+    assert len(exported["x-amazon-apigateway-documentation"]["documentationParts"]) == len(parts)
+    # And a re-import of that export keeps the same parts (the extension is the documentation).
+    again = apigw.import_rest_api(body=json.dumps(exported).encode())["id"]
+    assert len(apigw.get_documentation_parts(restApiId=again, limit=500)["items"]) == len(parts)

@@ -88,6 +88,163 @@ pub fn parse_document(source: &[u8]) -> Result<(Value, Version), ImportError> {
     Ok((doc, version))
 }
 
+/// `basepath` of `ImportRestApi` / `PutRestApi`: what to do with the definition's base path
+/// (`basePath` in Swagger 2.0, the path of the first server URL in OpenAPI 3.0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BasePath {
+    /// Leave it out of the resource paths (AWS's default).
+    #[default]
+    Ignore,
+    /// Put it in front of every path.
+    Prepend,
+    /// Drop its first segment and put the rest in front of every path.
+    Split,
+}
+
+impl BasePath {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ignore" => Some(Self::Ignore),
+            "prepend" => Some(Self::Prepend),
+            "split" => Some(Self::Split),
+            _ => None,
+        }
+    }
+}
+
+/// The definition's base path as `mode` keeps it (`/v1`, or empty): `basePath` in Swagger 2.0,
+/// the path of the first server URL (its variables at their defaults) in OpenAPI 3.0.
+pub fn base_path(doc: &Value, version: Version, mode: BasePath) -> String {
+    if mode == BasePath::Ignore {
+        return String::new();
+    }
+    let str_of =
+        |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let raw = match version {
+        Version::Swagger2 => str_of(doc, "basePath"),
+        Version::OpenApi3 => {
+            let server = doc.pointer("/servers/0").cloned().unwrap_or(Value::Null);
+            let mut url = str_of(&server, "url");
+            if let Some(vars) = server.get("variables").and_then(Value::as_object) {
+                for (k, v) in vars {
+                    url = url.replace(&format!("{{{k}}}"), &str_of(v, "default"));
+                }
+            }
+            match url.split_once("://") {
+                Some((_, rest)) => rest
+                    .find('/')
+                    .map(|i| rest[i..].to_string())
+                    .unwrap_or_default(),
+                None => url,
+            }
+        }
+    };
+    let segments: Vec<&str> = raw.split('/').filter(|s| !s.is_empty()).collect();
+    let kept = match mode {
+        BasePath::Split => segments.get(1..).unwrap_or(&[]).to_vec(),
+        _ => segments,
+    };
+    kept.iter().map(|s| format!("/{s}")).collect()
+}
+
+/// What `info` says: the title (which names the API), description and version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Info {
+    pub name: String,
+    pub description: Option<String>,
+    pub version: Option<String>,
+}
+
+/// Reads `info`; a missing or blank title is a problem (and an empty name).
+pub fn info(doc: &Value, problems: &mut Vec<Problem>) -> Info {
+    let info = doc.get("info").unwrap_or(&Value::Null);
+    let name = match info.get("title").and_then(Value::as_str) {
+        Some(t) if !t.trim().is_empty() => t.to_string(),
+        _ => {
+            problems.push(Problem {
+                pointer: "/info/title".into(),
+                message: "The API needs a title (info.title), which becomes its name".into(),
+            });
+            String::new()
+        }
+    };
+    Info {
+        name,
+        description: info
+            .get("description")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+            .map(String::from),
+        version: info.get("version").and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }),
+    }
+}
+
+/// `info` out: the description, title and version (`fallback` when the API has none).
+pub fn info_json(
+    name: &str,
+    description: Option<&str>,
+    version: Option<&str>,
+    fallback: &str,
+) -> Value {
+    let mut info = serde_json::Map::new();
+    if let Some(d) = description {
+        info.insert("description".into(), Value::from(d));
+    }
+    info.insert("title".into(), Value::from(name));
+    info.insert("version".into(), Value::from(version.unwrap_or(fallback)));
+    Value::Object(info)
+}
+
+/// The security schemes (`components/securitySchemes`, or `securityDefinitions` in Swagger
+/// 2.0), `$ref`s followed: each one's name, where it is, and the scheme.
+pub fn security_schemes<'a>(
+    doc: &'a Value,
+    version: Version,
+    problems: &mut Vec<Problem>,
+) -> Vec<(&'a String, String, &'a Value)> {
+    let pointer = match version {
+        Version::OpenApi3 => "/components/securitySchemes",
+        Version::Swagger2 => "/securityDefinitions",
+    };
+    let mut out = vec![];
+    for (name, scheme) in doc
+        .pointer(pointer)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let at = child(pointer, name);
+        match resolve(doc, scheme, &at) {
+            Ok((scheme, _)) => out.push((name, at, scheme)),
+            Err(p) => problems.push(p),
+        }
+    }
+    out
+}
+
+/// The strings of a list (anything else in it, or a value that is not a list, gives none).
+pub fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect()
+}
+
+/// The plan when nothing is wrong, else every problem.
+pub fn checked<T>(plan: T, problems: Vec<Problem>) -> Result<T, ImportError> {
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(ImportError(problems))
+    }
+}
+
 /// Looks a JSON pointer up in the document.
 pub fn lookup<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
     doc.pointer(pointer)

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 use tollgate_model::rest::{ApiSnapshot, DocumentationPart, Method, Resource};
 
+use crate::document::info_json;
 use crate::extensions as ext;
 use crate::schema::from_model_schema;
 
@@ -94,20 +95,15 @@ pub fn export(snapshot: &ApiSnapshot, options: &ExportOptions) -> Value {
     } else {
         doc.insert("swagger".into(), json!("2.0"));
     }
-    let mut info = Map::new();
-    if let Some(d) = &api.description {
-        info.insert("description".into(), json!(d));
-    }
-    info.insert("title".into(), json!(api.name));
-    info.insert(
-        "version".into(),
-        json!(
-            api.version
-                .clone()
-                .unwrap_or_else(|| options.fallback_version.clone())
+    doc.insert(
+        "info".into(),
+        info_json(
+            &api.name,
+            api.description.as_deref(),
+            api.version.as_deref(),
+            &options.fallback_version,
         ),
     );
-    doc.insert("info".into(), Value::Object(info));
     let host = format!("{}.execute-api.{}.amazonaws.com", api.id, options.region);
     if oas3 {
         doc.insert(
@@ -173,6 +169,9 @@ pub fn export(snapshot: &ApiSnapshot, options: &ExportOptions) -> Value {
                     ext::INTEGRATION.into(),
                     ext::integration_to_json(integration),
                 );
+            }
+            if let Some((_, parts)) = options.documentation {
+                document_operation(&mut op, parts, &path, verb);
             }
             item.insert(verb_key(verb), Value::Object(op));
         }
@@ -240,6 +239,108 @@ pub fn export(snapshot: &ApiSnapshot, options: &ExportOptions) -> Value {
         );
     }
     Value::Object(doc)
+}
+
+/// The properties of the part of `part_type` that applies to `path`/`method`/`status`/`name`:
+/// the most specific one, a part at `/` or with `*` applying to all (AWS's content
+/// inheritance).
+fn documented(
+    parts: &[DocumentationPart],
+    part_type: &str,
+    path: &str,
+    method: &str,
+    status: Option<&str>,
+    name: Option<&str>,
+) -> Option<Map<String, Value>> {
+    let fits = |given: Option<&str>, wanted: &str, any: &str| match given {
+        None => Some(0),
+        Some(g) if g == wanted => Some(2),
+        Some(g) if g == any => Some(1),
+        Some(_) => None,
+    };
+    parts
+        .iter()
+        .filter(|p| p.location.part_type == part_type)
+        .filter(|p| name.is_none() || p.location.name.as_deref() == name)
+        .filter_map(|p| {
+            let l = &p.location;
+            let score = fits(l.path.as_deref(), path, "/")? * 100
+                + fits(l.method.as_deref(), method, "*")? * 10
+                + fits(l.status_code.as_deref(), status.unwrap_or("*"), "*")?;
+            Some((score, p))
+        })
+        .max_by_key(|(score, _)| *score)
+        .and_then(|(_, p)| serde_json::from_str::<Map<String, Value>>(&p.properties).ok())
+}
+
+/// Writes the documentation of a method into its operation: summary, description and tags,
+/// and the descriptions of its parameters and responses.
+fn document_operation(
+    op: &mut Map<String, Value>,
+    parts: &[DocumentationPart],
+    path: &str,
+    verb: &str,
+) {
+    if let Some(about) = documented(parts, "METHOD", path, verb, None, None) {
+        for key in ["summary", "description", "tags"] {
+            if let Some(v) = about.get(key) {
+                op.insert(key.into(), v.clone());
+            }
+        }
+    }
+    let description =
+        |about: Option<Map<String, Value>>| about.and_then(|a| a.get("description").cloned());
+    for param in op
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let part_type = match param.get("in").and_then(Value::as_str) {
+            Some("path") => "PATH_PARAMETER",
+            Some("query") => "QUERY_PARAMETER",
+            Some("header") => "REQUEST_HEADER",
+            _ => continue,
+        };
+        let name = param.get("name").and_then(Value::as_str).map(String::from);
+        if let Some(d) = description(documented(
+            parts,
+            part_type,
+            path,
+            verb,
+            None,
+            name.as_deref(),
+        )) {
+            param["description"] = d;
+        }
+    }
+    for (code, response) in op
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(d) = description(documented(parts, "RESPONSE", path, verb, Some(code), None)) {
+            response["description"] = d;
+        }
+        for (name, header) in response
+            .get_mut("headers")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(d) = description(documented(
+                parts,
+                "RESPONSE_HEADER",
+                path,
+                verb,
+                Some(code),
+                Some(name),
+            )) {
+                header["description"] = d;
+            }
+        }
+    }
 }
 
 fn api_extensions(snapshot: &ApiSnapshot, doc: &mut Map<String, Value>) {
@@ -429,11 +530,6 @@ fn operation(
     }
     op.insert("responses".into(), Value::Object(responses));
     op
-}
-
-/// YAML for `Accept: application/yaml`.
-pub fn to_yaml(value: &Value) -> String {
-    serde_norway::to_string(value).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub const MINIMUM_COMPRESSION_SIZE: &str = "x-amazon-apigateway-minimum-compress
 pub const POLICY: &str = "x-amazon-apigateway-policy";
 pub const REQUEST_VALIDATOR: &str = "x-amazon-apigateway-request-validator";
 pub const REQUEST_VALIDATORS: &str = "x-amazon-apigateway-request-validators";
+pub const CORS: &str = "x-amazon-apigateway-cors";
+pub const IMPORTEXPORT_VERSION: &str = "x-amazon-apigateway-importexport-version";
+pub const TAG_VALUE: &str = "x-amazon-apigateway-tag-value";
 
 /// Extensions that belong to HTTP APIs or that need nothing on a REST API; AWS accepts them
 /// in REST definitions without a word.
@@ -39,7 +42,11 @@ pub const ACCEPTED_WITHOUT_EFFECT: &[&str] = &[
 ];
 
 /// Reads a JSON value as a string map (values that are not strings are refused).
-fn string_map(value: &Value, pointer: &str, problems: &mut Vec<Problem>) -> Option<StringMap> {
+pub(crate) fn string_map(
+    value: &Value,
+    pointer: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<StringMap> {
     let Some(map) = value.as_object() else {
         problems.push(Problem {
             pointer: pointer.to_string(),
@@ -62,7 +69,7 @@ fn string_map(value: &Value, pointer: &str, problems: &mut Vec<Problem>) -> Opti
     Some(out)
 }
 
-fn opt_string(obj: &Map<String, Value>, key: &str) -> Option<String> {
+pub(crate) fn opt_string(obj: &Map<String, Value>, key: &str) -> Option<String> {
     obj.get(key).and_then(|v| match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -71,7 +78,7 @@ fn opt_string(obj: &Map<String, Value>, key: &str) -> Option<String> {
     })
 }
 
-fn object<'a>(
+pub(crate) fn object<'a>(
     value: &'a Value,
     pointer: &str,
     problems: &mut Vec<Problem>,

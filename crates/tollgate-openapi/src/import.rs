@@ -3,38 +3,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
-use tollgate_model::rest::{BoolMap, Method, MethodResponse, Model, PutMethod, StringMap};
+use tollgate_model::rest::{
+    BoolMap, DocumentationPartLocation, Method, MethodResponse, Model, PutMethod, StringMap,
+};
 use tollgate_model::validate::{self, PathPartKind};
 
 use crate::ImportError;
-use crate::document::{Problem, Version, child, parse_document, resolve};
+use crate::document::{
+    BasePath, Problem, Version, checked, child, parse_document, resolve, security_schemes, strings,
+};
 use crate::extensions as ext;
 use crate::plan::{ApiSettings, ImportPlan, PlannedMethod, PlannedResource};
 use crate::schema::{Findings, ToModel, inline_model_name, model_names};
-
-/// `basepath` of `ImportRestApi` / `PutRestApi`: what to do with the definition's base path
-/// (`basePath` in Swagger 2.0, the path of the first server URL in OpenAPI 3.0).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum BasePath {
-    /// Leave it out of the resource paths (AWS's default).
-    #[default]
-    Ignore,
-    /// Put it in front of every path.
-    Prepend,
-    /// Drop its first segment and put the rest in front of every path.
-    Split,
-}
-
-impl BasePath {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ignore" => Some(Self::Ignore),
-            "prepend" => Some(Self::Prepend),
-            "split" => Some(Self::Split),
-            _ => None,
-        }
-    }
-}
 
 /// The `parameters` of an import that change what is read.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +24,7 @@ pub struct ImportOptions {
     pub ignore_documentation: bool,
 }
 
-const VERBS: &[(&str, &str)] = &[
+pub(crate) const VERBS: &[(&str, &str)] = &[
     ("get", "GET"),
     ("put", "PUT"),
     ("post", "POST"),
@@ -78,6 +58,8 @@ struct Importer<'a> {
     validator_names: BTreeSet<String>,
     default_validator: Option<String>,
     authorizers: Vec<tollgate_model::rest::Authorizer>,
+    /// Documentation parts from the definition's own `description`s, `summary`s and `tags`.
+    described: Vec<(DocumentationPartLocation, String)>,
 }
 
 /// Reads a definition into a plan; `api_id` is the API the models' references will name.
@@ -99,13 +81,10 @@ pub fn import(
         validator_names: BTreeSet::new(),
         default_validator: None,
         authorizers: vec![],
+        described: vec![],
     };
     let plan = importer.run(options);
-    if importer.problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(ImportError(importer.problems))
-    }
+    checked(plan, importer.problems)
 }
 
 /// `ImportDocumentationParts`: only `x-amazon-apigateway-documentation` of a definition.
@@ -118,11 +97,7 @@ pub fn import_documentation(source: &[u8]) -> Result<ImportPlan, ImportError> {
         plan.documentation_version = version;
         plan.documentation = parts;
     }
-    if problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(ImportError(problems))
-    }
+    checked(plan, problems)
 }
 
 fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
@@ -135,6 +110,33 @@ impl Importer<'_> {
             pointer: pointer.into(),
             message: message.into(),
         });
+    }
+
+    /// A documentation part for `part_type` at `path` (with `method`, `status` and `name` when
+    /// the type has them), if `properties` has anything.
+    fn describe(
+        &mut self,
+        part_type: &str,
+        at: Option<(&str, &str)>,
+        status: Option<&str>,
+        name: Option<&str>,
+        properties: Value,
+    ) {
+        if properties.as_object().is_none_or(Map::is_empty) {
+            return;
+        }
+        let location = DocumentationPartLocation {
+            part_type: part_type.into(),
+            path: at.map(|(path, _)| path.to_string()),
+            method: at.map(|(_, method)| method.to_string()),
+            status_code: status.map(String::from),
+            name: name.map(String::from),
+        };
+        if let Ok(location) = location.normalized()
+            && !self.described.iter().any(|(l, _)| *l == location)
+        {
+            self.described.push((location, properties.to_string()));
+        }
     }
 
     fn absorb(&mut self, findings: Findings) {
@@ -199,13 +201,21 @@ impl Importer<'_> {
             plan.gateway_responses =
                 ext::gateway_responses(v, &child("", ext::GATEWAY_RESPONSES), &mut self.problems);
         }
-        if !options.ignore_documentation
-            && let Some(v) = doc.get(ext::DOCUMENTATION)
-        {
-            let (version, parts) =
-                ext::documentation(v, &child("", ext::DOCUMENTATION), &mut self.problems);
-            plan.documentation_version = version;
-            plan.documentation = parts;
+        if !options.ignore_documentation {
+            let mut explicit = vec![];
+            if let Some(v) = doc.get(ext::DOCUMENTATION) {
+                let (version, parts) =
+                    ext::documentation(v, &child("", ext::DOCUMENTATION), &mut self.problems);
+                plan.documentation_version = version;
+                explicit = parts;
+            }
+            // With the extension, it is the documentation (AWS's exports carry it, and write
+            // its parts into the descriptions too); without it, the descriptions are.
+            plan.documentation = if doc.get(ext::DOCUMENTATION).is_some() {
+                explicit
+            } else {
+                std::mem::take(&mut self.described)
+            };
         }
         plan.models = std::mem::take(&mut self.models).into_values().collect();
         plan.authorizers = std::mem::take(&mut self.authorizers);
@@ -215,27 +225,20 @@ impl Importer<'_> {
 
     fn settings(&mut self) -> ApiSettings {
         let doc = self.doc;
-        let info = doc.get("info").cloned().unwrap_or(Value::Null);
-        let name = match str_of(&info, "title") {
-            Some(t) if !t.trim().is_empty() => t.to_string(),
-            _ => {
-                self.problem(
-                    "/info/title",
-                    "The API needs a title (info.title), which becomes its name",
-                );
-                String::new()
-            }
-        };
+        let info = crate::document::info(doc, &mut self.problems);
+        if let Some(d) = &info.description {
+            self.describe(
+                "API",
+                None,
+                None,
+                None,
+                serde_json::json!({"info": {"description": d}}),
+            );
+        }
         let mut settings = ApiSettings {
-            name,
-            description: str_of(&info, "description")
-                .filter(|d| !d.is_empty())
-                .map(String::from),
-            version: info.get("version").and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }),
+            name: info.name,
+            description: info.description,
+            version: info.version,
             ..Default::default()
         };
         if let Some(v) = doc.get(ext::BINARY_MEDIA_TYPES) {
@@ -384,22 +387,7 @@ impl Importer<'_> {
 
     fn security_schemes(&mut self) {
         let doc = self.doc;
-        let pointer = match self.version {
-            Version::OpenApi3 => "/components/securitySchemes",
-            Version::Swagger2 => "/securityDefinitions",
-        };
-        let Some(schemes) = doc.pointer(pointer).and_then(Value::as_object) else {
-            return;
-        };
-        for (name, scheme) in schemes {
-            let at = child(pointer, name);
-            let scheme = match resolve(doc, scheme, &at) {
-                Ok((s, _)) => s,
-                Err(p) => {
-                    self.problems.push(p);
-                    continue;
-                }
-            };
+        for (name, at, scheme) in security_schemes(doc, self.version, &mut self.problems) {
             let kind = str_of(scheme, "type").unwrap_or_default();
             let authtype = str_of(scheme, ext::AUTHTYPE)
                 .unwrap_or_default()
@@ -437,45 +425,9 @@ impl Importer<'_> {
         }
     }
 
-    fn base_path(&self, mode: BasePath) -> String {
-        if mode == BasePath::Ignore {
-            return String::new();
-        }
-        let raw = match self.version {
-            Version::Swagger2 => str_of(self.doc, "basePath").unwrap_or("").to_string(),
-            Version::OpenApi3 => {
-                let server = self
-                    .doc
-                    .pointer("/servers/0")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                let mut url = str_of(&server, "url").unwrap_or("").to_string();
-                if let Some(vars) = server.get("variables").and_then(Value::as_object) {
-                    for (k, v) in vars {
-                        let default = str_of(v, "default").unwrap_or("");
-                        url = url.replace(&format!("{{{k}}}"), default);
-                    }
-                }
-                match url.split_once("://") {
-                    Some((_, rest)) => rest
-                        .find('/')
-                        .map(|i| rest[i..].to_string())
-                        .unwrap_or_default(),
-                    None => url,
-                }
-            }
-        };
-        let segments: Vec<&str> = raw.split('/').filter(|s| !s.is_empty()).collect();
-        let kept = match mode {
-            BasePath::Split => segments.get(1..).unwrap_or(&[]).to_vec(),
-            _ => segments,
-        };
-        kept.iter().map(|s| format!("/{s}")).collect()
-    }
-
     fn paths(&mut self, mode: BasePath) -> Vec<PlannedResource> {
         let doc = self.doc;
-        let base = self.base_path(mode);
+        let base = crate::document::base_path(doc, self.version, mode);
         let mut resources: BTreeMap<String, BTreeMap<String, PlannedMethod>> = BTreeMap::new();
         let mut origin: BTreeMap<String, String> = BTreeMap::new();
         let Some(paths) = doc.get("paths") else {
@@ -642,6 +594,14 @@ impl Importer<'_> {
             return None;
         }
         let name = format!("{verb} {path}");
+        let method_at = Some((path, verb));
+        let mut about = Map::new();
+        for key in ["summary", "description", "tags"] {
+            if let Some(v) = op.get(key).filter(|v| v.as_str() != Some("")) {
+                about.insert(key.into(), v.clone());
+            }
+        }
+        self.describe("METHOD", method_at, None, None, Value::Object(about));
         // Parameters: the path item's, overridden by the operation's with the same name and place.
         let mut params: Vec<(Value, String)> = shared.to_vec();
         if let Some(list) = op.get("parameters").and_then(Value::as_array) {
@@ -670,7 +630,20 @@ impl Importer<'_> {
                 .get("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            match str_of(param, "in").unwrap_or_default() {
+            let place = str_of(param, "in").unwrap_or_default();
+            let part_type = match place {
+                "path" => Some("PATH_PARAMETER"),
+                "query" => Some("QUERY_PARAMETER"),
+                "header" => Some("REQUEST_HEADER"),
+                "body" => Some("REQUEST_BODY"),
+                _ => None,
+            };
+            if let (Some(part_type), Some(d)) = (part_type, str_of(param, "description")) {
+                let name = (place != "body").then_some(pname);
+                let about = serde_json::json!({ "description": d });
+                self.describe(part_type, method_at, None, name, about);
+            }
+            match place {
                 "path" => {
                     request_parameters.insert(format!("method.request.path.{pname}"), true);
                 }
@@ -707,6 +680,10 @@ impl Importer<'_> {
             let at = child(pointer, "requestBody");
             match resolve(doc, body, &at) {
                 Ok((body, at)) => {
+                    if let Some(d) = str_of(body, "description") {
+                        let about = serde_json::json!({ "description": d });
+                        self.describe("REQUEST_BODY", method_at, None, None, about);
+                    }
                     for (ct, media) in body
                         .get("content")
                         .and_then(Value::as_object)
@@ -853,6 +830,28 @@ impl Importer<'_> {
                     continue;
                 }
             };
+            let method_at = name.split_once(' ').map(|(verb, path)| (path, verb));
+            if let Some(d) = str_of(response, "description").filter(|d| !d.is_empty()) {
+                let about = serde_json::json!({ "description": d });
+                self.describe("RESPONSE", method_at, Some(code), None, about);
+            }
+            for (header, spec) in response
+                .get("headers")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(d) = str_of(spec, "description") {
+                    let about = serde_json::json!({ "description": d });
+                    self.describe(
+                        "RESPONSE_HEADER",
+                        method_at,
+                        Some(code),
+                        Some(header),
+                        about,
+                    );
+                }
+            }
             let headers: BoolMap = response
                 .get("headers")
                 .and_then(Value::as_object)
@@ -925,12 +924,7 @@ impl Importer<'_> {
                     Some(Scheme::Iam) => method.authorization_type = "AWS_IAM".into(),
                     Some(Scheme::Authorizer(kind)) => {
                         method.authorization_type = if kind == "COGNITO_USER_POOLS" {
-                            let scopes: Vec<String> = scopes
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|s| s.as_str().map(String::from))
-                                .collect();
+                            let scopes = strings(scopes);
                             method.authorization_scopes = (!scopes.is_empty()).then_some(scopes);
                             "COGNITO_USER_POOLS".into()
                         } else {

@@ -136,7 +136,7 @@ pub async fn import_parts(
     state.repo.rest_api(&api_id).await?;
     let plan = tollgate_openapi::import_documentation(&body)
         .map_err(|e| AdminError::bad_request(e.to_string()))?;
-    fail_on_warnings(&query, &plan.warnings)?;
+    fail_on_warnings(query.bool("failonwarnings"), &plan.warnings)?;
     let ids = retry(|| async {
         let api = state.repo.rest_api(&api_id).await?;
         let existing = parts(&state, &api_id).await?;

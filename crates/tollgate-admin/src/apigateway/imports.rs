@@ -56,17 +56,21 @@ pub async fn raw_body(request: Request) -> AdminResult<bytes::Bytes> {
         })
 }
 
-fn import_options(query: &QueryParams) -> AdminResult<ImportOptions> {
-    let basepath = match query.get("basepath") {
-        None | Some("") => BasePath::Ignore,
+/// The `basepath` query parameter of REST and HTTP API imports.
+pub fn basepath(query: &QueryParams) -> AdminResult<BasePath> {
+    match query.get("basepath") {
+        None | Some("") => Ok(BasePath::Ignore),
         Some(v) => BasePath::parse(v).ok_or_else(|| {
             AdminError::bad_request(format!(
                 "Invalid basepath parameter value '{v}': expected ignore, prepend or split"
             ))
-        })?,
-    };
+        }),
+    }
+}
+
+fn import_options(query: &QueryParams) -> AdminResult<ImportOptions> {
     Ok(ImportOptions {
-        basepath,
+        basepath: basepath(query)?,
         ignore_documentation: query.list_contains("ignore", "documentation"),
     })
 }
@@ -76,12 +80,13 @@ fn import_options(query: &QueryParams) -> AdminResult<ImportOptions> {
 pub fn plan(body: &[u8], api_id: &str, query: &QueryParams) -> AdminResult<ImportPlan> {
     let plan = tollgate_openapi::import(body, api_id, &import_options(query)?)
         .map_err(|e| AdminError::bad_request(e.to_string()))?;
-    fail_on_warnings(query, &plan.warnings)?;
+    fail_on_warnings(query.bool("failonwarnings"), &plan.warnings)?;
     Ok(plan)
 }
 
-pub fn fail_on_warnings(query: &QueryParams, warnings: &[String]) -> AdminResult<()> {
-    if query.bool("failonwarnings") && !warnings.is_empty() {
+/// With `fail` (the request's fail-on-warnings flag), any warning refuses the import.
+pub fn fail_on_warnings(fail: bool, warnings: &[String]) -> AdminResult<()> {
+    if fail && !warnings.is_empty() {
         let mut message = String::from("Warnings found during import:");
         for w in warnings {
             message.push_str("\n\t");

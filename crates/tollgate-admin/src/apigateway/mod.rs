@@ -8,7 +8,7 @@ mod deployments;
 mod documentation;
 mod exports;
 mod gateway_responses;
-mod imports;
+pub(crate) mod imports;
 mod integrations;
 mod methods;
 mod models;

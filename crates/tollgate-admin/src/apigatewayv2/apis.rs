@@ -19,7 +19,12 @@ use crate::wire::{AwsJson, QueryParams, empty, json};
 /// `apiEndpoint`: where this server serves the API, host style, on the port the client
 /// reached the management API at (`http://{apiId}.execute-api.localhost:4566`; `ws://` for
 /// WebSocket APIs; `https://` and `wss://` when the listeners serve TLS).
-fn endpoint(headers: &HeaderMap, api_id: &str, protocol: Option<&str>, tls: bool) -> String {
+pub(super) fn endpoint(
+    headers: &HeaderMap,
+    api_id: &str,
+    protocol: Option<&str>,
+    tls: bool,
+) -> String {
     let scheme = match (protocol == Some("WEBSOCKET"), tls) {
         (true, false) => "ws",
         (true, true) => "wss",
@@ -123,23 +128,29 @@ pub async fn create(
             "RouteKey can only be specified together with Target (quick create)",
         ));
     }
-    let mut batch = Batch::default();
-    // REST and HTTP APIs share one id space: neither kind may hold the id already.
-    if state
-        .repo
-        .store()
-        .get(&Key::new("", tollgate_model::layout::RESTAPI, &id))
-        .await?
-        .is_some()
-    {
-        return Err(AdminError::ConcurrentModification);
-    }
-    batch.create(Key::new("", HTTP_API, &id), &api);
+    let mut batch = claim_id(&state, &api).await?;
     if let Some(target) = &input.target {
         quick_create(&api, &input, target, &mut batch)?;
     }
     state.repo.commit(batch).await?;
     Ok(json(StatusCode::CREATED, &api))
+}
+
+/// A batch that creates `api`, once no REST API holds its id (REST and HTTP APIs share one
+/// id space).
+pub(super) async fn claim_id(state: &AppState, api: &Api) -> AdminResult<Batch> {
+    if state
+        .repo
+        .store()
+        .get(&Key::new("", tollgate_model::layout::RESTAPI, &api.api_id))
+        .await?
+        .is_some()
+    {
+        return Err(AdminError::ConcurrentModification);
+    }
+    let mut batch = Batch::default();
+    batch.create(Key::new("", HTTP_API, &api.api_id), api);
+    Ok(batch)
 }
 
 pub async fn get(

@@ -1,11 +1,12 @@
 //! The `apigatewayv2` service for HTTP APIs (API version 2018-11-29), REST-JSON under `/v2/`
 //! as the botocore model defines it. Routes, integrations and authorizers share one set of
-//! handlers ([`children`]); every change to an API whose stages auto-deploy deploys them
+//! handlers ([`children`]); OpenAPI definitions come in and go out through [`imports`]; every change to an API whose stages auto-deploy deploys them
 //! ([`repo`]).
 
 mod apis;
 mod children;
 mod deployments;
+mod imports;
 pub mod repo;
 mod responses;
 mod stages;
@@ -28,8 +29,21 @@ pub fn routes() -> Router<AppState> {
     use children::{create, delete as remove, get as read, list, update};
     const API: &str = "/v2/apis/{api_id}";
     Router::new()
-        .route("/v2/apis", post(apis::create).get(apis::list))
-        .route(API, get(apis::get).patch(apis::update).delete(apis::delete))
+        .route(
+            "/v2/apis",
+            post(apis::create).get(apis::list).put(imports::import),
+        )
+        .route(
+            API,
+            get(apis::get)
+                .patch(apis::update)
+                .delete(apis::delete)
+                .put(imports::reimport),
+        )
+        .route(
+            &format!("{API}/exports/{{specification}}"),
+            get(imports::export),
+        )
         .route(&format!("{API}/cors"), delete(apis::delete_cors))
         .route(
             &format!("{API}/routes"),

@@ -180,7 +180,7 @@ fn import_export_import_gives_the_same_api() {
     let first = snapshot_of(DOC);
     for format in [ExportFormat::Oas30, ExportFormat::Swagger] {
         let exported = export(&first, &options(format, "apigateway"));
-        for text in [exported.to_string(), to_yaml(&exported)] {
+        for text in [exported.to_string(), crate::to_yaml(&exported)] {
             let second = snapshot_of(&text);
             assert_eq!(first.resources, second.resources, "{format:?}");
             assert_eq!(first.models, second.models, "{format:?}");
@@ -228,5 +228,51 @@ fn authorizers_are_imported_and_exported_with_their_schemes() {
     assert_eq!(
         with["paths"]["/secret"]["post"]["security"][0]["pool"][0],
         "email"
+    );
+}
+
+#[test]
+fn documentation_parts_are_written_into_the_operations_they_apply_to() {
+    let snapshot = snapshot_of(DOC);
+    let part = |location: serde_json::Value, properties: &str| DocumentationPart {
+        id: String::new(),
+        location: serde_json::from_value(location).unwrap(),
+        properties: properties.into(),
+    };
+    let parts = [
+        part(
+            json!({"type": "METHOD", "path": "/pets/{id}", "method": "GET"}),
+            r#"{"summary": "One pet", "tags": ["pets"]}"#,
+        ),
+        // Applies to every 200 response, except where a more specific part says otherwise.
+        part(
+            json!({"type": "RESPONSE", "method": "*", "statusCode": "200"}),
+            r#"{"description": "Fine"}"#,
+        ),
+        part(
+            json!({"type": "PATH_PARAMETER", "path": "/pets/{id}", "method": "*", "name": "id"}),
+            r#"{"description": "The pet's id"}"#,
+        ),
+    ];
+    let mut with_docs = options(ExportFormat::Oas30, "");
+    with_docs.documentation = Some(("v1", &parts));
+    let doc = export(&snapshot, &with_docs);
+    let op = &doc["paths"]["/pets/{id}"]["get"];
+    assert_eq!(op["summary"], "One pet");
+    assert_eq!(op["tags"], json!(["pets"]));
+    assert_eq!(op["responses"]["200"]["description"], "Fine");
+    let id = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "id")
+        .unwrap();
+    assert_eq!(id["description"], "The pet's id");
+    assert_eq!(
+        doc["x-amazon-apigateway-documentation"]["documentationParts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
     );
 }

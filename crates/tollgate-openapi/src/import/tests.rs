@@ -169,6 +169,7 @@ fn openapi3_with_extensions_becomes_a_plan() {
         plan.gateway_responses[0].status_code.as_deref(),
         Some("404")
     );
+    // With the extension, its parts are the documentation (not the descriptions too).
     assert_eq!(plan.documentation.len(), 1);
     assert!(
         plan.warnings.iter().any(|w| w.contains("'oauth2'")),
@@ -290,6 +291,57 @@ fn documentation_alone_can_be_imported() {
     };
     assert!(
         import(PETS_OAS3.as_bytes(), "a", &options)
+            .unwrap()
+            .documentation
+            .is_empty()
+    );
+}
+
+#[test]
+fn summaries_and_descriptions_become_documentation_parts() {
+    let doc = r#"{"swagger": "2.0", "info": {"title": "t", "description": "The API", "version": "1"},
+      "paths": {"/items/{id}": {"get": {
+        "summary": "Get an item", "description": "By its id", "tags": ["items"],
+        "parameters": [
+          {"name": "id", "in": "path", "required": true, "type": "string", "description": "The id"},
+          {"name": "fields", "in": "query", "type": "string", "description": "Which fields"},
+          {"name": "x-trace", "in": "header", "type": "string", "description": "Trace"},
+          {"name": "quiet", "in": "query", "type": "string"}],
+        "responses": {"200": {"description": "The item",
+          "headers": {"x-rev": {"type": "string", "description": "Revision"}}}}}}}}"#;
+    let plan = import(doc.as_bytes(), "api1", &ImportOptions::default()).unwrap();
+    let parts: Vec<String> = plan
+        .documentation
+        .iter()
+        .map(|(l, p)| {
+            format!(
+                "{} {} {} {} {} {p}",
+                l.part_type,
+                l.path.as_deref().unwrap_or("-"),
+                l.method.as_deref().unwrap_or("-"),
+                l.status_code.as_deref().unwrap_or("-"),
+                l.name.as_deref().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            r#"API - - - - {"info":{"description":"The API"}}"#,
+            r#"METHOD /items/{id} GET - - {"summary":"Get an item","description":"By its id","tags":["items"]}"#,
+            r#"PATH_PARAMETER /items/{id} GET - id {"description":"The id"}"#,
+            r#"QUERY_PARAMETER /items/{id} GET - fields {"description":"Which fields"}"#,
+            r#"REQUEST_HEADER /items/{id} GET - x-trace {"description":"Trace"}"#,
+            r#"RESPONSE /items/{id} GET 200 - {"description":"The item"}"#,
+            r#"RESPONSE_HEADER /items/{id} GET 200 x-rev {"description":"Revision"}"#,
+        ]
+    );
+    let ignored = ImportOptions {
+        ignore_documentation: true,
+        ..Default::default()
+    };
+    assert!(
+        import(doc.as_bytes(), "api1", &ignored)
             .unwrap()
             .documentation
             .is_empty()
