@@ -130,10 +130,7 @@ where
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    let store: Arc<dyn tollgate_store::Store> = Arc::new(
-        tollgate_store::SqliteStore::open(&settings.data_dir)
-            .map_err(|e| format!("data dir {} is unusable: {e}", settings.data_dir.display()))?,
-    );
+    let store = open_store(&settings).await?;
     let listener = bind(&settings.listen).await?;
     let gateway_listener = match &settings.gateway_listen {
         Some(address) => Some(bind(address).await?),
@@ -331,6 +328,46 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let _ = std::fs::remove_file(settings.data_dir.join(credentials::ADMIN_FILE));
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The store: PostgreSQL when a URL is configured (cluster mode), else SQLite in the data dir.
+async fn open_store(settings: &Settings) -> Result<Arc<dyn tollgate_store::Store>, String> {
+    match &settings.store {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            // The data dir still holds this node's logs, functions and admin file.
+            std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+                format!("data dir {} is unusable: {e}", settings.data_dir.display())
+            })?;
+            let store = tollgate_store::PostgresStore::connect(url)
+                .await
+                .map_err(|e| format!("store {}: {e}", redact(url)))?;
+            tracing::info!(store = %redact(url), "state in PostgreSQL (cluster mode)");
+            Ok(Arc::new(store))
+        }
+        Some(url) => Err(format!(
+            "--store must be a postgres:// URL, got {}",
+            redact(url)
+        )),
+        None => Ok(Arc::new(
+            tollgate_store::SqliteStore::open(&settings.data_dir).map_err(|e| {
+                format!("data dir {} is unusable: {e}", settings.data_dir.display())
+            })?,
+        )),
+    }
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) => match rest.rsplit_once('@') {
+            Some((user, host)) => {
+                let user = user.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}@{host}")
+            }
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
 }
 
 /// Writes `{data_dir}/tollgate.admin` (mode 0600): the loopback URL of this server and a
