@@ -198,6 +198,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     };
     let gateway = Gateway::start_with_telemetry(
         Arc::clone(&store),
+        open_shared(&settings).await?,
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
@@ -353,6 +354,21 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn tollgate_store::Store
                 format!("data dir {} is unusable: {e}", settings.data_dir.display())
             })?,
         )),
+    }
+}
+
+/// Limits, quotas and WebSocket connections: in Redis when a URL is configured (cluster mode),
+/// else in this process.
+async fn open_shared(settings: &Settings) -> Result<Arc<dyn tollgate_shared::SharedState>, String> {
+    match &settings.redis {
+        Some((url, prefix)) => {
+            let shared = tollgate_shared::RedisShared::connect(url, prefix)
+                .await
+                .map_err(|e| format!("shared state {}: {e}", redact(url)))?;
+            tracing::info!(redis = %redact(url), prefix, node = shared.node_id(), "shared state in Redis (cluster mode)");
+            Ok(shared)
+        }
+        None => Ok(Arc::new(tollgate_shared::InProcess::new())),
     }
 }
 
