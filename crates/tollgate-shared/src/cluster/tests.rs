@@ -22,13 +22,33 @@ fn redis_url() -> Option<String> {
     }
 }
 
-/// Two nodes of a fresh cluster.
-async fn two_nodes() -> Option<(Arc<RedisShared>, Arc<RedisShared>)> {
+/// Two nodes of a fresh cluster, and what deletes its keys when dropped.
+async fn two_nodes() -> Option<(Arc<RedisShared>, Arc<RedisShared>, Cleanup)> {
     let url = redis_url()?;
     let prefix = format!("tollgate-test-{:016x}", fastrand::u64(..));
     let a = RedisShared::connect(&url, &prefix).await.unwrap();
     let b = RedisShared::connect(&url, &prefix).await.unwrap();
-    Some((a, b))
+    Some((a, b, Cleanup { url, prefix }))
+}
+
+struct Cleanup {
+    url: String,
+    prefix: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let deleted = redis::Client::open(self.url.as_str()).and_then(|client| {
+            redis::cmd("EVAL")
+                .arg("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0")
+                .arg(0)
+                .arg(format!("{}:*", self.prefix))
+                .exec(&mut client.get_connection()?)
+        });
+        if let Err(e) = deleted {
+            eprintln!("could not delete the test keys: {e}");
+        }
+    }
 }
 
 /// Polls `done` every sync interval for up to two seconds.
@@ -44,7 +64,7 @@ async fn eventually(what: &str, done: impl Fn() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_is_counted_across_nodes() {
-    let Some((a, b)) = two_nodes().await else {
+    let Some((a, b, _cleanup)) = two_nodes().await else {
         return;
     };
     let (on_a, on_b) = (a.counter("q"), b.counter("q"));
@@ -71,7 +91,7 @@ async fn a_quota_is_counted_across_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_node_enforces_its_share_of_a_rate_limit() {
-    let Some((a, b)) = two_nodes().await else {
+    let Some((a, b, _cleanup)) = two_nodes().await else {
         return;
     };
     eventually("both nodes counting two nodes", || {
@@ -115,7 +135,7 @@ impl ConnectionHandle for Fake {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_on_one_node_is_reached_from_another() {
-    let Some((a, b)) = two_nodes().await else {
+    let Some((a, b, _cleanup)) = two_nodes().await else {
         return;
     };
     let fake = Arc::new(Fake::default());
