@@ -103,8 +103,9 @@ impl RedisShared {
             conn,
             keys,
         };
-        // The first heartbeat before serving, so the node counts itself from the start.
-        sync.heartbeat().await.map_err(redis_error)?;
+        // The first heartbeat before serving, so that limits are shared from the start.
+        let nodes = sync.heartbeat().await.map_err(redis_error)?;
+        shared.nodes.store(nodes, Ordering::Relaxed);
         tokio::spawn(sync.run());
         Ok(shared)
     }
