@@ -1,5 +1,6 @@
 //! `tollgate`: an API gateway that speaks Amazon API Gateway.
 
+mod backends;
 mod config;
 mod credentials;
 mod functions;
@@ -130,7 +131,7 @@ where
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    let store = open_store(&settings).await?;
+    let store = backends::open_store(&settings).await?;
     let listener = bind(&settings.listen).await?;
     let gateway_listener = match &settings.gateway_listen {
         Some(address) => Some(bind(address).await?),
@@ -198,7 +199,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     };
     let gateway = Gateway::start_with_telemetry(
         Arc::clone(&store),
-        open_shared(&settings).await?,
+        backends::open_shared(&settings).await?,
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
@@ -329,61 +330,6 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let _ = std::fs::remove_file(settings.data_dir.join(credentials::ADMIN_FILE));
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The store: PostgreSQL when a URL is configured (cluster mode), else SQLite in the data dir.
-async fn open_store(settings: &Settings) -> Result<Arc<dyn tollgate_store::Store>, String> {
-    match &settings.store {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            // The data dir still holds this node's logs, functions and admin file.
-            std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
-                format!("data dir {} is unusable: {e}", settings.data_dir.display())
-            })?;
-            let store = tollgate_store::PostgresStore::connect(url)
-                .await
-                .map_err(|e| format!("store {}: {e}", redact(url)))?;
-            tracing::info!(store = %redact(url), "state in PostgreSQL (cluster mode)");
-            Ok(Arc::new(store))
-        }
-        Some(url) => Err(format!(
-            "--store must be a postgres:// URL, got {}",
-            redact(url)
-        )),
-        None => Ok(Arc::new(
-            tollgate_store::SqliteStore::open(&settings.data_dir).map_err(|e| {
-                format!("data dir {} is unusable: {e}", settings.data_dir.display())
-            })?,
-        )),
-    }
-}
-
-/// Limits, quotas and WebSocket connections: in Redis when a URL is configured (cluster mode),
-/// else in this process.
-async fn open_shared(settings: &Settings) -> Result<Arc<dyn tollgate_shared::SharedState>, String> {
-    match &settings.redis {
-        Some((url, prefix)) => {
-            let shared = tollgate_shared::RedisShared::connect(url, prefix)
-                .await
-                .map_err(|e| format!("shared state {}: {e}", redact(url)))?;
-            tracing::info!(redis = %redact(url), prefix, node = shared.node_id(), "shared state in Redis (cluster mode)");
-            Ok(shared)
-        }
-        None => Ok(Arc::new(tollgate_shared::InProcess::new())),
-    }
-}
-
-/// A URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(_)) => match rest.rsplit_once('@') {
-            Some((user, host)) => {
-                let user = user.split(':').next().unwrap_or_default();
-                format!("{scheme}://{user}@{host}")
-            }
-            None => url.to_string(),
-        },
-        _ => url.to_string(),
-    }
 }
 
 /// Writes `{data_dir}/tollgate.admin` (mode 0600): the loopback URL of this server and a
