@@ -240,11 +240,8 @@ async fn listen(store: Weak<Inner>) {
 }
 
 /// One listener connection's life; `Ok` when the store is gone, `Err` when the connection is.
-async fn listen_once(
-    store: &Weak<Inner>,
-    config: &Config,
-) -> std::result::Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+async fn listen_once(store: &Weak<Inner>, config: &Config) -> std::result::Result<(), String> {
+    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
     let (wake, mut woken) = mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         loop {
@@ -260,7 +257,10 @@ async fn listen_once(
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    client
+        .batch_execute(&format!("LISTEN {CHANNEL}"))
+        .await
+        .map_err(|e| e.to_string())?;
     loop {
         let Some(inner) = store.upgrade() else {
             driver.abort();
@@ -272,14 +272,14 @@ async fn listen_once(
         drop(inner);
         tokio::select! {
             got = woken.recv() => if got.is_none() {
-                return match driver.await {
-                    Ok(Err(e)) => Err(e),
-                    _ => client.batch_execute("SELECT 1").await,
-                };
+                return Err(match driver.await {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "connection closed".into(),
+                });
             },
             _ = tokio::time::sleep(POLL_EVERY) => {
                 if client.is_closed() {
-                    return client.batch_execute("SELECT 1").await;
+                    return Err("connection closed".into());
                 }
             }
         }
