@@ -433,4 +433,33 @@ mod postgres {
         }
         assert_eq!(b.list("api1", "resource").await.unwrap().len(), 2);
     }
+
+    /// A node that was away longer than the change log reaches is told that everything may
+    /// have changed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_node_behind_the_pruned_log_hears_of_every_scope() {
+        let Some(db) = TestDb::create().await else {
+            return;
+        };
+        let store = db.store().await;
+        let mut feed = store.subscribe();
+        // What another node's commits 1-5 leave once the log kept only the last one.
+        admin(&db.url)
+            .await
+            .batch_execute(
+                "BEGIN;
+                 INSERT INTO docs (scope, kind, id, version, seq, body)
+                     VALUES ('api9', 'resource', 'r', 1, nextval('docs_seq'), '{}');
+                 UPDATE counters SET value = 5 WHERE name = 'revision';
+                 INSERT INTO changes (revision, scopes, kinds) VALUES (5, '{api9}', '{resource}');
+                 NOTIFY tollgate_changes;
+                 COMMIT;",
+            )
+            .await
+            .unwrap();
+        let change = next_change(&mut feed, Duration::from_secs(2)).await;
+        assert_eq!(change.revision, 5);
+        assert_eq!(change.scopes, ["api9"]);
+        assert_eq!(change.kinds, [tollgate_store::ANY_KIND]);
+    }
 }
