@@ -219,19 +219,21 @@ impl Gateway {
     ) -> Result<Arc<Self>, String> {
         let registry = tollgate_telemetry::Registry::new();
         let telemetry = Telemetry::start(registry, AccessLogDestination::Stdout);
-        Self::start_with_telemetry(store, config, functions, credentials, telemetry).await
+        let shared = Arc::new(tollgate_shared::InProcess::new());
+        Self::start_with_telemetry(store, shared, config, functions, credentials, telemetry).await
     }
 
     /// [`Gateway::start_with_credentials`], recording metrics into `telemetry`'s registry and
-    /// writing access and execution logs through it.
+    /// writing access and execution logs through it, with limits, quotas and WebSocket
+    /// connections in `shared` (in-process, or Redis in cluster mode).
     pub async fn start_with_telemetry(
         store: Arc<dyn Store>,
+        shared: Arc<dyn SharedState>,
         config: GatewayConfig,
         functions: Option<Arc<dyn lambda::FunctionInvoker>>,
         credentials: Arc<crate::credentials::CredentialsRegistry>,
         telemetry: Arc<Telemetry>,
     ) -> Result<Arc<Self>, String> {
-        let shared: Arc<dyn SharedState> = Arc::new(tollgate_shared::InProcess::new());
         let plans = PlanSet::start(
             Arc::clone(&store),
             Arc::clone(&shared),

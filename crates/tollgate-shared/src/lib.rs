@@ -5,9 +5,11 @@
 //! [`SharedState::counter`]), so the request path only calls methods on a handle it already
 //! holds: no map lookup, no lock, no allocation. The same name always gives the same state, so a
 //! recompiled plan keeps its buckets and counts. [`InProcess`] keeps everything in this process;
-//! a Redis implementation of the same traits serves cluster mode.
+//! [`RedisShared`] serves cluster mode, with the same local atomics on the request path kept in
+//! step with Redis by a background task.
 
 mod cache;
+mod cluster;
 mod connections;
 mod limiter;
 
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 pub use cache::TtlCache;
+pub use cluster::RedisShared;
 pub use connections::{
     ConnectionHandle, ConnectionInfo, Connections, DeliveryError, LocalConnections,
 };
@@ -122,6 +125,54 @@ fn count_in(word: u64, period: u64) -> u64 {
         word & COUNT_MASK
     } else {
         0
+    }
+}
+
+impl AtomicPeriodCounter {
+    /// Adds `n` to `period`'s count (starting from zero in a new period).
+    fn add(&self, period: u64, n: u64) {
+        let mut word = self.0.load(Ordering::Relaxed);
+        loop {
+            let next = pack(period, count_in(word, period) + n);
+            match self
+                .0
+                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// Takes the whole count: the period it is for (low 24 bits) and the count, leaving zero.
+    fn take(&self) -> (u64, u64) {
+        let word = self.0.swap(0, Ordering::AcqRel);
+        (word >> COUNT_BITS, word & COUNT_MASK)
+    }
+
+    /// The period of the current count (low 24 bits), `None` when nothing was counted yet.
+    fn period(&self) -> Option<u64> {
+        let word = self.0.load(Ordering::Relaxed);
+        (word != 0).then_some(word >> COUNT_BITS)
+    }
+
+    /// Sets `period`'s count to `count` plus what is still counted in `unsynced`, unless the
+    /// count moved to another period meanwhile.
+    fn resync(&self, period: u64, count: u64, unsynced: &AtomicPeriodCounter) {
+        let mut word = self.0.load(Ordering::Relaxed);
+        loop {
+            if word >> COUNT_BITS != period & 0xFF_FFFF {
+                return;
+            }
+            let next = pack(period, count + unsynced.used(period));
+            match self
+                .0
+                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => word = now,
+            }
+        }
     }
 }
 

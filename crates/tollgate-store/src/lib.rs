@@ -7,14 +7,17 @@
 //! caller retries, so no update is ever lost. Every commit bumps a global revision and is
 //! announced on a change feed ([`Store::subscribe`]) that the data plane follows.
 //!
-//! [`SqliteStore`] is the embedded backend. A PostgreSQL backend can implement the same trait
-//! (rows with a version column, `LISTEN/NOTIFY` for the feed) without touching callers.
+//! [`SqliteStore`] is the embedded backend; [`PostgresStore`] serves cluster mode (rows with a
+//! version column, a change log announced over `LISTEN/NOTIFY`, so every node's feed carries
+//! every node's commits).
 
+mod postgres;
 mod sqlite;
 
 use std::future::Future;
 use std::pin::Pin;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A boxed future, so that [`Store`] can be used as `Arc<dyn Store>`.
@@ -113,6 +116,24 @@ fn touched(writes: &[Write]) -> (Vec<String>, Vec<&'static str>) {
     kinds.sort();
     kinds.dedup();
     (scopes, kinds)
+}
+
+/// Checks a write's precondition against the version found (`None`: no document).
+fn check(expect: Expect, found: Option<u64>, key: &Key) -> Result<()> {
+    let ok = match expect {
+        Expect::Any => true,
+        Expect::Absent => found.is_none(),
+        Expect::Version(v) => found == Some(v),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            scope: key.scope.clone(),
+            kind: key.kind,
+            id: key.id.clone(),
+        })
+    }
 }
 
 /// One committed batch, as the change feed announces it.

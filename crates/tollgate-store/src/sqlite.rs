@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::broadcast;
 
-use crate::{BoxFuture, Change, Doc, Expect, Key, Result, Store, StoreError, Write};
+use crate::{BoxFuture, Change, Doc, Key, Result, Store, StoreError, Write, check};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -133,23 +133,6 @@ fn current_version(tx: &rusqlite::Transaction<'_>, key: &Key) -> rusqlite::Resul
     )
     .optional()
     .map(|v| v.map(|v| v as u64))
-}
-
-fn check(expect: Expect, found: Option<u64>, key: &Key) -> Result<()> {
-    let ok = match expect {
-        Expect::Any => true,
-        Expect::Absent => found.is_none(),
-        Expect::Version(v) => found == Some(v),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict {
-            scope: key.scope.clone(),
-            kind: key.kind,
-            id: key.id.clone(),
-        })
-    }
 }
 
 fn bump(tx: &rusqlite::Transaction<'_>, counter: &str) -> rusqlite::Result<u64> {

@@ -25,6 +25,18 @@ pub struct ServeArgs {
     /// Directory for all state (SQLite database, settings file) [default: ./.tollgate]
     #[arg(long, env = "TOLLGATE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where the state lives: a `postgres://user@host:port/db` URL puts it in PostgreSQL, shared
+    /// by every node given the same URL (cluster mode) [default: SQLite in the data dir]
+    #[arg(long, env = "TOLLGATE_STORE")]
+    store: Option<String>,
+    /// A `redis://host:port/db` URL: rate limits, quotas and WebSocket connections shared by
+    /// every node given the same URL (cluster mode) [default: this process only]
+    #[arg(long, env = "TOLLGATE_REDIS")]
+    redis: Option<String>,
+    /// Prefix of every Redis key and channel this node uses (one cluster per prefix)
+    /// [default: tollgate]
+    #[arg(long, env = "TOLLGATE_REDIS_PREFIX")]
+    redis_prefix: Option<String>,
     /// AWS region this gateway pretends to be [default: us-east-1]
     #[arg(long, env = "TOLLGATE_REGION")]
     region: Option<String>,
@@ -75,6 +87,9 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileSettings {
     listen: Option<String>,
+    store: Option<String>,
+    redis: Option<String>,
+    redis_prefix: Option<String>,
     gateway_listen: Option<String>,
     region: Option<String>,
     account_id: Option<String>,
@@ -106,6 +121,10 @@ pub struct Settings {
     pub listen: String,
     pub gateway_listen: Option<String>,
     pub data_dir: PathBuf,
+    /// A PostgreSQL URL, or `None` for SQLite in the data dir.
+    pub store: Option<String>,
+    /// A Redis URL and key prefix, or `None` for in-process shared state.
+    pub redis: Option<(String, String)>,
     pub region: String,
     pub account_id: String,
     pub dev: bool,
@@ -184,6 +203,11 @@ impl Settings {
                 .unwrap_or_else(|| "127.0.0.1:4566".into()),
             gateway_listen: args.gateway_listen.or(file.gateway_listen),
             data_dir,
+            store: args.store.or(file.store),
+            redis: args.redis.or(file.redis).map(|url| {
+                let prefix = args.redis_prefix.or(file.redis_prefix);
+                (url, prefix.unwrap_or_else(|| "tollgate".into()))
+            }),
             region: args
                 .region
                 .or(file.region)

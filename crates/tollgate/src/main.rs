@@ -1,5 +1,6 @@
 //! `tollgate`: an API gateway that speaks Amazon API Gateway.
 
+mod backends;
 mod config;
 mod credentials;
 mod functions;
@@ -130,10 +131,7 @@ where
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    let store: Arc<dyn tollgate_store::Store> = Arc::new(
-        tollgate_store::SqliteStore::open(&settings.data_dir)
-            .map_err(|e| format!("data dir {} is unusable: {e}", settings.data_dir.display()))?,
-    );
+    let store = backends::open_store(&settings).await?;
     let tls = match &settings.tls {
         Some((cert, key)) => Some(server::Tls::from_pem_files(cert, key)?),
         None => None,
@@ -217,6 +215,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     };
     let gateway = Gateway::start_with_telemetry(
         Arc::clone(&store),
+        backends::open_shared(&settings).await?,
         GatewayConfig {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
