@@ -19,7 +19,7 @@ use tollgate_model::{PatchOperation, ids};
 use tollgate_store::Key;
 
 use super::PatchBody;
-use super::repo::{AUTHORIZER, Batch, DOCUMENTATION_PART, MODEL, VALIDATOR, retry};
+use super::repo::{AUTHORIZER, Batch, DOCUMENTATION_PART, MODEL, VALIDATOR, Versioned, retry};
 use crate::AppState;
 use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, QueryParams, empty, json, paginate};
@@ -91,16 +91,25 @@ async fn create<T: Child>(
     Ok(json(StatusCode::CREATED, &child))
 }
 
+/// The one with `id` inside the API, or AWS's not-found for its kind.
+pub(super) async fn read<T: Child>(
+    state: &AppState,
+    api_id: &str,
+    id: &str,
+) -> AdminResult<Versioned<T>> {
+    state
+        .repo
+        .get::<T>(&Key::new(api_id, T::KIND, id))
+        .await?
+        .ok_or_else(|| T::not_found(id))
+}
+
 async fn get_one<T: Child>(
     State(state): State<AppState>,
     Path((api_id, id)): Path<(String, String)>,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    let child = state
-        .repo
-        .get::<T>(&Key::new(&api_id, T::KIND, &id))
-        .await?
-        .ok_or_else(|| T::not_found(&id))?;
+    let child = read::<T>(&state, &api_id, &id).await?;
     Ok(json(StatusCode::OK, &child.value))
 }
 
@@ -145,15 +154,10 @@ async fn delete<T: Child>(
 ) -> AdminResult<Response> {
     retry(|| async {
         let api = state.repo.rest_api(&api_id).await?;
-        let key = Key::new(&api_id, T::KIND, &id);
-        let current = state
-            .repo
-            .get::<T>(&key)
-            .await?
-            .ok_or_else(|| T::not_found(&id))?;
+        let current = read::<T>(&state, &api_id, &id).await?;
         current.value.check_delete(&state, &api_id).await?;
         let mut batch = Batch::for_api(&api);
-        batch.delete(key, current.version);
+        batch.delete(Key::new(&api_id, T::KIND, &id), current.version);
         state.repo.commit(batch).await.map(|_| ())
     })
     .await?;

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use tollgate_model::rest::Model;
 
 use crate::AppState;
 use crate::error::AdminResult;
@@ -50,7 +51,7 @@ pub async fn template(
     Path((api_id, name)): Path<(String, String)>,
 ) -> AdminResult<Response> {
     state.repo.rest_api(&api_id).await?;
-    let model = state.repo.model(&api_id, &name).await?;
+    let model = super::children::read::<Model>(&state, &api_id, &name).await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "value": model.value.template() }),

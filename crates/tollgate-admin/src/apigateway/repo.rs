@@ -158,24 +158,8 @@ impl Repo {
         self.list(api_id, MODEL).await
     }
 
-    pub async fn model(&self, api_id: &str, name: &str) -> AdminResult<Versioned<Model>> {
-        self.get(&Key::new(api_id, MODEL, name))
-            .await?
-            .ok_or_else(|| AdminError::not_found(format!("Invalid model name specified: {name}")))
-    }
-
     pub async fn validators(&self, api_id: &str) -> AdminResult<Vec<Versioned<RequestValidator>>> {
         self.list(api_id, VALIDATOR).await
-    }
-
-    pub async fn validator(
-        &self,
-        api_id: &str,
-        id: &str,
-    ) -> AdminResult<Versioned<RequestValidator>> {
-        self.get(&Key::new(api_id, VALIDATOR, id))
-            .await?
-            .ok_or_else(|| AdminError::not_found("Invalid Request Validator identifier specified"))
     }
 
     /// Creates one document inside an API; `taken` is the error when one with that id exists.
