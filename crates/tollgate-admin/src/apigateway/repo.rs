@@ -53,6 +53,11 @@ where
     Err(AdminError::ConcurrentModification)
 }
 
+/// AWS's answer for a stage name that names none.
+pub fn stage_not_found() -> AdminError {
+    AdminError::not_found("Invalid Stage identifier specified")
+}
+
 #[derive(Clone)]
 pub struct Repo {
     store: Arc<dyn Store>,
@@ -147,7 +152,7 @@ impl Repo {
     pub async fn stage(&self, api_id: &str, name: &str) -> AdminResult<Versioned<Stage>> {
         self.get(&Key::new(api_id, STAGE, name))
             .await?
-            .ok_or_else(|| AdminError::not_found("Invalid Stage identifier specified"))
+            .ok_or_else(stage_not_found)
     }
 
     pub async fn stages(&self, api_id: &str) -> AdminResult<Vec<Versioned<Stage>>> {
