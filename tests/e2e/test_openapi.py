@@ -433,3 +433,26 @@ def test_summaries_and_descriptions_become_documentation_parts_and_export_back(a
     # And a re-import of that export keeps the same parts (the extension is the documentation).
     again = apigw.import_rest_api(body=json.dumps(exported).encode())["id"]
     assert len(apigw.get_documentation_parts(restApiId=again, limit=500)["items"]) == len(parts)
+
+
+def test_documentation_part_filters_and_unknown_ids(apigw):
+    api_id = apigw.create_rest_api(name="doc-parts")["id"]
+    for location in ({"type": "API"}, {"type": "RESOURCE", "path": "/pets"},
+                     {"type": "QUERY_PARAMETER", "path": "/pets", "method": "GET", "name": "page"},
+                     {"type": "QUERY_PARAMETER", "path": "/pets", "method": "GET", "name": "pageSize"}):
+        apigw.create_documentation_part(restApiId=api_id, location=location, properties="{}")
+    listed = apigw.get_documentation_parts(restApiId=api_id, path="/pets")["items"]
+    assert sorted(p["location"]["type"] for p in listed) == ["QUERY_PARAMETER", "QUERY_PARAMETER", "RESOURCE"]
+    listed = apigw.get_documentation_parts(restApiId=api_id, nameQuery="Size")["items"]
+    assert [p["location"]["name"] for p in listed] == ["pageSize"]
+    assert len(apigw.get_documentation_parts(restApiId=api_id, limit=2)["items"]) == 2
+    for call in (lambda: apigw.get_documentation_part(restApiId=api_id, documentationPartId="nope"),
+                 lambda: apigw.update_documentation_part(restApiId=api_id, documentationPartId="nope",
+                                                         patchOperations=[]),
+                 lambda: apigw.delete_documentation_part(restApiId=api_id, documentationPartId="nope")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert_error(e, "NotFoundException", 404, message="Invalid Documentation part identifier specified")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        apigw.get_documentation_parts(restApiId="nope")
+    assert_error(e, "NotFoundException", 404, contains="Invalid API identifier specified")

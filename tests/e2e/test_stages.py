@@ -251,7 +251,7 @@ def test_delete_stage(apigw, deployed):
 def test_delete_stage_unknown(apigw, deployed):
     with pytest.raises(ClientError) as exc:
         apigw.delete_stage(restApiId=deployed["api_id"], stageName="nosuch")
-    assert_error(exc, "NotFoundException", 404)
+    assert_error(exc, "NotFoundException", 404, message="Invalid Stage identifier specified")
 
 
 def test_stage_name_reusable_after_delete(apigw, deployed):

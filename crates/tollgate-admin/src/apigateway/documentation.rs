@@ -1,12 +1,11 @@
-//! Documentation parts (Create/Get/Update/Delete, ImportDocumentationParts) and documentation
-//! versions (snapshots of the parts that stages name in `documentationVersion`).
+//! ImportDocumentationParts (the other part handlers are the generic ones of
+//! [`super::children`]) and documentation versions (snapshots of the parts that stages name in `documentationVersion`).
 
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tollgate_model::ids;
 use tollgate_model::rest::{
-    CreateDocumentationPart, CreateDocumentationVersion, DocumentationPart, DocumentationVersion,
+    CreateDocumentationVersion, DocumentationPart, DocumentationVersion,
     DocumentationVersionRecord, Stage,
 };
 use tollgate_store::Key;
@@ -18,109 +17,12 @@ use crate::AppState;
 use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, QueryParams, empty, json, paginate};
 
-fn part_not_found() -> AdminError {
-    AdminError::not_found("Invalid Documentation part identifier specified")
-}
-
 fn version_not_found() -> AdminError {
     AdminError::not_found("Invalid Documentation version identifier specified")
 }
 
 async fn parts(state: &AppState, api_id: &str) -> AdminResult<Vec<Versioned<DocumentationPart>>> {
     state.repo.list(api_id, DOCUMENTATION_PART).await
-}
-
-pub async fn create_part(
-    State(state): State<AppState>,
-    Path(api_id): Path<String>,
-    AwsJson(input): AwsJson<CreateDocumentationPart>,
-) -> AdminResult<Response> {
-    let part = DocumentationPart::create(ids::short_id(), input)?;
-    retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        if parts(&state, &api_id)
-            .await?
-            .iter()
-            .any(|p| p.value.location == part.location)
-        {
-            return Err(AdminError::conflict(
-                "Documentation part already exists for the specified location",
-            ));
-        }
-        let mut batch = Batch::for_api(&api);
-        batch.create(Key::new(&api_id, DOCUMENTATION_PART, &part.id), &part);
-        state.repo.commit(batch).await.map(|_| ())
-    })
-    .await?;
-    Ok(json(StatusCode::CREATED, &part))
-}
-
-pub async fn get_part(
-    State(state): State<AppState>,
-    Path((api_id, part_id)): Path<(String, String)>,
-) -> AdminResult<Response> {
-    state.repo.rest_api(&api_id).await?;
-    let part = state
-        .repo
-        .get::<DocumentationPart>(&Key::new(&api_id, DOCUMENTATION_PART, &part_id))
-        .await?
-        .ok_or_else(part_not_found)?;
-    Ok(json(StatusCode::OK, &part.value))
-}
-
-/// GetDocumentationParts, filtered by `type`, `path` and `name` (a substring of the name).
-pub async fn list_parts(
-    State(state): State<AppState>,
-    Path(api_id): Path<String>,
-    query: QueryParams,
-) -> AdminResult<Response> {
-    state.repo.rest_api(&api_id).await?;
-    let items: Vec<DocumentationPart> = parts(&state, &api_id)
-        .await?
-        .into_iter()
-        .map(|p| p.value)
-        .filter(|p| query.get("type").is_none_or(|t| p.location.part_type == t))
-        .filter(|p| {
-            query
-                .get("path")
-                .is_none_or(|t| p.location.path.as_deref() == Some(t))
-        })
-        .filter(|p| {
-            query
-                .get("name")
-                .is_none_or(|n| p.location.name.as_deref().is_some_and(|m| m.contains(n)))
-        })
-        .collect();
-    Ok(json(StatusCode::OK, &paginate(items, &query)?))
-}
-
-pub async fn update_part(
-    State(state): State<AppState>,
-    Path((api_id, part_id)): Path<(String, String)>,
-    body: PatchBody,
-) -> AdminResult<Response> {
-    let part = state
-        .repo
-        .update_in_api(
-            &api_id,
-            DOCUMENTATION_PART,
-            &part_id,
-            part_not_found,
-            |p: &DocumentationPart| Ok(p.patched(&body.patch_operations)?),
-        )
-        .await?;
-    Ok(json(StatusCode::OK, &part))
-}
-
-pub async fn delete_part(
-    State(state): State<AppState>,
-    Path((api_id, part_id)): Path<(String, String)>,
-) -> AdminResult<Response> {
-    state
-        .repo
-        .delete_in_api(&api_id, DOCUMENTATION_PART, &part_id, part_not_found)
-        .await?;
-    Ok(empty(StatusCode::ACCEPTED))
 }
 
 /// ImportDocumentationParts: `x-amazon-apigateway-documentation` of an OpenAPI definition,

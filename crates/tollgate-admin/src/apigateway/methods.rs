@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use tollgate_model::rest::{
-    HTTP_METHODS, Method, MethodResponse, PutMethod, PutMethodResponse, Resource,
+    HTTP_METHODS, Method, MethodResponse, PutMethod, PutMethodResponse, RequestValidator, Resource,
 };
 use tollgate_store::Key;
 
@@ -90,7 +90,7 @@ pub(super) async fn edit_resource<T>(
 /// A method's request validator must exist (a `BadRequestException` on AWS, not a 404).
 async fn check_validator(state: &AppState, api_id: &str, id: Option<&str>) -> AdminResult<()> {
     let Some(id) = id else { return Ok(()) };
-    match state.repo.validator(api_id, id).await {
+    match super::children::read::<RequestValidator>(state, api_id, id).await {
         Err(AdminError::NotFound(m)) => Err(AdminError::BadRequest(m)),
         other => other.map(|_| ()),
     }

@@ -4,6 +4,7 @@
 mod account;
 mod api_keys;
 mod authorizers;
+mod children;
 mod deployments;
 mod documentation;
 mod exports;
@@ -19,10 +20,10 @@ mod stages;
 mod tags;
 mod test_invoke;
 mod usage_plans;
-mod validators;
 
 use axum::Router;
 use axum::routing::{get, post, put};
+use tollgate_model::rest::{Authorizer, DocumentationPart, Model, RequestValidator};
 
 use crate::AppState;
 
@@ -99,13 +100,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/restapis/{restapi_id}/models",
-            post(models::create).get(models::list),
+            children::collection::<Model>(),
         )
         .route(
             "/restapis/{restapi_id}/models/{model_name}",
-            get(models::get)
-                .patch(models::update)
-                .delete(models::delete),
+            children::item::<Model>(),
         )
         .route(
             "/restapis/{restapi_id}/models/{model_name}/default_template",
@@ -113,13 +112,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/restapis/{restapi_id}/requestvalidators",
-            post(validators::create).get(validators::list),
+            children::collection::<RequestValidator>(),
         )
         .route(
             "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
-            get(validators::get)
-                .patch(validators::update)
-                .delete(validators::delete),
+            children::item::<RequestValidator>(),
         )
         .route(
             "/tags/{resource_arn}",
@@ -143,15 +140,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/restapis/{restapi_id}/documentation/parts",
-            post(documentation::create_part)
-                .get(documentation::list_parts)
-                .put(documentation::import_parts),
+            children::collection::<DocumentationPart>().put(documentation::import_parts),
         )
         .route(
             "/restapis/{restapi_id}/documentation/parts/{part_id}",
-            get(documentation::get_part)
-                .patch(documentation::update_part)
-                .delete(documentation::delete_part),
+            children::item::<DocumentationPart>(),
         )
         .route(
             "/restapis/{restapi_id}/documentation/versions",
@@ -165,14 +158,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/restapis/{restapi_id}/authorizers",
-            post(authorizers::create).get(authorizers::list),
+            children::collection::<Authorizer>(),
         )
         .route(
             "/restapis/{restapi_id}/authorizers/{authorizer_id}",
-            get(authorizers::get)
-                .patch(authorizers::update)
-                .delete(authorizers::delete)
-                .post(test_invoke::test_invoke_authorizer),
+            children::item::<Authorizer>().post(test_invoke::test_invoke_authorizer),
         )
         .route(
             "/restapis/{restapi_id}/stages/{stage_name}/cache/authorizers",

@@ -53,6 +53,11 @@ where
     Err(AdminError::ConcurrentModification)
 }
 
+/// AWS's answer for a stage name that names none.
+pub fn stage_not_found() -> AdminError {
+    AdminError::not_found("Invalid Stage identifier specified")
+}
+
 #[derive(Clone)]
 pub struct Repo {
     store: Arc<dyn Store>,
@@ -147,7 +152,7 @@ impl Repo {
     pub async fn stage(&self, api_id: &str, name: &str) -> AdminResult<Versioned<Stage>> {
         self.get(&Key::new(api_id, STAGE, name))
             .await?
-            .ok_or_else(|| AdminError::not_found("Invalid Stage identifier specified"))
+            .ok_or_else(stage_not_found)
     }
 
     pub async fn stages(&self, api_id: &str) -> AdminResult<Vec<Versioned<Stage>>> {
@@ -158,24 +163,8 @@ impl Repo {
         self.list(api_id, MODEL).await
     }
 
-    pub async fn model(&self, api_id: &str, name: &str) -> AdminResult<Versioned<Model>> {
-        self.get(&Key::new(api_id, MODEL, name))
-            .await?
-            .ok_or_else(|| AdminError::not_found(format!("Invalid model name specified: {name}")))
-    }
-
     pub async fn validators(&self, api_id: &str) -> AdminResult<Vec<Versioned<RequestValidator>>> {
         self.list(api_id, VALIDATOR).await
-    }
-
-    pub async fn validator(
-        &self,
-        api_id: &str,
-        id: &str,
-    ) -> AdminResult<Versioned<RequestValidator>> {
-        self.get(&Key::new(api_id, VALIDATOR, id))
-            .await?
-            .ok_or_else(|| AdminError::not_found("Invalid Request Validator identifier specified"))
     }
 
     /// Creates one document inside an API; `taken` is the error when one with that id exists.

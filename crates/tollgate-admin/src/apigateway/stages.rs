@@ -7,7 +7,7 @@ use tollgate_model::rest::{CreateStage, Stage};
 use tollgate_store::Key;
 
 use super::PatchBody;
-use super::repo::{Batch, STAGE, retry};
+use super::repo::{Batch, STAGE, retry, stage_not_found};
 use crate::AppState;
 use crate::error::{AdminError, AdminResult};
 use crate::wire::{AwsJson, QueryParams, empty, json};
@@ -95,13 +95,9 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((api_id, name)): Path<(String, String)>,
 ) -> AdminResult<Response> {
-    retry(|| async {
-        let api = state.repo.rest_api(&api_id).await?;
-        let current = state.repo.stage(&api_id, &name).await?;
-        let mut batch = Batch::for_api(&api);
-        batch.delete(Key::new(&api_id, STAGE, &name), current.version);
-        state.repo.commit(batch).await
-    })
-    .await?;
+    state
+        .repo
+        .delete_in_api(&api_id, STAGE, &name, stage_not_found)
+        .await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
