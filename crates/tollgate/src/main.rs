@@ -26,6 +26,11 @@ use tower::ServiceExt;
 
 use crate::config::{LogFormat, ServeArgs, Settings};
 
+/// mimalloc: the proxy path allocates (hyper's read buffers, header maps, futures) and
+/// glibc's malloc costs several CPU microseconds per proxied request more (bench/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tollgate",
