@@ -73,6 +73,8 @@ pub struct Gateway {
     jwt: crate::auth::jwt::JwtVerifier,
     /// What WebSocket connections run on.
     websocket: Arc<crate::websocket::Runtime>,
+    /// Lambda authorizers' cached answers, parsed and compiled.
+    authorizer_answers: authorizer::CompiledAnswers,
 }
 
 /// Who the resource policy is evaluated for.
@@ -262,6 +264,7 @@ impl Gateway {
             credentials,
             jwt,
             websocket,
+            authorizer_answers: Default::default(),
         }))
     }
 
@@ -719,6 +722,7 @@ impl Gateway {
                     &self.config.region,
                     self.functions.as_ref(),
                     self.shared.as_ref(),
+                    &self.authorizer_answers,
                 )
                 .await?;
                 info.authorization = Some(authorization);
