@@ -498,8 +498,7 @@ impl Gateway {
                 hyper::Version::HTTP_10 => "HTTP/1.0",
                 hyper::Version::HTTP_2 => "HTTP/2.0",
                 _ => "HTTP/1.1",
-            }
-            .to_string(),
+            },
             stage_variables: &variant.stage_variables,
             binary_media_types: &variant.binary_media_types,
             received: SystemTime::now(),
@@ -950,7 +949,7 @@ impl Gateway {
             body: Bytes::from(test.body),
             source_ip: "test-invoke-source-ip".into(),
             domain_name: "testPrefix.testDomainName".into(),
-            protocol: "HTTP/1.1".into(),
+            protocol: "HTTP/1.1",
             stage_variables: &test.stage_variables,
             binary_media_types: &[],
             received: SystemTime::now(),
