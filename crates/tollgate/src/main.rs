@@ -260,7 +260,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
                     .get(hyper::header::HOST)
                     .and_then(|h| h.to_str().ok());
                 match tollgate_gateway::address::resolve(host, request.uri().path()) {
-                    Some(address) => boxed(gateway.handle(request, address, remote).await),
+                    // Boxed: the request's future is large, and hyper moves what it is given.
+                    Some(address) => {
+                        boxed(Box::pin(gateway.handle(request, address, remote)).await)
+                    }
                     None => boxed(GatewayError::MissingAuthenticationToken.into_response()),
                 }
             }
@@ -305,7 +308,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 .get(hyper::header::HOST)
                 .and_then(|h| h.to_str().ok());
             match tollgate_gateway::address::resolve(host, request.uri().path()) {
-                Some(address) => boxed(gateway.handle(request, address, remote).await),
+                Some(address) => boxed(Box::pin(gateway.handle(request, address, remote)).await),
                 None => match admin.oneshot(request).await {
                     Ok(response) => boxed(response),
                     Err(never) => match never {},
