@@ -41,6 +41,10 @@ PROXIES = ("tollgate", "nginx")
 HELLO_BODY = b"hello"
 # 1024 bytes, letters only so that it can sit inside an nginx string as is.
 ONE_K_BODY = (b"abcdefghijklmnopqrstuvwxyz" * 40)[:1024]
+# 1 MiB, served by the backend from a file.
+ONE_M_BODY = (b"abcdefghijklmnopqrstuvwxyz" * 40330)[: 1024 * 1024]
+# Routes in the large API of the routes_10k scenario.
+MANY_ROUTES = 10_000
 
 
 class BenchError(Exception):
@@ -78,6 +82,12 @@ class Scenario:
     nginx: Callable[[Backend], tuple[str, str, Target]]
     expect_status: int = 200
     expect_body: bytes | None = None
+    # What the reference nginx answers, when it is not expect_body (it maps no templates).
+    nginx_expect_body: bytes | None = None
+    # Another scenario this one is compared with, Tollgate to Tollgate (CPU µs/req), and the
+    # target for that ratio: e.g. 10,000 routes within 5% of a single route.
+    baseline: str | None = None
+    baseline_target: float | None = None
 
 
 def lift_account_throttle(apigw: Any) -> None:
@@ -222,6 +232,165 @@ def tollgate_http_api_proxy(backend_path: str) -> Callable[[Any, Backend], Targe
     return setup
 
 
+def boto_client(apigw: Any, service: str) -> Any:
+    """Another service's client on the same Tollgate endpoint."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=apigw.meta.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def rest_stage_path(api_id: str, path: str) -> str:
+    return f"/restapis/{api_id}/bench/_user_request_{path}"
+
+
+def tollgate_mock() -> Callable[[Any, Backend], Target]:
+    """GET /hello -> MOCK: status 200 from the request template, the body 'hello' from the
+    integration response's template."""
+
+    def setup(apigw: Any, backend: Backend) -> Target:
+        lift_account_throttle(apigw)
+        api = apigw.create_rest_api(name="bench-mock")
+        api_id = api["id"]
+        res = apigw.create_resource(restApiId=api_id, parentId=api["rootResourceId"],
+                                    pathPart="hello")
+        key = dict(restApiId=api_id, resourceId=res["id"], httpMethod="GET")
+        apigw.put_method(**key, authorizationType="NONE")
+        apigw.put_integration(**key, type="MOCK",
+                              requestTemplates={"application/json": '{"statusCode": 200}'})
+        apigw.put_method_response(**key, statusCode="200")
+        apigw.put_integration_response(**key, statusCode="200",
+                                       responseTemplates={"application/json": "hello"})
+        apigw.create_deployment(restApiId=api_id, stageName="bench")
+        return Target(rest_stage_path(api_id, "/hello"))
+
+    return setup
+
+
+def nginx_direct(body: bytes) -> Callable[[Backend], tuple[str, str, Target]]:
+    """nginx answering by itself (the reference for MOCK)."""
+
+    def conf(backend: Backend) -> tuple[str, str, Target]:
+        server = f"""
+        location = /bench/hello {{
+            return 200 "{body.decode()}";
+        }}"""
+        return "", server, Target("/bench/hello")
+
+    return conf
+
+
+# The request template turns the GET into a JSON document POSTed to the backend; the response
+# template wraps the backend's answer.
+MAPPING_REQUEST_TEMPLATE = (
+    '{"resource": "$context.resourcePath", "method": "$context.httpMethod", '
+    '"agent": "$util.escapeJavaScript($input.params().header.get(\'User-Agent\'))", '
+    '"query": "$input.params(\'q\')"}'
+)
+MAPPING_RESPONSE_TEMPLATE = '{"greeting": "$input.body"}'
+MAPPED_BODY = b'{"greeting": "hello"}'
+
+
+def tollgate_mapping() -> Callable[[Any, Backend], Target]:
+    """GET /hello -> HTTP (non-proxy) POST to the backend with a request template, the answer
+    through a response template."""
+
+    def setup(apigw: Any, backend: Backend) -> Target:
+        lift_account_throttle(apigw)
+        api = apigw.create_rest_api(name="bench-mapping")
+        api_id = api["id"]
+        res = apigw.create_resource(restApiId=api_id, parentId=api["rootResourceId"],
+                                    pathPart="hello")
+        key = dict(restApiId=api_id, resourceId=res["id"], httpMethod="GET")
+        apigw.put_method(**key, authorizationType="NONE")
+        apigw.put_integration(**key, type="HTTP", integrationHttpMethod="POST",
+                              uri=f"http://127.0.0.1:{backend.port}/hello",
+                              requestTemplates={"application/json": MAPPING_REQUEST_TEMPLATE})
+        apigw.put_method_response(**key, statusCode="200")
+        apigw.put_integration_response(
+            **key, statusCode="200",
+            responseTemplates={"application/json": MAPPING_RESPONSE_TEMPLATE})
+        apigw.create_deployment(restApiId=api_id, stageName="bench")
+        return Target(rest_stage_path(api_id, "/hello?q=bench"))
+
+    return setup
+
+
+LAMBDA_SOURCE = '''
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "hello"}
+'''
+
+
+def tollgate_lambda_proxy() -> Callable[[Any, Backend], Target]:
+    """ANY /{proxy+} -> AWS_PROXY to a Python function answering 'hello' (warm after the
+    readiness check and the warm-up)."""
+
+    def setup(apigw: Any, backend: Backend) -> Target:
+        import io
+        import zipfile
+
+        lift_account_throttle(apigw)
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("app.py", LAMBDA_SOURCE)
+        fn = boto_client(apigw, "lambda").create_function(
+            FunctionName="bench-hello", Runtime="python3.11",
+            Role="arn:aws:iam::000000000000:role/bench", Handler="app.handler",
+            Code={"ZipFile": code.getvalue()})
+        api = apigw.create_rest_api(name="bench-lambda")
+        api_id = api["id"]
+        res = apigw.create_resource(restApiId=api_id, parentId=api["rootResourceId"],
+                                    pathPart="{proxy+}")
+        apigw.put_method(restApiId=api_id, resourceId=res["id"], httpMethod="ANY",
+                         authorizationType="NONE")
+        uri = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+               f"{fn['FunctionArn']}/invocations")
+        apigw.put_integration(restApiId=api_id, resourceId=res["id"], httpMethod="ANY",
+                              type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
+        apigw.create_deployment(restApiId=api_id, stageName="bench")
+        return Target(rest_stage_path(api_id, "/hello"))
+
+    return setup
+
+
+def many_routes_document(backend: Backend, count: int) -> dict[str, Any]:
+    """An OpenAPI document with `count` routes /r{i}/{proxy+}, each ANY -> HTTP_PROXY to the
+    backend's /{proxy}."""
+    paths = {}
+    for i in range(count):
+        paths[f"/r{i}/{{proxy+}}"] = {
+            "x-amazon-apigateway-any-method": {
+                "parameters": [{"name": "proxy", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {},
+                "x-amazon-apigateway-integration": {
+                    "type": "http_proxy",
+                    "httpMethod": "ANY",
+                    "uri": f"http://127.0.0.1:{backend.port}/{{proxy}}",
+                    "requestParameters": {
+                        "integration.request.path.proxy": "method.request.path.proxy"},
+                },
+            }
+        }
+    return {"openapi": "3.0.1", "info": {"title": "bench-routes", "version": "1"},
+            "paths": paths}
+
+
+def tollgate_many_routes(count: int) -> Callable[[Any, Backend], Target]:
+    """A REST API of `count` HTTP_PROXY routes created with one ImportRestApi, requested at a
+    route in the middle."""
+
+    def setup(apigw: Any, backend: Backend) -> Target:
+        lift_account_throttle(apigw)
+        document = json.dumps(many_routes_document(backend, count)).encode()
+        api = apigw.import_rest_api(body=document, failOnWarnings=False)
+        apigw.create_deployment(restApiId=api["id"], stageName="bench")
+        return Target(rest_stage_path(api["id"], f"/r{count * 3 // 4}/hello"))
+
+    return setup
+
+
 def nginx_reverse_proxy(backend_path: str) -> Callable[[Backend], tuple[str, str, Target]]:
     """nginx as a plain reverse proxy with a keep-alive upstream pool: /bench/X -> backend /X."""
 
@@ -258,6 +427,8 @@ SCENARIOS: list[Scenario] = [
         tollgate=tollgate_http_proxy("/hello", guarded=True),
         nginx=nginx_reverse_proxy("/hello"),
         expect_body=HELLO_BODY,
+        baseline="http_proxy_small",
+        baseline_target=1.15,
     ),
     Scenario(
         name="http_proxy_monitored",
@@ -266,6 +437,8 @@ SCENARIOS: list[Scenario] = [
         tollgate=tollgate_http_proxy("/hello", monitored=True),
         nginx=nginx_reverse_proxy("/hello"),
         expect_body=HELLO_BODY,
+        baseline="http_proxy_small",
+        baseline_target=1.15,
     ),
     Scenario(
         name="http_proxy_1k",
@@ -279,6 +452,48 @@ SCENARIOS: list[Scenario] = [
         description="GET through an HTTP API's ANY /{proxy+} HTTP_PROXY route ($default stage) "
         "to a backend answering 'hello'",
         tollgate=tollgate_http_api_proxy("/hello"),
+        nginx=nginx_reverse_proxy("/hello"),
+        expect_body=HELLO_BODY,
+    ),
+    Scenario(
+        name="http_proxy_1m",
+        description="GET through an HTTP_PROXY {proxy+} route to a backend answering 1 MiB",
+        tollgate=tollgate_http_proxy("/1m"),
+        nginx=nginx_reverse_proxy("/1m"),
+        expect_body=ONE_M_BODY,
+    ),
+    Scenario(
+        name="routes_10k",
+        description=f"http_proxy_small in an API of {MANY_ROUTES:,} routes /rN/{{proxy+}} "
+                    "(one OpenAPI import); compared with the single route",
+        tollgate=tollgate_many_routes(MANY_ROUTES),
+        nginx=nginx_reverse_proxy("/hello"),
+        expect_body=HELLO_BODY,
+        baseline="http_proxy_small",
+        baseline_target=1.05,
+    ),
+    Scenario(
+        name="mock",
+        description="GET of a MOCK integration answering 'hello' from its response template "
+                    "(nginx: return 200 'hello')",
+        tollgate=tollgate_mock(),
+        nginx=nginx_direct(HELLO_BODY),
+        expect_body=HELLO_BODY,
+    ),
+    Scenario(
+        name="mapping_templates",
+        description="GET -> HTTP (non-proxy) POST with a request template of 4 $context/$input "
+                    "values and a response template (nginx: the plain proxy)",
+        tollgate=tollgate_mapping(),
+        nginx=nginx_reverse_proxy("/hello"),
+        expect_body=MAPPED_BODY,
+        nginx_expect_body=HELLO_BODY,
+    ),
+    Scenario(
+        name="lambda_proxy",
+        description="ANY /{proxy+} -> AWS_PROXY to a warm Python function answering 'hello' "
+                    "(CPU includes the function's process; nginx: the plain proxy)",
+        tollgate=tollgate_lambda_proxy(),
         nginx=nginx_reverse_proxy("/hello"),
         expect_body=HELLO_BODY,
     ),
@@ -510,10 +725,15 @@ def start_backend(procs: Procs, work: Path, cpu: int, with_status: bool) -> tupl
         }}
         location = /1k {{
             return 200 "{ONE_K_BODY.decode()}";
+        }}
+        location = /1m {{
+            alias {work}/backend/1m;
         }}{status}"""
+    (work / "backend").mkdir(parents=True, exist_ok=True)
+    (work / "backend" / "1m").write_bytes(ONE_M_BODY)
     proc, port = start_nginx(procs, work, "backend", cpu, "", body)
     wait_for(proc, port, "/hello", lambda s: s == 200, 15)
-    for path, want in (("/hello", HELLO_BODY), ("/1k", ONE_K_BODY)):
+    for path, want in (("/hello", HELLO_BODY), ("/1k", ONE_K_BODY), ("/1m", ONE_M_BODY)):
         st, got = http_get(port, path)
         if st != 200 or got != want:
             raise BenchError(f"backend: GET {path} answered {st} {got[:100]!r}")
@@ -693,9 +913,10 @@ def run_scenario(sc: Scenario, s: Settings, proxies: list[str], work: Path, proc
                          target.headers)
             started[p] = (proc, port, target)
             st, body = http_get(port, target.path, target.headers)
-            if st != sc.expect_status or (sc.expect_body is not None and body != sc.expect_body):
+            want = sc.nginx_expect_body if p == "nginx" and sc.nginx_expect_body else sc.expect_body
+            if st != sc.expect_status or (want is not None and body != want):
                 raise BenchError(f"{p}: GET {target.path} answered {st} {body[:200]!r}, "
-                                 f"expected {sc.expect_status} {(sc.expect_body or b'')[:50]!r}")
+                                 f"expected {sc.expect_status} {(want or b'')[:50]!r}")
             log(f"{sc.name}: {p} ready at http://127.0.0.1:{port}{target.path}")
         except BenchError as e:
             results[p].error = str(e)
@@ -744,6 +965,68 @@ def run_scenario(sc: Scenario, s: Settings, proxies: list[str], work: Path, proc
             proc.stop()
             procs.live.remove(proc)
     return [results[p] for p in proxies]
+
+
+def rss_kb(pid: int) -> int | None:
+    """The process's resident memory now (VmRSS)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+SOAK_SLICE_S = 10
+
+
+def run_soak(sc: Scenario, s: Settings, minutes: float, work: Path, procs: Procs,
+             backend: Backend) -> dict[str, Any]:
+    """Loads one Tollgate with the scenario for `minutes`, in wrk runs of SOAK_SLICE_S seconds
+    on the same connections count, and samples its RSS after each: served requests must not
+    make it grow (connections may, and they are constant here)."""
+    proc, port, target = start_tollgate(procs, work, sc, backend, s.proxy_cpu)
+    wait_for(proc, port, target.path, lambda st: st == sc.expect_status, 20, target.headers)
+    idle = rss_kb(proc.pid)
+    log(f"soak {sc.name}: idle RSS {idle / 1024:.1f} MB; {minutes:g} min of wrk "
+        f"-c{s.connections} in {SOAK_SLICE_S} s slices")
+    samples: list[dict[str, Any]] = []
+    served = 0
+    deadline = time.monotonic() + minutes * 60
+    started = time.monotonic()
+    while time.monotonic() < deadline:
+        r = run_wrk(s, port, target, SOAK_SLICE_S)
+        reason = broken_reason(r)
+        if reason:
+            raise BenchError(f"soak {sc.name}: {reason}")
+        if not proc.alive():
+            raise BenchError(f"soak: tollgate exited:\n{proc.log_tail()}")
+        served += r["requests"]
+        sample = {"t_s": round(time.monotonic() - started), "requests": served,
+                  "rss_kb": rss_kb(proc.pid)}
+        samples.append(sample)
+        print(f"soak t={sample['t_s']:>5}s requests={served:>11,} "
+              f"RSS={sample['rss_kb'] / 1024:7.1f} MB", flush=True)
+    proc.stop()
+    procs.live.remove(proc)
+    # The first slice warms the pools up; growth is measured from the end of it.
+    first, last = samples[0], samples[-1]
+    peak = max(x["rss_kb"] for x in samples)
+    growth_kb = last["rss_kb"] - first["rss_kb"]
+    more = last["requests"] - first["requests"]
+    summary = {
+        "scenario": sc.name, "minutes": minutes, "connections": s.connections,
+        "idle_rss_kb": idle, "samples": samples, "requests": served,
+        "rss_after_first_slice_kb": first["rss_kb"], "rss_last_kb": last["rss_kb"],
+        "rss_peak_kb": peak, "growth_kb": growth_kb,
+        "growth_bytes_per_1k_requests": growth_kb * 1024 * 1000 / more if more else None,
+    }
+    print(f"\nsoak {sc.name}: {served:,} requests; RSS idle {idle / 1024:.1f} MB, after the "
+          f"first slice {first['rss_kb'] / 1024:.1f} MB, last {last['rss_kb'] / 1024:.1f} MB, "
+          f"peak {peak / 1024:.1f} MB; growth after the first slice {growth_kb / 1024:+.1f} MB "
+          f"over {more:,} requests")
+    return summary
 
 
 # ------------------------------------------------------------------ report
@@ -800,7 +1083,29 @@ def render(report: dict[str, Any]) -> str:
         out += ["", "tollgate / nginx (req/s: higher is better; the others: lower is better)", "",
                 table(["scenario", "req/s", "CPU µs/req", "p99", "peak RSS"], ratio_rows,
                       {1, 2, 3, 4})]
+    baseline_rows = baseline_comparisons(report)
+    if baseline_rows:
+        out += ["", "tollgate / tollgate on the baseline scenario (CPU µs/req; lower is better)", "",
+                table(["scenario", "baseline", "CPU µs/req", "target", "met"], baseline_rows,
+                      {2, 3})]
     return "\n".join(out)
+
+
+def baseline_comparisons(report: dict[str, Any]) -> list[list[str]]:
+    """Tollgate's CPU per request on a scenario over its baseline scenario's in the same run."""
+    cpu = {}
+    for sc in report["scenarios"]:
+        for pr in sc["proxies"]:
+            if pr["proxy"] == "tollgate" and pr["summary"] and not pr["error"]:
+                cpu[sc["name"]] = pr["summary"]["cpu_us_per_req"]
+    rows = []
+    for sc in report["scenarios"]:
+        base, target = sc.get("baseline"), sc.get("baseline_target")
+        if base and cpu.get(sc["name"]) and cpu.get(base):
+            r = cpu[sc["name"]] / cpu[base]
+            rows.append([sc["name"], base, f"{r:.2f}", f"<= {target:.2f}" if target else "-",
+                         "-" if not target else ("yes" if r <= target else "no")])
+    return rows
 
 
 def markdown(report: dict[str, Any], rendered: str) -> str:
@@ -834,6 +1139,45 @@ def markdown(report: dict[str, Any], rendered: str) -> str:
         lines += ["", "Broken:", ""] + [f"- {a} {b}: {c}" for a, b, c in errors]
     lines += ["", "Absolute figures on a shared 2-core machine are noise; compare the ratios.", ""]
     return "\n".join(lines)
+
+
+def write_chart(report: dict[str, Any], path: Path) -> bool:
+    """A PNG of CPU µs/req and req/s per scenario, Tollgate beside nginx; needs matplotlib
+    (optional: without it the run says so and writes no chart)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("no chart: matplotlib is not installed (pip install matplotlib in the bench's Python)")
+        return False
+    names = [sc["name"] for sc in report["scenarios"]]
+    series: dict[str, dict[str, list[float]]] = {}
+    for proxy in PROXIES:
+        cpu, rps = [], []
+        for sc in report["scenarios"]:
+            sm = next((pr["summary"] for pr in sc["proxies"] if pr["proxy"] == proxy), None)
+            cpu.append(sm["cpu_us_per_req"] or 0 if sm else 0)
+            rps.append(sm["rps"] if sm else 0)
+        series[proxy] = {"cpu": cpu, "rps": rps}
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.3 * len(names)), 8), sharex=True)
+    width = 0.4
+    xs = range(len(names))
+    for ax, key, title in ((axes[0], "cpu", "CPU µs per request (lower is better)"),
+                           (axes[1], "rps", "requests/s (higher is better)")):
+        for i, proxy in enumerate(PROXIES):
+            ax.bar([x + (i - 0.5) * width for x in xs], series[proxy][key], width, label=proxy)
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend()
+    axes[1].set_xticks(list(xs))
+    axes[1].set_xticklabels(names, rotation=30, ha="right")
+    fig.suptitle(f"Tollgate vs nginx, {report['meta']['mode']} run {report['meta']['started']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
 
 
 def meta(args: argparse.Namespace, s: Settings, proxies: list[str]) -> dict[str, Any]:
@@ -883,6 +1227,10 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     ap.add_argument("--out", default=str(BENCH_DIR / "results"), help="results directory")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--soak", type=float, metavar="MINUTES",
+                    help="instead of the comparison: load one Tollgate with the first scenario "
+                         "(default http_proxy_small) for MINUTES and print its RSS every "
+                         f"{SOAK_SLICE_S} s")
     args = ap.parse_args()
 
     if args.list:
@@ -924,6 +1272,10 @@ def main() -> int:
     # report of a half run is written.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+    if args.soak:
+        sc = scenarios[0] if args.scenarios else next(
+            x for x in SCENARIOS if x.name == "http_proxy_small")
+        return soak_main(sc, s, args, work, own_work, procs)
     report: dict[str, Any] = {"meta": meta(args, s, proxies), "scenarios": []}
     failed = False
     try:
@@ -935,6 +1287,8 @@ def main() -> int:
             report["scenarios"].append({
                 "name": sc.name,
                 "description": sc.description,
+                "baseline": sc.baseline,
+                "baseline_target": sc.baseline_target,
                 "proxies": [{
                     "proxy": r.proxy,
                     "error": r.error,
@@ -962,11 +1316,34 @@ def main() -> int:
     base.with_suffix(".md").write_text(markdown(report, rendered))
     shutil.copyfile(base.with_suffix(".json"), out / "latest.json")
     shutil.copyfile(base.with_suffix(".md"), out / "latest.md")
+    if report["scenarios"] and write_chart(report, base.with_suffix(".png")):
+        shutil.copyfile(base.with_suffix(".png"), out / "latest.png")
     print(f"\nresults: {base}.json, {base}.md")
     print("absolute figures on a shared 2-core machine are noise: compare the ratios")
     if failed:
         print("\nFAILED: a scenario is broken (see BROKEN above)", file=sys.stderr)
         return 1
+    return 0
+
+
+def soak_main(sc: Scenario, s: Settings, args: argparse.Namespace, work: Path, own_work: bool,
+              procs: Procs) -> int:
+    try:
+        _, backend = start_backend(procs, work, s.load_cpu, False)
+        summary = run_soak(sc, s, args.soak, work, procs, backend)
+    except BenchError as e:
+        log(f"BROKEN: {e}")
+        return 1
+    finally:
+        procs.stop_all()
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"soak-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    summary["meta"] = meta(args, s, ["tollgate"])
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"results: {path}")
     return 0
 
 

@@ -70,6 +70,57 @@ fn identity(plan: &AuthorizerPlan, info: &RequestInfo<'_>) -> Option<Vec<String>
         .collect()
 }
 
+/// An authorizer's answer with what does not depend on the method ARN worked out once: the
+/// principal, the compiled policy, the checked context.
+struct CompiledAnswer {
+    principal_id: Result<String, &'static str>,
+    /// `None` when there is no `policyDocument`; an uncompilable policy allows nothing.
+    policy: Option<Option<tollgate_iam::policy::Policy>>,
+    context: Result<Map<String, Value>, &'static str>,
+    usage_identifier_key: Option<String>,
+}
+
+impl CompiledAnswer {
+    fn compile(answer: &Value) -> Self {
+        let principal_id = match answer.get("principalId") {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
+            _ => Err("no principalId"),
+        };
+        let policy = answer.get("policyDocument").map(compile_policy);
+        let mut context = Ok(Map::new());
+        if let (Some(Value::Object(map)), Ok(out)) = (answer.get("context"), context.as_mut()) {
+            for (k, v) in map {
+                match v {
+                    Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                        out.insert(k.clone(), v.clone());
+                    }
+                    Value::Null => {}
+                    // AWS refuses nested objects and arrays in the context.
+                    _ => {
+                        context = Err("context values must be strings, numbers or booleans");
+                        break;
+                    }
+                }
+            }
+        }
+        Self {
+            principal_id,
+            policy,
+            context,
+            usage_identifier_key: answer
+                .get("usageIdentifierKey")
+                .and_then(Value::as_str)
+                .map(String::from),
+        }
+    }
+}
+
+/// Cached answers as compiled, beside the result cache (whose bytes stay the truth: an entry
+/// is used only while the result cache holds the same bytes for the same key).
+#[derive(Default)]
+pub struct CompiledAnswers(tollgate_shared::TtlCache<Arc<(Vec<u8>, CompiledAnswer)>>);
+
 /// Runs a Lambda authorizer for a request and decides.
 pub async fn authorize(
     plan: &AuthorizerPlan,
@@ -77,26 +128,37 @@ pub async fn authorize(
     region: &str,
     functions: Option<&Arc<dyn FunctionInvoker>>,
     shared: &dyn SharedState,
+    compiled: &CompiledAnswers,
 ) -> Result<Authorization, GatewayError> {
     let identity = checked_identity(plan, info)?;
     let arn = method_arn(region, info);
     let cache_key = (!plan.ttl.is_zero() && !identity.is_empty())
         .then(|| format!("{}{}", plan.cache_prefix, identity.join("\u{1}")));
-    let cached = cache_key
-        .as_deref()
-        .and_then(|k| shared.authorizer_cache().get(k));
-    let answer: Value = match cached {
-        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    let Some(key) = cache_key else {
+        let answer = invoke(plan, info, &arn, &identity, functions).await?;
+        return decide(&CompiledAnswer::compile(&answer), &arn);
+    };
+    let bytes = match shared.authorizer_cache().get(&key) {
+        Some(bytes) => bytes,
         None => {
             let answer = invoke(plan, info, &arn, &identity, functions).await?;
-            if let Some(key) = cache_key {
-                let bytes = serde_json::to_vec(&answer).unwrap_or_default();
-                shared.authorizer_cache().put(key, bytes, plan.ttl);
-            }
-            answer
+            let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+            shared
+                .authorizer_cache()
+                .put(key.clone(), bytes.clone(), plan.ttl);
+            bytes
         }
     };
-    decide(&answer, &arn)
+    if let Some(entry) = compiled.0.get(&key)
+        && entry.0 == bytes
+    {
+        return decide(&entry.1, &arn);
+    }
+    let answer = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let entry = Arc::new((bytes, CompiledAnswer::compile(&answer)));
+    let decision = decide(&entry.1, &arn);
+    compiled.0.put(key, entry, plan.ttl);
+    decision
 }
 
 /// A `COGNITO_USER_POOLS` authorizer: the token in the identity header must be an ID or access
@@ -197,7 +259,7 @@ pub async fn answer_of(
     let arn = method_arn(region, info);
     let answer = invoke(plan, info, &arn, &identity, functions).await?;
     // An answer that does not parse as a policy is a failure, whatever its effect.
-    match decide(&answer, &arn) {
+    match decide(&CompiledAnswer::compile(&answer), &arn) {
         Ok(_) | Err(GatewayError::AccessDenied { .. }) => Ok(answer),
         Err(e) => Err(e),
     }
@@ -265,44 +327,26 @@ async fn invoke(
 }
 
 /// Evaluates the authorizer's answer for one method ARN.
-fn decide(answer: &Value, arn: &str) -> Result<Authorization, GatewayError> {
+fn decide(answer: &CompiledAnswer, arn: &str) -> Result<Authorization, GatewayError> {
     let bad = |why: &str| {
         GatewayError::AuthorizerConfiguration(format!("invalid authorizer answer: {why}"))
     };
-    let principal_id = match answer.get("principalId") {
-        Some(Value::String(s)) => s.clone(),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
-        _ => return Err(bad("no principalId")),
-    };
+    let principal_id = answer.principal_id.as_ref().map_err(|why| bad(why))?;
     let policy = answer
-        .get("policyDocument")
+        .policy
+        .as_ref()
         .ok_or_else(|| bad("no policyDocument"))?;
-    match evaluate(policy, arn) {
+    match evaluate_compiled(policy.as_ref(), arn) {
         Decision::Allow => {}
         Decision::ExplicitDeny => return Err(GatewayError::AccessDenied { explicit: true }),
         Decision::ImplicitDeny => return Err(GatewayError::AccessDenied { explicit: false }),
     }
-    let mut context = Map::new();
-    if let Some(Value::Object(map)) = answer.get("context") {
-        for (k, v) in map {
-            match v {
-                Value::String(_) | Value::Number(_) | Value::Bool(_) => {
-                    context.insert(k.clone(), v.clone());
-                }
-                Value::Null => {}
-                // AWS refuses nested objects and arrays in the context.
-                _ => return Err(bad("context values must be strings, numbers or booleans")),
-            }
-        }
-    }
+    let context = answer.context.as_ref().map_err(|why| bad(why))?;
     Ok(Authorization {
-        principal_id,
+        principal_id: principal_id.clone(),
         claims: None,
-        context,
-        usage_identifier_key: answer
-            .get("usageIdentifierKey")
-            .and_then(Value::as_str)
-            .map(String::from),
+        context: context.clone(),
+        usage_identifier_key: answer.usage_identifier_key.clone(),
     })
 }
 
@@ -311,17 +355,24 @@ pub(crate) use tollgate_iam::policy::Decision;
 /// Evaluates an authorizer's IAM policy for `execute-api:Invoke` on `arn` (with the policy
 /// engine of `tollgate-iam`); a policy that does not compile allows nothing.
 pub(crate) fn evaluate(policy: &Value, arn: &str) -> Decision {
-    match tollgate_iam::policy::Policy::compile(policy) {
-        Ok(policy) => policy.evaluate(&tollgate_iam::policy::RequestContext {
+    evaluate_compiled(compile_policy(policy).as_ref(), arn)
+}
+
+/// An authorizer's policy document, compiled; `None` (and a warning) when it does not compile.
+fn compile_policy(document: &Value) -> Option<tollgate_iam::policy::Policy> {
+    tollgate_iam::policy::Policy::compile(document)
+        .map_err(|e| tracing::warn!(error = %e.0, "an authorizer answered a policy that does not compile"))
+        .ok()
+}
+
+fn evaluate_compiled(policy: Option<&tollgate_iam::policy::Policy>, arn: &str) -> Decision {
+    policy.map_or(Decision::ImplicitDeny, |policy| {
+        policy.evaluate(&tollgate_iam::policy::RequestContext {
             action: "execute-api:Invoke",
             resource: arn,
             ..Default::default()
-        }),
-        Err(e) => {
-            tracing::warn!(error = %e.0, "an authorizer answered a policy that does not compile");
-            Decision::ImplicitDeny
-        }
-    }
+        })
+    })
 }
 
 #[cfg(test)]
@@ -355,12 +406,18 @@ mod tests {
     fn answers_need_a_principal_and_flat_context() {
         let ok = json!({"principalId": "u1", "policyDocument": policy("Allow", "*"),
                         "context": {"a": "x", "n": 1, "b": true}, "usageIdentifierKey": "k"});
-        let auth = decide(&ok, ARN).unwrap_or_default();
+        let auth = decide(&CompiledAnswer::compile(&ok), ARN).unwrap_or_default();
         assert_eq!(auth.principal_id, "u1");
         assert_eq!(auth.context.len(), 3);
         assert_eq!(auth.usage_identifier_key.as_deref(), Some("k"));
-        assert!(decide(&json!({"policyDocument": policy("Allow", "*")}), ARN).is_err());
+        assert!(
+            decide(
+                &CompiledAnswer::compile(&json!({"policyDocument": policy("Allow", "*")})),
+                ARN
+            )
+            .is_err()
+        );
         let nested = json!({"principalId": "u", "policyDocument": policy("Allow", "*"), "context": {"o": {}}});
-        assert!(decide(&nested, ARN).is_err());
+        assert!(decide(&CompiledAnswer::compile(&nested), ARN).is_err());
     }
 }

@@ -31,6 +31,10 @@ where
     {
         return Err(BodyError::TooLarge);
     }
+    if body.is_end_stream() {
+        // Nothing to wait for (a GET): no timer, no collecting.
+        return Ok(Bytes::new());
+    }
     let collected = tokio::time::timeout(
         BODY_READ_TIMEOUT,
         Limited::new(body, MAX_REQUEST_BYTES).collect(),

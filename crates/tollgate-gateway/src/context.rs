@@ -31,7 +31,7 @@ pub struct RequestInfo<'a> {
     pub body: Bytes,
     pub source_ip: String,
     pub domain_name: String,
-    pub protocol: String,
+    pub protocol: &'static str,
     pub stage_variables: &'a HashMap<String, String>,
     pub binary_media_types: &'a [String],
     pub received: SystemTime,
@@ -97,8 +97,8 @@ impl RequestInfo<'_> {
     }
 
     /// `http` or `https`, as the client reached the gateway.
-    pub fn protocol_scheme(&self) -> String {
-        "http".to_string()
+    pub fn protocol_scheme(&self) -> &'static str {
+        "http"
     }
 
     /// The X-Ray style trace id of this request: the caller's (`X-Amzn-Trace-Id: Root=...`, or
@@ -116,7 +116,9 @@ impl RequestInfo<'_> {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        format!("1-{secs:08x}-{}", &self.request_id.replace('-', "")[..24])
+        let mut id = format!("1-{secs:08x}-");
+        id.extend(self.request_id.chars().filter(|c| *c != '-').take(24));
+        id
     }
 
     fn epoch_millis(&self) -> u128 {
@@ -154,7 +156,7 @@ impl RequestInfo<'_> {
             "resourcePath" => self.method.resource_path.clone(),
             "httpMethod" => self.http_method.clone(),
             "path" => self.full_path.clone(),
-            "protocol" => self.protocol.clone(),
+            "protocol" => self.protocol.to_string(),
             "domainName" => self.domain_name.clone(),
             "domainPrefix" => self.domain_name.split('.').next().unwrap_or("").to_string(),
             "requestTimeEpoch" => self.epoch_millis().to_string(),

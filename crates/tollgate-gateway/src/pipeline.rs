@@ -73,6 +73,8 @@ pub struct Gateway {
     jwt: crate::auth::jwt::JwtVerifier,
     /// What WebSocket connections run on.
     websocket: Arc<crate::websocket::Runtime>,
+    /// Lambda authorizers' cached answers, parsed and compiled.
+    authorizer_answers: authorizer::CompiledAnswers,
 }
 
 /// Who the resource policy is evaluated for.
@@ -266,6 +268,7 @@ impl Gateway {
             credentials,
             jwt,
             websocket,
+            authorizer_answers: Default::default(),
         }))
     }
 
@@ -500,8 +503,7 @@ impl Gateway {
                 hyper::Version::HTTP_10 => "HTTP/1.0",
                 hyper::Version::HTTP_2 => "HTTP/2.0",
                 _ => "HTTP/1.1",
-            }
-            .to_string(),
+            },
             stage_variables: &variant.stage_variables,
             binary_media_types: &variant.binary_media_types,
             received: SystemTime::now(),
@@ -711,6 +713,7 @@ impl Gateway {
                     &self.config.region,
                     self.functions.as_ref(),
                     self.shared.as_ref(),
+                    &self.authorizer_answers,
                 )
                 .await?;
                 info.authorization = Some(authorization);
@@ -938,7 +941,7 @@ impl Gateway {
             body: Bytes::from(test.body),
             source_ip: "test-invoke-source-ip".into(),
             domain_name: "testPrefix.testDomainName".into(),
-            protocol: "HTTP/1.1".into(),
+            protocol: "HTTP/1.1",
             stage_variables: &test.stage_variables,
             binary_media_types: &[],
             received: SystemTime::now(),

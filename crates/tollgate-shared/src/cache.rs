@@ -1,4 +1,4 @@
-//! A small TTL cache of bytes: sharded maps under short locks, bounded in size.
+//! A small TTL cache (of bytes by default): sharded maps under short locks, bounded in size.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,13 +8,13 @@ const SHARDS: usize = 16;
 /// Entries per shard; a full shard drops its expired entries, then (if still full) all.
 const SHARD_CAPACITY: usize = 4096;
 
-type Shard = HashMap<String, (Instant, Vec<u8>)>;
+type Shard<V> = HashMap<String, (Instant, V)>;
 
-pub struct TtlCache {
-    shards: Vec<Mutex<Shard>>,
+pub struct TtlCache<V = Vec<u8>> {
+    shards: Vec<Mutex<Shard<V>>>,
 }
 
-impl Default for TtlCache {
+impl<V> Default for TtlCache<V> {
     fn default() -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -22,8 +22,8 @@ impl Default for TtlCache {
     }
 }
 
-impl TtlCache {
-    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard> {
+impl<V: Clone> TtlCache<V> {
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard<V>> {
         // FNV-1a: cheap and good enough to spread keys over shards.
         let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
@@ -33,7 +33,7 @@ impl TtlCache {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+    pub fn get(&self, key: &str) -> Option<V> {
         let mut shard = self.shard(key);
         match shard.get(key) {
             Some((expires, value)) if *expires > Instant::now() => Some(value.clone()),
@@ -45,7 +45,7 @@ impl TtlCache {
         }
     }
 
-    pub fn put(&self, key: String, value: Vec<u8>, ttl: Duration) {
+    pub fn put(&self, key: String, value: V, ttl: Duration) {
         let now = Instant::now();
         let mut shard = self.shard(&key);
         if shard.len() >= SHARD_CAPACITY {

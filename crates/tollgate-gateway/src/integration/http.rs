@@ -105,10 +105,16 @@ fn backend_uri(
         .uri
         .as_deref()
         .ok_or_else(|| GatewayError::Internal("integration has no uri".into()))?;
-    let mut uri = substitute_stage_variables(template, request);
+    let substituted;
+    let template = if template.contains("${") {
+        substituted = substitute_stage_variables(template, request);
+        substituted.as_str()
+    } else {
+        template
+    };
     // `{name}` placeholders: mapped path parameters first, then the method's own.
-    let mut out = String::with_capacity(uri.len());
-    let mut rest = uri.as_str();
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
     while let Some(start) = rest.find('{') {
         let Some(len) = rest[start..].find('}') else {
             break;
@@ -129,23 +135,24 @@ fn backend_uri(
         rest = &rest[start + len + 1..];
     }
     out.push_str(rest);
-    uri = out;
+    let mut uri = out;
 
-    let mut query: Vec<String> = Vec::new();
+    // The client's query string (proxy), then the mapped parameters.
+    let mut separator = if uri.contains('?') { '&' } else { '?' };
     if proxy && let Some(raw) = request.raw_query.as_deref().filter(|q| !q.is_empty()) {
-        query.push(raw.to_string());
+        uri.push(separator);
+        uri.push_str(raw);
+        separator = '&';
     }
-
     for (k, v) in &mapped.query {
-        query.push(format!(
-            "{}={}",
+        use std::fmt::Write;
+        let _ = write!(
+            uri,
+            "{separator}{}={}",
             utf8_percent_encode(k, QUERY_VALUE),
             utf8_percent_encode(v, QUERY_VALUE)
-        ));
-    }
-    if !query.is_empty() {
-        uri.push(if uri.contains('?') { '&' } else { '?' });
-        uri.push_str(&query.join("&"));
+        );
+        separator = '&';
     }
     let parsed: Uri = uri
         .parse()
@@ -189,9 +196,10 @@ fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace_id
     if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
         headers.insert("x-forwarded-for", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&request.protocol_scheme()) {
-        headers.insert("x-forwarded-proto", v);
-    }
+    headers.insert(
+        "x-forwarded-proto",
+        HeaderValue::from_static(request.protocol_scheme()),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("Root={trace_id}")) {
         headers.insert("x-amzn-trace-id", v);
     }
@@ -326,8 +334,9 @@ pub async fn run(
             headers.insert(name, value);
         }
     }
-    let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-    if let Ok(host) = HeaderValue::from_str(&authority) {
+    let authority = uri.authority().cloned();
+    let authority = authority.as_ref().map_or("", |a| a.as_str());
+    if let Ok(host) = HeaderValue::from_str(authority) {
         headers.insert(HOST, host);
     }
     let mut backend_request = Request::new(Full::new(body));
@@ -338,7 +347,7 @@ pub async fn run(
     let (parts, body) = client
         .call(
             backend_request,
-            &authority,
+            authority,
             plan.insecure_skip_verification,
             plan.timeout,
             MAX_RESPONSE_BYTES,
