@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use crate::bootstraps::{Launcher, RuntimeKind};
 use crate::logs::{FunctionLog, OutputCapture};
 use crate::memory;
-use crate::pool::LiveSlot;
+use crate::pool::{ColdStart, LiveSlot, StartPermit};
 use crate::runtime_api::{Event, RuntimeApi, RuntimeMessage};
 use crate::util::{self, kill_process_group};
 use crate::{FunctionConfig, Invocation, InvokeOutcome, MAX_PAYLOAD_BYTES, RuntimeSettings};
@@ -92,6 +92,8 @@ pub(crate) struct Instance {
     /// When this instance last finished an invocation (for the idle timeout and LRU eviction).
     pub(crate) last_used: Instant,
     _slot: LiveSlot,
+    /// Held until init ends, so the pool knows a start is in flight.
+    start_permit: Option<StartPermit>,
 }
 
 impl Drop for Instance {
@@ -131,8 +133,9 @@ impl Instance {
         ctx: SpawnContext<'_>,
         config: Arc<FunctionConfig>,
         generation: u64,
-        slot: LiveSlot,
+        cold: ColdStart,
     ) -> Result<Self, SpawnError> {
+        let ColdStart { slot, permit } = cold;
         let kind = RuntimeKind::of(&config.runtime).ok_or_else(|| {
             SpawnError::Internal(format!("unsupported runtime {:?}", config.runtime))
         })?;
@@ -206,6 +209,7 @@ impl Instance {
             sampled_at: None,
             last_used: Instant::now(),
             _slot: slot,
+            start_permit: Some(permit),
         };
         if !instance._slot.set_pgid(pgid) {
             // Shutdown began while this instance was starting.
@@ -260,7 +264,9 @@ impl Instance {
         let cold = !self.initialised;
         let mut init_duration = None;
         if cold {
-            if let Some(ending) = self.wait_for_init().await {
+            let failed = self.wait_for_init().await;
+            self.start_permit = None;
+            if let Some(ending) = failed {
                 return self.finish(request_id, &invocation, ending, Duration::ZERO, None);
             }
             init_duration = Some(self.spawned_at.elapsed());

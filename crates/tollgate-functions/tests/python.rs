@@ -386,6 +386,41 @@ async fn quick_invocations_in_a_burst_wait_for_warm_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_on_a_slow_init_starts_few_instances_at_a_time() {
+    let env = Env::new();
+    let code = env.code(
+        "slowinit",
+        &[(
+            "app.py",
+            "import os, time\ntime.sleep(0.5)\ndef handler(event, context):\n    return os.getpid()\n",
+        )],
+    );
+    let functions = functions(env.settings());
+    functions.upsert(config("slowinit", "python3.12", "app.handler", &code));
+    // Twelve calls at once on a cold pool: the calls wait for the first instance rather than
+    // each starting one, and the instances started meanwhile are started a few at a time.
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let functions = functions.clone();
+        calls.spawn(async move {
+            functions
+                .invoke("slowinit", "$LATEST", Invocation::new("{}"))
+                .await
+        });
+    }
+    let mut pids: Vec<u64> = calls
+        .join_all()
+        .await
+        .iter()
+        .map(|o| json(o.as_ref().expect("invoke")).as_u64().expect("pid"))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert!(pids.len() <= 6, "{} instances for 12 calls", pids.len());
+    functions.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_concurrency_throttles() {
     let env = Env::new();
     let code = env.code(
