@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use hyper::header::HeaderValue;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -75,6 +76,8 @@ pub(crate) struct Instance {
     generation: u64,
     child: Child,
     pgid: u32,
+    /// `Lambda-Runtime-Invoked-Function-Arn`, the same for every invocation.
+    invoked_arn: HeaderValue,
     api: RuntimeApi,
     events: mpsc::Sender<Event>,
     messages: mpsc::UnboundedReceiver<RuntimeMessage>,
@@ -192,7 +195,10 @@ impl Instance {
             ))
         })?;
         let pgid = child.id().unwrap_or(0);
+        let invoked_arn = HeaderValue::from_str(&invoked_arn(&config))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
         let mut instance = Self {
+            invoked_arn,
             config,
             generation,
             child,
@@ -286,7 +292,7 @@ impl Instance {
         let event = Event {
             request_id: request_id.to_owned(),
             deadline_ms,
-            function_arn: invoked_arn(&self.config),
+            function_arn: self.invoked_arn.clone(),
             trace_id: Some(
                 invocation
                     .trace_id

@@ -39,7 +39,8 @@ const PREFIX: &str = "/2018-06-01/runtime/";
 pub(crate) struct Event {
     pub request_id: String,
     pub deadline_ms: u64,
-    pub function_arn: String,
+    /// The invoked function's ARN, made once per instance.
+    pub function_arn: HeaderValue,
     pub trace_id: Option<String>,
     pub client_context: Option<String>,
     pub cognito_identity: Option<String>,
@@ -258,14 +259,14 @@ async fn next(shared: &Shared) -> Response<Body> {
     let mut response = Response::new(Full::new(event.payload));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert("lambda-runtime-deadline-ms", event.deadline_ms.into());
+    headers.insert("lambda-runtime-invoked-function-arn", event.function_arn);
     let mut set = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
     set("lambda-runtime-aws-request-id", &event.request_id);
-    set("lambda-runtime-deadline-ms", &event.deadline_ms.to_string());
-    set("lambda-runtime-invoked-function-arn", &event.function_arn);
     if let Some(trace) = &event.trace_id {
         set("lambda-runtime-trace-id", trace);
     }
@@ -337,5 +338,8 @@ async fn answer(
         RuntimeMessage::Response { request_id, body }
     };
     let _ = shared.messages.send(message);
+    // Let the invocation hand its answer to the caller before the runtime gets its `202`: on a
+    // busy core the runtime, woken by the `202`, would otherwise run (and poll `/next`) first.
+    tokio::task::yield_now().await;
     accepted()
 }
