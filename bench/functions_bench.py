@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench as gw  # noqa: E402  - the nginx benchmark's process, wrk and table utilities
-from bench import BenchError, Proc, Procs, Target, free_port, log  # noqa: E402
+import benchlib as lib  # noqa: E402  - the process, HTTP, table and results helpers
+from benchlib import BenchError, Proc, Procs, free_port, http_request, log  # noqa: E402
 
-BENCH_DIR = gw.BENCH_DIR
-REPO = gw.REPO
+BENCH_DIR = lib.BENCH_DIR
+REPO = lib.REPO
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/bench"
@@ -74,7 +74,7 @@ def descendants(pid: int) -> list[int]:
     parent: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            st = gw.read_stat(int(entry))
+            st = lib.read_stat(int(entry))
             if st:
                 parent[int(entry)] = int(st[1])
     out, frontier = [], [pid]
@@ -88,29 +88,21 @@ def descendants(pid: int) -> list[int]:
 
 def own_ticks(pid: int) -> int:
     """CPU ticks (user + system, all threads) of pid alone."""
-    st = gw.read_stat(pid)
+    st = lib.read_stat(pid)
     return int(st[11]) + int(st[12]) if st else 0
 
 
 def tree_cpu_ticks(pid: int) -> int:
     total = 0
     for p in [pid, *descendants(pid)]:
-        st = gw.read_stat(p)
+        st = lib.read_stat(p)
         if st:
             total += int(st[11]) + int(st[12])
     return total
 
 
 def tree_rss_kb(pid: int) -> int:
-    total = 0
-    for p in [pid, *descendants(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
+    return sum(lib.status_kb(p, "VmRSS") for p in [pid, *descendants(pid)])
 
 
 class GroupProc(Proc):
@@ -120,15 +112,7 @@ class GroupProc(Proc):
 
     def __init__(self, procs: Procs, name: str, argv: list[str], cpu: int, log_path: Path,
                  env: dict[str, str] | None = None, cwd: Path | None = None):
-        self.name = name
-        self.log_path = log_path
-        self.log_file = open(log_path, "wb")
-        self.popen = subprocess.Popen(
-            ["taskset", "-c", str(cpu), *argv], stdin=subprocess.DEVNULL, stdout=self.log_file,
-            stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
-        procs.live.append(self)
-        with open(procs.pidfile, "a") as f:
-            f.write(f"-{self.popen.pid}\n")
+        super().__init__(procs, name, argv, cpu, log_path, env, cwd, new_session=True)
 
     def stop(self) -> None:
         if self.alive():
@@ -144,17 +128,6 @@ class GroupProc(Proc):
         if self.popen.poll() is None:
             self.popen.wait(timeout=5)
         self.log_file.close()
-
-
-def http_request(port: int, method: str, path: str, body: bytes | None = None,
-                 headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
 
 
 def invoke_path(name: str) -> str:
@@ -188,12 +161,12 @@ class Load:
 def wrk_script(work: Path, method: str, body: str | None) -> Path:
     """report.lua, prefixed with the request's method and body when it is not a plain GET."""
     if method == "GET" and body is None:
-        return gw.LUA
+        return lib.LUA
     path = work / f"wrk-{method.lower()}.lua"
     head = f'wrk.method = "{method}"\n'
     if body is not None:
         head += f"wrk.body = {json.dumps(body)}\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
-    path.write_text(head + gw.LUA.read_text())
+    path.write_text(head + lib.LUA.read_text())
     return path
 
 
@@ -215,7 +188,7 @@ def run_wrk(load: Load, port: int, path: str, duration: int, connections: int,
 
 
 def check(name: str, r: dict[str, Any]) -> None:
-    reason = gw.broken_reason(r)
+    reason = lib.broken_reason(r)
     if reason:
         raise BenchError(f"{name}: {reason}")
 
@@ -235,7 +208,7 @@ def start_tollgate(procs: Procs, work: Path, name: str, cpu: int) -> tuple[Proc,
     proc = Proc(procs, f"tollgate-{name}",
                 [os.environ["TOLLGATE_BIN"], "serve", "--listen", f"127.0.0.1:{port}",
                  "--data-dir", str(data)], cpu, work / f"tollgate-{name}.log", env=env)
-    gw.wait_for(proc, port, "/restapis", lambda s: s == 200, 30)
+    lib.wait_for(proc, port, "/restapis", lambda s: s == 200, 30)
     return proc, port
 
 
@@ -278,8 +251,8 @@ def setup_stage(apigw: Any, lam: Any) -> Stage:
 
 def wait_ok(proc: Proc, port: int, path: str, timeout: float = 30) -> None:
     """The data plane learns of deployments asynchronously: poll until 200 'ok'."""
-    gw.wait_for(proc, port, path, lambda s: s == 200, timeout)
-    st, body = gw.http_get(port, path, timeout=30)
+    lib.wait_for(proc, port, path, lambda s: s == 200, timeout)
+    st, body = lib.http_get(port, path, timeout=30)
     if st != 200 or body != b"ok":
         raise BenchError(f"GET {path} answered {st} {body[:200]!r}, expected 200 'ok'")
 
@@ -295,7 +268,7 @@ def pctl(xs: list[float], q: float) -> float:
 def bench_warm(load: Load, work: Path, tg: Proc, port: int, stage: Stage, lam: Any,
                boto_calls: int) -> dict[str, Any]:
     """Single requests (wrk -c1), interleaved rounds, on the three paths."""
-    get = gw.LUA
+    get = lib.LUA
     post = wrk_script(work, "POST", "{}")
     targets = [
         ("gateway_aws_proxy", stage.proxy_path, get),
@@ -312,8 +285,8 @@ def bench_warm(load: Load, work: Path, tg: Proc, port: int, stage: Stage, lam: A
         for name, path, script in targets:
             c0, o0 = tree_cpu_ticks(tg.pid), own_ticks(tg.pid)
             r = run_wrk(load, port, path, load.latency_duration, 1, script)
-            r["cpu_s"] = (tree_cpu_ticks(tg.pid) - c0) / gw.CLK_TCK
-            r["own_cpu_s"] = (own_ticks(tg.pid) - o0) / gw.CLK_TCK
+            r["cpu_s"] = (tree_cpu_ticks(tg.pid) - c0) / lib.CLK_TCK
+            r["own_cpu_s"] = (own_ticks(tg.pid) - o0) / lib.CLK_TCK
             check(name, r)
             runs[name].append(r)
             log(f"warm round {rnd} {name}: p50 {r['latency_us']['p50']:.0f} µs, "
@@ -506,8 +479,8 @@ def start_sls(procs: Procs, work: Path, sls_dir: Path, cpu: int) -> tuple[GroupP
                      [node, str(cli), "offline", "start", "--httpPort", str(port),
                       "--noPrependStageInUrl"], cpu, work / "serverless-offline.log",
                      env=sls_env(), cwd=svc)
-    gw.wait_for(proc, port, "/hello", lambda s: s == 200, 90)
-    st, body = gw.http_get(port, "/hello", timeout=30)
+    lib.wait_for(proc, port, "/hello", lambda s: s == 200, 90)
+    st, body = lib.http_get(port, "/hello", timeout=30)
     if st != 200 or body != b"ok":
         raise BenchError(f"serverless-offline: GET /hello answered {st} {body[:200]!r}")
     version = "serverless-offline " + json.loads(
@@ -520,20 +493,20 @@ def start_sls(procs: Procs, work: Path, sls_dir: Path, cpu: int) -> tuple[GroupP
 def bench_throughput(load: Load, systems: dict[str, tuple[Proc, int, str]]) -> dict[str, Any]:
     for name, (proc, port, path) in systems.items():
         log(f"throughput warm-up {name} {load.warmup}s (-c{load.connections})")
-        run_wrk(load, port, path, load.warmup, load.connections, gw.LUA)
+        run_wrk(load, port, path, load.warmup, load.connections, lib.LUA)
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in systems}
     for rnd in range(1, load.rounds + 1):
         for name, (proc, port, path) in systems.items():
             c0, o0 = tree_cpu_ticks(proc.pid), own_ticks(proc.pid)
-            r = run_wrk(load, port, path, load.duration, load.connections, gw.LUA)
-            r["cpu_s"] = (tree_cpu_ticks(proc.pid) - c0) / gw.CLK_TCK
-            r["own_cpu_s"] = (own_ticks(proc.pid) - o0) / gw.CLK_TCK
+            r = run_wrk(load, port, path, load.duration, load.connections, lib.LUA)
+            r["cpu_s"] = (tree_cpu_ticks(proc.pid) - c0) / lib.CLK_TCK
+            r["own_cpu_s"] = (own_ticks(proc.pid) - o0) / lib.CLK_TCK
             r["rss_mb"] = tree_rss_kb(proc.pid) / 1024
             r["processes"] = 1 + len(descendants(proc.pid))
             runs[name].append(r)
             log(f"throughput round {rnd} {name}: {r['rps']:,.0f} req/s, "
                 f"p50 {r['latency_us']['p50'] / 1000:.2f} ms, p99 {r['latency_us']['p99'] / 1000:.2f} ms"
-                + (f"  BROKEN: {gw.broken_reason(r)}" if gw.broken_reason(r) else ""))
+                + (f"  BROKEN: {lib.broken_reason(r)}" if lib.broken_reason(r) else ""))
             if not proc.alive():
                 raise BenchError(f"{name} exited during the run:\n{proc.log_tail()}")
     out: dict[str, Any] = {"systems": {}, "runs": runs}
@@ -553,7 +526,7 @@ def bench_throughput(load: Load, systems: dict[str, tuple[Proc, int, str]]) -> d
             "processes": max(r["processes"] for r in rs),
             "requests": reqs,
             "errors": {k: sum(r["errors"][k] for r in rs) for k in rs[0]["errors"]},
-            "broken": next((gw.broken_reason(r) for r in rs if gw.broken_reason(r)), None),
+            "broken": next((lib.broken_reason(r) for r in rs if lib.broken_reason(r)), None),
         }
     s = out["systems"]
     if "tollgate" in s and "serverless-offline" in s and s["serverless-offline"]["rps"]:
@@ -565,7 +538,7 @@ def bench_throughput(load: Load, systems: dict[str, tuple[Proc, int, str]]) -> d
 
 
 def render(rep: dict[str, Any]) -> str:
-    fmt, table = gw.fmt, gw.table
+    fmt, table = lib.fmt, lib.table
     out: list[str] = []
     w = rep.get("warm")
     if w:
@@ -784,15 +757,8 @@ def main() -> int:
     rendered = render(rep)
     print()
     print(rendered)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = out / f"functions-{stamp}{'-smoke' if args.smoke else ''}"
-    base.with_suffix(".json").write_text(json.dumps(rep, indent=2) + "\n")
-    base.with_suffix(".md").write_text(markdown(rep, rendered))
-    shutil.copyfile(base.with_suffix(".json"), out / "functions-latest.json")
-    shutil.copyfile(base.with_suffix(".md"), out / "functions-latest.md")
-    print(f"results: {base}.json, {base}.md")
+    lib.save_results(Path(args.out), "functions-", "-smoke" if args.smoke else "", rep,
+                    markdown(rep, rendered))
     if rep["broken"]:
         print("\nFAILED: something is broken (see BROKEN above)", file=sys.stderr)
         return 1

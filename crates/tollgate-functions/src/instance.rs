@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use hyper::header::HeaderValue;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -27,7 +28,7 @@ use tokio::task::JoinHandle;
 use crate::bootstraps::{Launcher, RuntimeKind};
 use crate::logs::{FunctionLog, OutputCapture};
 use crate::memory;
-use crate::pool::LiveSlot;
+use crate::pool::{ColdStart, LiveSlot, StartPermit};
 use crate::runtime_api::{Event, RuntimeApi, RuntimeMessage};
 use crate::util::{self, kill_process_group};
 use crate::{FunctionConfig, Invocation, InvokeOutcome, MAX_PAYLOAD_BYTES, RuntimeSettings};
@@ -75,6 +76,8 @@ pub(crate) struct Instance {
     generation: u64,
     child: Child,
     pgid: u32,
+    /// `Lambda-Runtime-Invoked-Function-Arn`, the same for every invocation.
+    invoked_arn: HeaderValue,
     api: RuntimeApi,
     events: mpsc::Sender<Event>,
     messages: mpsc::UnboundedReceiver<RuntimeMessage>,
@@ -92,6 +95,8 @@ pub(crate) struct Instance {
     /// When this instance last finished an invocation (for the idle timeout and LRU eviction).
     pub(crate) last_used: Instant,
     _slot: LiveSlot,
+    /// Held until init ends, so the pool knows a start is in flight.
+    start_permit: Option<StartPermit>,
 }
 
 impl Drop for Instance {
@@ -131,8 +136,9 @@ impl Instance {
         ctx: SpawnContext<'_>,
         config: Arc<FunctionConfig>,
         generation: u64,
-        slot: LiveSlot,
+        cold: ColdStart,
     ) -> Result<Self, SpawnError> {
+        let ColdStart { slot, permit } = cold;
         let kind = RuntimeKind::of(&config.runtime).ok_or_else(|| {
             SpawnError::Internal(format!("unsupported runtime {:?}", config.runtime))
         })?;
@@ -189,7 +195,10 @@ impl Instance {
             ))
         })?;
         let pgid = child.id().unwrap_or(0);
+        let invoked_arn = HeaderValue::from_str(&invoked_arn(&config))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
         let mut instance = Self {
+            invoked_arn,
             config,
             generation,
             child,
@@ -206,6 +215,7 @@ impl Instance {
             sampled_at: None,
             last_used: Instant::now(),
             _slot: slot,
+            start_permit: Some(permit),
         };
         if !instance._slot.set_pgid(pgid) {
             // Shutdown began while this instance was starting.
@@ -260,7 +270,9 @@ impl Instance {
         let cold = !self.initialised;
         let mut init_duration = None;
         if cold {
-            if let Some(ending) = self.wait_for_init().await {
+            let failed = self.wait_for_init().await;
+            self.start_permit = None;
+            if let Some(ending) = failed {
                 return self.finish(request_id, &invocation, ending, Duration::ZERO, None);
             }
             init_duration = Some(self.spawned_at.elapsed());
@@ -280,7 +292,7 @@ impl Instance {
         let event = Event {
             request_id: request_id.to_owned(),
             deadline_ms,
-            function_arn: invoked_arn(&self.config),
+            function_arn: self.invoked_arn.clone(),
             trace_id: Some(
                 invocation
                     .trace_id

@@ -36,6 +36,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use bootstraps::{Interpreters, NODE_BOOTSTRAP, PYTHON_BOOTSTRAP, PythonClient};
@@ -421,34 +422,20 @@ impl Shared {
         } = lease;
         let slot = match start {
             pool::Start::Warm(instance) => Ok(instance),
-            pool::Start::Cold(slot) => Err(slot),
-            pool::Start::Wait(mut returned, patience) => {
-                match tokio::time::timeout(patience, &mut returned).await {
-                    Ok(Ok(instance)) => Ok(instance),
-                    _ => {
-                        // An instance handed over just as the wait ended is still ours.
-                        returned.close();
-                        match returned.try_recv() {
-                            Ok(instance) => Ok(instance),
-                            Err(_) => {
-                                let (slot, discard) = self.registry.reserve()?;
-                                drop(discard);
-                                Err(slot)
-                            }
-                        }
-                    }
-                }
+            pool::Start::Cold(cold) => Err(cold),
+            pool::Start::Wait(returned, patience) => {
+                self.wait_for_instance(&config, returned, patience).await?
             }
         };
         let mut instance = match slot {
             Ok(instance) => instance,
-            Err(slot) => {
+            Err(cold) => {
                 let ctx = SpawnContext {
                     settings: &self.settings,
                     launcher: &self.launcher,
                     log: self.logs.get(&config.name),
                 };
-                match Instance::spawn(ctx, config.clone(), generation, slot).await {
+                match Instance::spawn(ctx, config.clone(), generation, cold).await {
                     Ok(instance) => instance,
                     Err(SpawnError::Entrypoint(message)) => {
                         return Ok(self.entrypoint_error(&config, &request_id, &message));
@@ -473,6 +460,49 @@ impl Shared {
         }
         drop(in_flight);
         Ok(finished.outcome)
+    }
+
+    /// Waits in line for a busy instance of the pool to come back. Once it has waited `patience`
+    /// without one, starts an instance instead as soon as the pool allows another start.
+    async fn wait_for_instance(
+        &self,
+        config: &FunctionConfig,
+        mut returned: oneshot::Receiver<Instance>,
+        patience: Duration,
+    ) -> Result<Result<Instance, pool::ColdStart>, InvokeError> {
+        let mut start_ended = None;
+        loop {
+            let waited = async {
+                match start_ended.take() {
+                    Some(notified) => notified.await,
+                    None => tokio::time::sleep(patience).await,
+                }
+            };
+            let bounded = tokio::select! {
+                biased;
+                instance = &mut returned => match instance {
+                    Ok(instance) => return Ok(Ok(instance)),
+                    // The pool went away (removed, or shutdown): nothing will come back.
+                    Err(_) => false,
+                },
+                () = waited => true,
+            };
+            match self
+                .registry
+                .start_after_wait(&config.name, &config.qualifier, bounded)?
+            {
+                pool::AfterWait::StartInFlight(notified) => start_ended = Some(notified),
+                pool::AfterWait::Start(cold, discard) => {
+                    drop(discard);
+                    // An instance handed over just as the wait ended is still ours.
+                    returned.close();
+                    return Ok(match returned.try_recv() {
+                        Ok(instance) => Ok(instance),
+                        Err(_) => Err(cold),
+                    });
+                }
+            }
+        }
     }
 
     /// The entry point could not be started (`Runtime.InvalidEntrypoint` in Lambda).

@@ -8,13 +8,15 @@
 //! - **Warm reuse**: an invocation takes the most recently used idle instance of its pool (so the
 //!   least used ones age out), otherwise it starts one (a cold start).
 //! - **Waiting beats a cold start when it is shorter**: an invocation that finds no idle instance
-//!   while other invocations of the function are in flight first waits, in line, for one of
-//!   their instances to come back, for at most half the pool's typical init duration (an
-//!   estimate from its cold starts; [`DEFAULT_INIT_ESTIMATE`] before the first). Quick functions
-//!   under a burst of concurrent calls are thus served by the instances they have instead of
-//!   starting one process per connection, each of whose inits would cost more than the wait;
-//!   slow functions still scale out to one instance per concurrent invocation, later by at most
-//!   half an init.
+//!   while other invocations of the function are in flight waits, in line, for one of their
+//!   instances to come back. Only once it has waited the pool's typical init duration (an
+//!   estimate from its cold starts; [`DEFAULT_INIT_ESTIMATE`] before the first) does it start
+//!   an instance, and only if no other start of the pool is in flight
+//!   ([`MAX_STARTS_IN_FLIGHT`]); otherwise it keeps its place in line and looks again when that
+//!   start ends. Quick functions under a burst of concurrent calls are thus served by the
+//!   instances they have instead of starting one process per connection (whose inits, all at
+//!   once, would drown the machine); slow functions still scale out to one instance per
+//!   concurrent invocation, one init at a time.
 //! - **Scale to zero**: instances idle for `idle_timeout` are stopped by a periodic sweep.
 //! - **Bounded processes**: live instances (busy, idle or starting) never exceed
 //!   `max_concurrency`; starting one more evicts the least recently used idle instance of any
@@ -31,7 +33,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::futures::OwnedNotified;
+use tokio::sync::{Notify, oneshot};
 
 use crate::instance::Instance;
 use crate::util::kill_process_group;
@@ -53,6 +56,11 @@ pub(crate) const ACCOUNT_LIMIT: &str = "ConcurrentInvocationLimitExceeded";
 
 /// The init duration assumed for a pool that has not started an instance yet.
 pub(crate) const DEFAULT_INIT_ESTIMATE: Duration = Duration::from_millis(100);
+
+/// Instance starts of one pool in flight at once. Small, so a burst of connections cannot start
+/// a process each (their inits, all at once, would starve the machine); above one, so slow
+/// functions under concurrent calls scale out by more than one init at a time.
+pub(crate) const MAX_STARTS_IN_FLIGHT: u32 = 2;
 
 /// Bounds on how long an invocation waits for a busy instance before starting one.
 const MIN_WAIT: Duration = Duration::from_millis(1);
@@ -118,8 +126,14 @@ impl Drop for LiveSlot {
 }
 
 struct Pool {
+    /// Tells this pool from a later one with the same key (for [`StartPermit`]).
+    id: u64,
     config: Arc<FunctionConfig>,
     generation: u64,
+    /// Instances of this pool starting (spawned, not yet initialised).
+    starting: u32,
+    /// Wakes the invocations waiting for a start to end.
+    start_ended: Arc<Notify>,
     /// Idle instances, most recently used last.
     idle: Vec<Instance>,
     /// Invocations waiting for an instance to be given back, oldest first.
@@ -131,8 +145,11 @@ struct Pool {
 impl Pool {
     fn new(config: FunctionConfig) -> Self {
         Self {
+            id: next_generation(),
             config: Arc::new(config),
             generation: next_generation(),
+            starting: 0,
+            start_ended: Arc::new(Notify::new()),
             idle: Vec::new(),
             waiters: VecDeque::new(),
             init_estimate: None,
@@ -141,8 +158,47 @@ impl Pool {
 
     /// How long an invocation waits for a busy instance before it starts one.
     fn patience(&self) -> Duration {
-        (self.init_estimate.unwrap_or(DEFAULT_INIT_ESTIMATE) / 2).clamp(MIN_WAIT, MAX_WAIT)
+        self.init_estimate
+            .unwrap_or(DEFAULT_INIT_ESTIMATE)
+            .clamp(MIN_WAIT, MAX_WAIT)
     }
+
+    /// Counts one more start of this pool.
+    fn start(&mut self, registry: &Arc<Registry>, key: (String, String)) -> StartPermit {
+        self.starting += 1;
+        StartPermit {
+            registry: registry.clone(),
+            key,
+            pool_id: self.id,
+        }
+    }
+}
+
+/// Counts an instance start against its pool's [`MAX_STARTS_IN_FLIGHT`] until dropped, which the
+/// instance does once its init has ended (or it failed to spawn).
+pub(crate) struct StartPermit {
+    registry: Arc<Registry>,
+    key: (String, String),
+    pool_id: u64,
+}
+
+impl Drop for StartPermit {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.registry.inner);
+        if let Some(pool) = inner.pools.get_mut(&self.key)
+            && pool.id == self.pool_id
+        {
+            pool.starting = pool.starting.saturating_sub(1);
+            pool.start_ended.notify_waiters();
+        }
+    }
+}
+
+/// What a cold start holds: a place among the live instances and, while it initialises, a
+/// start of its pool.
+pub(crate) struct ColdStart {
+    pub slot: LiveSlot,
+    pub permit: StartPermit,
 }
 
 #[derive(Default)]
@@ -177,11 +233,19 @@ pub(crate) struct Lease {
 pub(crate) enum Start {
     /// An idle instance.
     Warm(Instance),
-    /// A cold start in this reserved place.
-    Cold(LiveSlot),
-    /// An instance that other invocations are using, if one comes back within the patience;
-    /// otherwise [`Registry::reserve`] a place for a cold start.
+    /// A cold start.
+    Cold(ColdStart),
+    /// An instance that other invocations are using, when one comes back. After each wait of
+    /// this patience without one, [`Registry::start_after_wait`] may grant a cold start.
     Wait(oneshot::Receiver<Instance>, Duration),
+}
+
+/// What [`Registry::start_after_wait`] decided.
+pub(crate) enum AfterWait {
+    /// Start an instance; drop the instances (evicted to make room) first.
+    Start(ColdStart, Vec<Instance>),
+    /// Another start of the pool is in flight: this completes when a start ends.
+    StartInFlight(OwnedNotified),
 }
 
 /// Counts an invocation as in flight until dropped.
@@ -304,10 +368,9 @@ impl Registry {
         };
 
         let mut start = None;
-        if let Some(pool) = inner
-            .pools
-            .get_mut(&(name.to_owned(), qualifier.to_owned()))
-        {
+        let key = (name.to_owned(), qualifier.to_owned());
+        let mut permit = None;
+        if let Some(pool) = inner.pools.get_mut(&key) {
             while let Some(mut instance) = pool.idle.pop() {
                 if instance.is_alive() {
                     start = Some(Start::Warm(instance));
@@ -320,11 +383,17 @@ impl Registry {
                 let (sender, receiver) = oneshot::channel();
                 pool.waiters.push_back(sender);
                 start = Some(Start::Wait(receiver, pool.patience()));
+            } else if start.is_none() {
+                permit = Some(pool.start(self, key));
             }
         }
-        let start = match start {
-            Some(start) => start,
-            None => Start::Cold(self.reserve_locked(&mut inner, &mut discard)),
+        let start = match (start, permit) {
+            (Some(start), _) => start,
+            (None, Some(permit)) => Start::Cold(ColdStart {
+                slot: self.reserve_locked(&mut inner, &mut discard),
+                permit,
+            }),
+            (None, None) => unreachable!("the pool was looked up under the same lock"),
         };
         Ok((
             Lease {
@@ -337,9 +406,16 @@ impl Registry {
         ))
     }
 
-    /// A place for a cold start, after waiting for a busy instance gave none. Returns the
-    /// instances to drop (evicted to make room), after the lock is gone.
-    pub(crate) fn reserve(&self) -> Result<(LiveSlot, Vec<Instance>), InvokeError> {
+    /// A cold start for an invocation that waited its patience for a busy instance in vain,
+    /// unless [`MAX_STARTS_IN_FLIGHT`] starts of the pool are in flight: then the invocation
+    /// waits on, and asks again when one ends. With `bounded` false (the pool went away under a
+    /// waiter) the bound does not apply.
+    pub(crate) fn start_after_wait(
+        self: &Arc<Self>,
+        name: &str,
+        qualifier: &str,
+        bounded: bool,
+    ) -> Result<AfterWait, InvokeError> {
         let mut discard = Vec::new();
         let mut inner = lock(&self.inner);
         if inner.shutting_down {
@@ -347,8 +423,23 @@ impl Registry {
                 "function runtime is shutting down".to_owned(),
             ));
         }
+        let key = (name.to_owned(), qualifier.to_owned());
+        let permit = match inner.pools.get_mut(&key) {
+            Some(pool) if bounded && pool.starting >= MAX_STARTS_IN_FLIGHT => {
+                return Ok(AfterWait::StartInFlight(
+                    pool.start_ended.clone().notified_owned(),
+                ));
+            }
+            Some(pool) => pool.start(self, key),
+            // Removed meanwhile: a permit that counts against no pool.
+            None => StartPermit {
+                registry: self.clone(),
+                key,
+                pool_id: 0,
+            },
+        };
         let slot = self.reserve_locked(&mut inner, &mut discard);
-        Ok((slot, discard))
+        Ok(AfterWait::Start(ColdStart { slot, permit }, discard))
     }
 
     /// Reserves a live place, evicting least recently used idle instances while the live count

@@ -9,13 +9,14 @@
 //!
 //! | call | effect |
 //! |---|---|
-//! | `GET  /2018-06-01/runtime/invocation/next` | [`RuntimeMessage::Next`], then blocks until an event |
+//! | `GET  /2018-06-01/runtime/invocation/next` | [`RuntimeMessage::Next`] (the first time), then blocks until an event |
 //! | `POST /2018-06-01/runtime/invocation/{id}/response` | [`RuntimeMessage::Response`], `202` |
 //! | `POST /2018-06-01/runtime/invocation/{id}/error` | [`RuntimeMessage::Error`], `202` |
 //! | `POST /2018-06-01/runtime/init/error` | [`RuntimeMessage::InitError`], `202` |
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -38,7 +39,8 @@ const PREFIX: &str = "/2018-06-01/runtime/";
 pub(crate) struct Event {
     pub request_id: String,
     pub deadline_ms: u64,
-    pub function_arn: String,
+    /// The invoked function's ARN, made once per instance.
+    pub function_arn: HeaderValue,
     pub trace_id: Option<String>,
     pub client_context: Option<String>,
     pub cognito_identity: Option<String>,
@@ -48,7 +50,8 @@ pub(crate) struct Event {
 /// What the runtime told us, in order.
 #[derive(Debug)]
 pub(crate) enum RuntimeMessage {
-    /// The runtime asked for the next event: it is initialised and idle.
+    /// The runtime asked for its first event: it is initialised. (Later polls are not reported:
+    /// nothing waits for them.)
     Next,
     Response {
         request_id: String,
@@ -76,6 +79,8 @@ struct Shared {
     /// The invocation that may still be answered. Answering clears it, so a second answer for the
     /// same id is refused like Lambda does (`InvalidStateTransition`).
     current: Mutex<Option<String>>,
+    /// Whether the runtime has polled `/next` before.
+    polled: AtomicBool,
 }
 
 /// A running Runtime API server for one instance. Dropping it stops the server and closes every
@@ -105,6 +110,7 @@ impl RuntimeApi {
             events: tokio::sync::Mutex::new(events),
             messages,
             current: Mutex::new(None),
+            polled: AtomicBool::new(false),
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Self { addr, shared, task })
@@ -171,21 +177,44 @@ fn accepted() -> Response<Body> {
     json(StatusCode::ACCEPTED, r#"{"status":"OK"}"#.to_owned())
 }
 
-async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
-    let path = req.uri().path().to_owned();
-    let Some(rest) = path.strip_prefix(PREFIX) else {
-        return error(StatusCode::NOT_FOUND, "InvalidPath", "unknown path");
+/// The calls of the Runtime API.
+enum Call {
+    Next,
+    Answer { request_id: String, is_error: bool },
+    InitError,
+}
+
+fn route(method: &Method, path: &str) -> Option<Call> {
+    let rest = path.strip_prefix(PREFIX)?;
+    if *method == Method::GET {
+        return (rest == "invocation/next").then_some(Call::Next);
+    }
+    if *method != Method::POST {
+        return None;
+    }
+    if rest == "init/error" {
+        return Some(Call::InitError);
+    }
+    let (request_id, kind) = rest.strip_prefix("invocation/")?.split_once('/')?;
+    let is_error = match kind {
+        "response" => false,
+        "error" => true,
+        _ => return None,
     };
-    let method = req.method().clone();
-    let segments: Vec<&str> = rest.split('/').collect();
-    match (&method, segments.as_slice()) {
-        (&Method::GET, ["invocation", "next"]) => next(shared).await,
-        (&Method::POST, ["invocation", request_id, kind @ ("response" | "error")]) => {
-            let request_id = (*request_id).to_owned();
-            let is_error = *kind == "error";
-            answer(shared, req, request_id, is_error).await
-        }
-        (&Method::POST, ["init", "error"]) => {
+    Some(Call::Answer {
+        request_id: request_id.to_owned(),
+        is_error,
+    })
+}
+
+async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
+    match route(req.method(), req.uri().path()) {
+        Some(Call::Next) => next(shared).await,
+        Some(Call::Answer {
+            request_id,
+            is_error,
+        }) => answer(shared, req, request_id, is_error).await,
+        Some(Call::InitError) => {
             let error_type = error_type_header(&req);
             let body = match Limited::new(req.into_body(), MAX_PAYLOAD_BYTES)
                 .collect()
@@ -199,7 +228,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
                 .send(RuntimeMessage::InitError { body, error_type });
             accepted()
         }
-        _ => error(StatusCode::NOT_FOUND, "InvalidPath", "unknown path"),
+        None => error(StatusCode::NOT_FOUND, "InvalidPath", "unknown path"),
     }
 }
 
@@ -211,7 +240,9 @@ fn error_type_header(req: &Request<Incoming>) -> Option<String> {
 }
 
 async fn next(shared: &Shared) -> Response<Body> {
-    let _ = shared.messages.send(RuntimeMessage::Next);
+    if !shared.polled.swap(true, Ordering::Relaxed) {
+        let _ = shared.messages.send(RuntimeMessage::Next);
+    }
     // One runtime polls at a time; a second concurrent poller simply queues behind the first.
     let event = {
         let mut events = shared.events.lock().await;
@@ -228,14 +259,14 @@ async fn next(shared: &Shared) -> Response<Body> {
     let mut response = Response::new(Full::new(event.payload));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert("lambda-runtime-deadline-ms", event.deadline_ms.into());
+    headers.insert("lambda-runtime-invoked-function-arn", event.function_arn);
     let mut set = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
     set("lambda-runtime-aws-request-id", &event.request_id);
-    set("lambda-runtime-deadline-ms", &event.deadline_ms.to_string());
-    set("lambda-runtime-invoked-function-arn", &event.function_arn);
     if let Some(trace) = &event.trace_id {
         set("lambda-runtime-trace-id", trace);
     }
@@ -307,5 +338,8 @@ async fn answer(
         RuntimeMessage::Response { request_id, body }
     };
     let _ = shared.messages.send(message);
+    // Let the invocation hand its answer to the caller before the runtime gets its `202`: on a
+    // busy core the runtime, woken by the `202`, would otherwise run (and poll `/next`) first.
+    tokio::task::yield_now().await;
     accepted()
 }

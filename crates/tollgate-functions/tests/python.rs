@@ -314,22 +314,7 @@ async fn concurrent_invocations_scale_out() {
     );
     let functions = functions(env.settings());
     functions.upsert(config("sleepy", "python3.12", "app.handler", &code));
-    let mut calls = tokio::task::JoinSet::new();
-    for _ in 0..3 {
-        let functions = functions.clone();
-        calls.spawn(async move {
-            functions
-                .invoke("sleepy", "$LATEST", Invocation::new("{}"))
-                .await
-        });
-    }
-    let outcomes = calls.join_all().await;
-    let mut pids: Vec<u64> = outcomes
-        .iter()
-        .map(|o| json(o.as_ref().expect("invoke")).as_u64().expect("pid"))
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
+    let pids = distinct_pids(&invoke_at_once(&functions, "sleepy", 3).await);
     assert_eq!(pids.len(), 3, "three instances");
     assert_eq!(functions.live_instances(), 3);
 
@@ -364,17 +349,7 @@ async fn quick_invocations_in_a_burst_wait_for_warm_instances() {
 
     // A burst of quick calls: returning the warm instance takes far less than half an init,
     // so the calls line up for it instead of each starting a process.
-    let mut calls = tokio::task::JoinSet::new();
-    for _ in 0..16 {
-        let functions = functions.clone();
-        calls.spawn(async move {
-            functions
-                .invoke("quick", "$LATEST", Invocation::new("{}"))
-                .await
-        });
-    }
-    for outcome in calls.join_all().await {
-        let outcome = outcome.expect("invoke");
+    for outcome in invoke_at_once(&functions, "quick", 16).await {
         assert_eq!(outcome.function_error, None, "{:?}", outcome.payload);
     }
     assert!(
@@ -382,6 +357,25 @@ async fn quick_invocations_in_a_burst_wait_for_warm_instances() {
         "{} instances for 16 quick calls",
         functions.live_instances()
     );
+    functions.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_on_a_slow_init_starts_few_instances_at_a_time() {
+    let env = Env::new();
+    let code = env.code(
+        "slowinit",
+        &[(
+            "app.py",
+            "import os, time\ntime.sleep(0.5)\ndef handler(event, context):\n    return os.getpid()\n",
+        )],
+    );
+    let functions = functions(env.settings());
+    functions.upsert(config("slowinit", "python3.12", "app.handler", &code));
+    // Twelve calls at once on a cold pool: the calls wait for the first instance rather than
+    // each starting one, and the instances started meanwhile are started a few at a time.
+    let pids = distinct_pids(&invoke_at_once(&functions, "slowinit", 12).await);
+    assert!(pids.len() <= 6, "{} instances for 12 calls", pids.len());
     functions.shutdown().await;
 }
 

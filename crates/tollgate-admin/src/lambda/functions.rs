@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tollgate_model::lambda::{
-    self, DEFAULT_MEMORY, DEFAULT_TIMEOUT, FunctionRecord, FunctionRef, FunctionVersion, LATEST,
-    Qualifier,
+    self, CodeInfo, DEFAULT_MEMORY, DEFAULT_TIMEOUT, FunctionRecord, FunctionRef, FunctionVersion,
+    LATEST, Qualifier,
 };
 
 use super::code::{self, CodeSource};
@@ -123,6 +123,32 @@ pub fn qualifier_of(function: &FunctionRef, query: &QueryParams) -> LambdaResult
     }
 }
 
+/// The function version a read request names (by its name and `Qualifier`), with the function's
+/// record and the qualifier it was asked for.
+async fn requested_version(
+    state: &AppState,
+    raw: &str,
+    query: &QueryParams,
+) -> LambdaResult<(FunctionRecord, FunctionVersion, Option<String>)> {
+    let function = parse_name(raw)?;
+    let qualifier = qualifier_of(&function, query)?;
+    let record = state.function_record(&function.name).await?.value;
+    let version = state.resolve_version(&record, qualifier.as_deref()).await?;
+    Ok((record, version, qualifier))
+}
+
+/// Deletes `code` unless `$LATEST` of `record` or one of the function's published versions still
+/// uses it.
+async fn discard_code_unless_used(state: &AppState, record: &FunctionRecord, code: &CodeInfo) {
+    if let Ok(versions) = state.function_versions(&record.latest.name).await {
+        let in_use = versions
+            .iter()
+            .map(|v| &v.code)
+            .chain(std::iter::once(&record.latest.code));
+        code::discard_unused(&state.data_dir, code, in_use).await;
+    }
+}
+
 fn new_revision_id() -> String {
     tollgate_model::ids::request_id()
 }
@@ -224,10 +250,7 @@ pub async fn get(
     query: QueryParams,
     headers: HeaderMap,
 ) -> LambdaResult<Response> {
-    let function = parse_name(&raw)?;
-    let qualifier = qualifier_of(&function, &query)?;
-    let record = state.function_record(&function.name).await?.value;
-    let version = state.resolve_version(&record, qualifier.as_deref()).await?;
+    let (record, version, qualifier) = requested_version(&state, &raw, &query).await?;
     let location = match code::download_path(&version.code) {
         Some(path) => {
             let host = headers
@@ -257,10 +280,7 @@ pub async fn get_configuration(
     Path(raw): Path<String>,
     query: QueryParams,
 ) -> LambdaResult<Response> {
-    let function = parse_name(&raw)?;
-    let qualifier = qualifier_of(&function, &query)?;
-    let record = state.function_record(&function.name).await?.value;
-    let version = state.resolve_version(&record, qualifier.as_deref()).await?;
+    let (_, version, qualifier) = requested_version(&state, &raw, &query).await?;
     Ok(json_response(
         StatusCode::OK,
         &version.configuration(&state.region, &state.account_id, qualifier.is_some()),
@@ -436,13 +456,7 @@ pub async fn update_code(
         }
     };
     state.register(&record, std::iter::once(&record.latest).chain(&published));
-    if let Ok(versions) = state.function_versions(&name).await {
-        let in_use = versions
-            .iter()
-            .map(|v| &v.code)
-            .chain(std::iter::once(&record.latest.code));
-        code::discard_unused(&state.data_dir, &old_code, in_use).await;
-    }
+    discard_code_unless_used(&state, &record, &old_code).await;
     let shown = published.as_ref().unwrap_or(&record.latest);
     Ok(json_response(
         StatusCode::OK,
@@ -528,13 +542,7 @@ async fn delete_version(state: &AppState, name: &str, number: &str) -> LambdaRes
     .await?;
     let (record, version) = version;
     state.unregister(name, [number]);
-    if let Ok(versions) = state.function_versions(name).await {
-        let in_use = versions
-            .iter()
-            .map(|v| &v.code)
-            .chain(std::iter::once(&record.latest.code));
-        code::discard_unused(&state.data_dir, &version.code, in_use).await;
-    }
+    discard_code_unless_used(state, &record, &version.code).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tollgate_functions::{
-    FunctionConfig, Functions, Interpreters, InvokeOutcome, PythonClient, RuntimeSettings,
+    FunctionConfig, Functions, Interpreters, Invocation, InvokeOutcome, PythonClient,
+    RuntimeSettings,
 };
 
 /// A test's work dir and code dirs; deleted when dropped.
@@ -81,6 +82,41 @@ pub fn json(outcome: &InvokeOutcome) -> serde_json::Value {
             String::from_utf8_lossy(&outcome.payload)
         )
     })
+}
+
+/// Invokes `$LATEST` of `name` `n` times at once; every invocation must succeed.
+pub async fn invoke_at_once(
+    functions: &Arc<Functions>,
+    name: &str,
+    n: usize,
+) -> Vec<InvokeOutcome> {
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let functions = functions.clone();
+        let name = name.to_owned();
+        calls.spawn(async move {
+            functions
+                .invoke(&name, "$LATEST", Invocation::new("{}"))
+                .await
+        });
+    }
+    calls
+        .join_all()
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("invoke"))
+        .collect()
+}
+
+/// The distinct process ids a handler returning `os.getpid()` answered with.
+pub fn distinct_pids(outcomes: &[InvokeOutcome]) -> Vec<u64> {
+    let mut pids: Vec<u64> = outcomes
+        .iter()
+        .map(|o| json(o).as_u64().expect("pid"))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }
 
 /// Whether a process exists and is not a zombie.

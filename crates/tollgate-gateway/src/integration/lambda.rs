@@ -1,6 +1,7 @@
 //! `AWS_PROXY` to a function: API Gateway's proxy event (payload format 1.0) in, the
 //! function's `{statusCode, headers, multiValueHeaders, body, isBase64Encoded}` out.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tollgate_plan::IntegrationPlan;
 
@@ -70,118 +72,118 @@ pub fn function_of_arn(arn: &str) -> Option<(String, String)> {
     (!name.is_empty()).then(|| (name.to_string(), qualifier.to_string()))
 }
 
-fn map_or_null(entries: BTreeMap<String, String>) -> Value {
-    if entries.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-        )
-    }
+/// `None` (JSON `null`, as API Gateway sends an empty map) when empty.
+fn non_empty<K, V>(map: BTreeMap<K, V>) -> Option<BTreeMap<K, V>> {
+    (!map.is_empty()).then_some(map)
 }
 
-fn multi_or_null(entries: BTreeMap<String, Vec<String>>) -> Value {
-    if entries.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(entries.into_iter().map(|(k, v)| (k, json!(v))).collect())
-    }
+/// The proxy event, field by field (and in the order) API Gateway sends to a REST API's Lambda
+/// proxy. Serialized straight from the request, borrowing what it can.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProxyEvent<'r> {
+    resource: &'r str,
+    path: String,
+    http_method: &'r str,
+    headers: Option<BTreeMap<&'r str, Cow<'r, str>>>,
+    multi_value_headers: Option<BTreeMap<&'r str, Vec<Cow<'r, str>>>>,
+    query_string_parameters: Option<BTreeMap<&'r str, &'r str>>,
+    multi_value_query_string_parameters: Option<BTreeMap<&'r str, Vec<&'r str>>>,
+    path_parameters: Option<BTreeMap<&'r str, &'r str>>,
+    stage_variables: Option<BTreeMap<&'r str, &'r str>>,
+    request_context: ProxyContext<'r>,
+    body: Option<Cow<'r, str>>,
+    is_base64_encoded: bool,
 }
 
-/// The proxy event, field by field as API Gateway sends it to a REST API's Lambda proxy.
-pub fn event(request: &RequestInfo<'_>) -> Value {
-    let mut headers = BTreeMap::new();
-    let mut multi_headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in &request.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        // API Gateway keeps the last value in `headers` and every one in `multiValueHeaders`.
-        headers.insert(name.as_str().to_string(), value.clone());
-        multi_headers
-            .entry(name.as_str().to_string())
-            .or_default()
-            .push(value);
-    }
-    let mut query = BTreeMap::new();
-    let mut multi_query: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (k, v) in &request.query {
-        query.insert(k.clone(), v.clone());
-        multi_query.entry(k.clone()).or_default().push(v.clone());
-    }
-    let path_parameters: BTreeMap<String, String> = request
-        .path_params
-        .iter()
-        .map(|(n, _, v)| (n.clone(), v.clone()))
-        .collect();
-    let stage_variables: BTreeMap<String, String> = request
-        .stage_variables
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let binary =
-        tollgate_plan::is_binary(request.header("content-type"), request.binary_media_types);
-    let body = if request.body.is_empty() {
-        Value::Null
-    } else if binary || std::str::from_utf8(&request.body).is_err() {
-        Value::String(BASE64.encode(&request.body))
-    } else {
-        Value::String(String::from_utf8_lossy(&request.body).into_owned())
-    };
-    let is_base64 =
-        !request.body.is_empty() && (binary || std::str::from_utf8(&request.body).is_err());
-    let epoch_ms = request
-        .context("requestTimeEpoch")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    let mut event = json!({
-        "resource": request.method.resource_path,
-        "path": decode_path(request.path),
-        "httpMethod": request.http_method,
-        "headers": map_or_null(headers),
-        "multiValueHeaders": multi_or_null(multi_headers),
-        "queryStringParameters": map_or_null(query),
-        "multiValueQueryStringParameters": multi_or_null(multi_query),
-        "pathParameters": map_or_null(path_parameters),
-        "stageVariables": map_or_null(stage_variables),
-        "requestContext": {
-            "resourceId": request.method.resource_id,
-            "resourcePath": request.method.resource_path,
-            "httpMethod": request.http_method,
-            "extendedRequestId": request.extended_request_id,
-            "requestTime": request.context("requestTime"),
-            "path": request.full_path,
-            "accountId": request.account_id,
-            "protocol": request.protocol,
-            "stage": request.stage,
-            "domainPrefix": request.context("domainPrefix"),
-            "requestTimeEpoch": epoch_ms,
-            "requestId": request.request_id,
-            "identity": {
-                "cognitoIdentityPoolId": null,
-                "accountId": null,
-                "cognitoIdentityId": null,
-                "caller": null,
-                "sourceIp": request.source_ip,
-                "principalOrgId": null,
-                "accessKey": null,
-                "cognitoAuthenticationType": null,
-                "cognitoAuthenticationProvider": null,
-                "userArn": null,
-                "userAgent": request.header("user-agent"),
-                "user": null
-            },
-            "domainName": request.domain_name,
-            "deploymentId": request.deployment_id,
-            "apiId": request.api_id
-        },
-        "body": body,
-        "isBase64Encoded": is_base64
-    });
-    if let Some(context) = event["requestContext"].as_object_mut() {
-        if let Some(auth) = &request.authorization {
-            let authorizer = match &auth.claims {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProxyContext<'r> {
+    resource_id: &'r str,
+    resource_path: &'r str,
+    http_method: &'r str,
+    extended_request_id: &'r str,
+    request_time: Option<String>,
+    path: &'r str,
+    account_id: &'r str,
+    protocol: &'r str,
+    stage: &'r str,
+    domain_prefix: Option<String>,
+    request_time_epoch: u64,
+    request_id: &'r str,
+    identity: ProxyIdentity<'r>,
+    domain_name: &'r str,
+    deployment_id: &'r str,
+    api_id: &'r str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorizer: Option<Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProxyIdentity<'r> {
+    cognito_identity_pool_id: (),
+    account_id: Option<String>,
+    cognito_identity_id: (),
+    caller: Option<String>,
+    source_ip: &'r str,
+    principal_org_id: (),
+    access_key: Option<String>,
+    cognito_authentication_type: (),
+    cognito_authentication_provider: (),
+    user_arn: Option<String>,
+    user_agent: Option<&'r str>,
+    user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key_id: Option<&'r str>,
+}
+
+impl<'r> ProxyEvent<'r> {
+    fn of(request: &'r RequestInfo<'_>) -> Self {
+        let mut headers = BTreeMap::new();
+        let mut multi_headers: BTreeMap<&str, Vec<Cow<'_, str>>> = BTreeMap::new();
+        for (name, value) in &request.headers {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            // API Gateway keeps the last value in `headers` and every one in
+            // `multiValueHeaders`.
+            headers.insert(name.as_str(), value.clone());
+            multi_headers.entry(name.as_str()).or_default().push(value);
+        }
+        let mut query = BTreeMap::new();
+        let mut multi_query: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (k, v) in &request.query {
+            query.insert(k.as_str(), v.as_str());
+            multi_query.entry(k.as_str()).or_default().push(v.as_str());
+        }
+        let path_parameters = request
+            .path_params
+            .iter()
+            .map(|(n, _, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let stage_variables = request
+            .stage_variables
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let binary =
+            tollgate_plan::is_binary(request.header("content-type"), request.binary_media_types);
+        let text = if binary {
+            None
+        } else {
+            std::str::from_utf8(&request.body).ok()
+        };
+        let is_base64 = !request.body.is_empty() && text.is_none();
+        let body = match text {
+            _ if request.body.is_empty() => None,
+            Some(text) => Some(Cow::Borrowed(text)),
+            None => Some(Cow::Owned(BASE64.encode(&request.body))),
+        };
+        let authorizer = request
+            .authorization
+            .as_ref()
+            .map(|auth| match &auth.claims {
                 // Cognito: the token's claims.
                 Some(claims) => json!({ "claims": claims }),
                 None => {
@@ -190,18 +192,75 @@ pub fn event(request: &RequestInfo<'_>) -> Value {
                     authorizer.insert("integrationLatency".into(), json!(0));
                     Value::Object(authorizer)
                 }
-            };
-            context.insert("authorizer".into(), authorizer);
-        }
-        if let Some((id, value)) = &request.api_key {
-            context["identity"]["apiKey"] = json!(value);
-            context["identity"]["apiKeyId"] = json!(id);
-        }
+            });
+        let mut identity = ProxyIdentity {
+            cognito_identity_pool_id: (),
+            account_id: None,
+            cognito_identity_id: (),
+            caller: None,
+            source_ip: &request.source_ip,
+            principal_org_id: (),
+            access_key: None,
+            cognito_authentication_type: (),
+            cognito_authentication_provider: (),
+            user_arn: None,
+            user_agent: request.header("user-agent"),
+            user: None,
+            api_key: request.api_key.as_ref().map(|(_, value)| value.as_str()),
+            api_key_id: request.api_key.as_ref().map(|(id, _)| id.as_str()),
+        };
         for (name, value) in request.iam_identity() {
-            context["identity"][name] = json!(value);
+            let field = match name {
+                "accountId" => &mut identity.account_id,
+                "caller" => &mut identity.caller,
+                "accessKey" => &mut identity.access_key,
+                "user" => &mut identity.user,
+                "userArn" => &mut identity.user_arn,
+                _ => continue,
+            };
+            *field = Some(value);
+        }
+        Self {
+            resource: &request.method.resource_path,
+            path: decode_path(request.path),
+            http_method: &request.http_method,
+            headers: non_empty(headers),
+            multi_value_headers: non_empty(multi_headers),
+            query_string_parameters: non_empty(query),
+            multi_value_query_string_parameters: non_empty(multi_query),
+            path_parameters: non_empty(path_parameters),
+            stage_variables: non_empty(stage_variables),
+            request_context: ProxyContext {
+                resource_id: &request.method.resource_id,
+                resource_path: &request.method.resource_path,
+                http_method: &request.http_method,
+                extended_request_id: &request.extended_request_id,
+                request_time: request.context("requestTime"),
+                path: &request.full_path,
+                account_id: request.account_id,
+                protocol: &request.protocol,
+                stage: request.stage,
+                domain_prefix: request.context("domainPrefix"),
+                request_time_epoch: request
+                    .context("requestTimeEpoch")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0),
+                request_id: &request.request_id,
+                identity,
+                domain_name: &request.domain_name,
+                deployment_id: request.deployment_id,
+                api_id: request.api_id,
+                authorizer,
+            },
+            body,
+            is_base64_encoded: is_base64,
         }
     }
-    event
+}
+
+/// The proxy event, field by field as API Gateway sends it to a REST API's Lambda proxy.
+pub fn event(request: &RequestInfo<'_>) -> Value {
+    serde_json::to_value(ProxyEvent::of(request)).unwrap_or(Value::Null)
 }
 
 fn decode_path(raw: &str) -> String {
@@ -282,8 +341,8 @@ pub async fn proxy(
             "Invalid Lambda function ARN in integration URI: {uri}"
         ))
     })?;
-    let payload =
-        serde_json::to_vec(&event(request)).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let payload = serde_json::to_vec(&ProxyEvent::of(request))
+        .map_err(|e| GatewayError::Internal(e.to_string()))?;
     let call = functions.invoke(FunctionCall {
         name,
         qualifier,
