@@ -749,6 +749,10 @@ def run_scenario(sc: Scenario, s: Settings, proxies: list[str], work: Path, proc
 # ------------------------------------------------------------------ report
 
 
+# The most metrics plus an access log may add to the CPU per request of a plain proxy.
+MONITORING_COST_TARGET = 0.10
+
+
 def fmt(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
@@ -800,7 +804,28 @@ def render(report: dict[str, Any]) -> str:
         out += ["", "tollgate / nginx (req/s: higher is better; the others: lower is better)", "",
                 table(["scenario", "req/s", "CPU µs/req", "p99", "peak RSS"], ratio_rows,
                       {1, 2, 3, 4})]
+    cost = monitoring_cost(report)
+    if cost is not None:
+        out += ["", cost]
     return "\n".join(out)
+
+
+def monitoring_cost(report: dict[str, Any]) -> str | None:
+    """What metrics plus an access log add to Tollgate's CPU per request: the monitored
+    scenario against the same proxy without them (None when the run lacks either)."""
+    cpu = {}
+    for sc in report["scenarios"]:
+        for pr in sc["proxies"]:
+            if pr["proxy"] == "tollgate" and pr["summary"] and not pr["error"]:
+                cpu[sc["name"]] = pr["summary"]["cpu_us_per_req"]
+    plain, monitored = cpu.get("http_proxy_small"), cpu.get("http_proxy_monitored")
+    if not plain or not monitored:
+        return None
+    extra = monitored / plain - 1
+    verdict = "within" if extra < MONITORING_COST_TARGET else "OVER"
+    return (f"monitoring cost (metrics + access log): {monitored:.1f} / {plain:.1f} CPU µs/req "
+            f"= {monitored / plain:.3f}, {extra * 100:+.1f}% ({verdict} the "
+            f"{MONITORING_COST_TARGET * 100:.0f}% target)")
 
 
 def markdown(report: dict[str, Any], rendered: str) -> str:

@@ -41,6 +41,8 @@ pub struct RequestInfo<'a> {
     pub authorization: Option<crate::authorizer::Authorization>,
     /// The caller of an `AWS_IAM` method, once its signature is verified.
     pub iam: Option<std::sync::Arc<tollgate_iam::Principal>>,
+    /// The span what the request calls now is a child of, when the request is traced.
+    pub trace: Option<tollgate_telemetry::trace::SpanContext>,
 }
 
 /// `$context.domainName`: the `Host` header without its port.
@@ -105,6 +107,9 @@ impl RequestInfo<'_> {
     /// the trace id of a W3C `traceparent`, as X-Ray maps it), else a new
     /// `1-{epoch seconds hex}-{24 hex}`.
     pub fn trace_id(&self) -> String {
+        if let Some(trace) = &self.trace {
+            return trace.xray_trace_id();
+        }
         if let Some(root) = self.header("x-amzn-trace-id").and_then(xray_root) {
             return root.to_string();
         }
@@ -117,6 +122,15 @@ impl RequestInfo<'_> {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         format!("1-{secs:08x}-{}", &self.request_id.replace('-', "")[..24])
+    }
+
+    /// `X-Amzn-Trace-Id` for what the request calls (an integration, a function):
+    /// `Root=...`, and when the request is traced `;Parent={span};Sampled=1`.
+    pub fn xray_header(&self) -> String {
+        match &self.trace {
+            Some(trace) => trace.xray_header(),
+            None => format!("Root={}", self.trace_id()),
+        }
     }
 
     fn epoch_millis(&self) -> u128 {

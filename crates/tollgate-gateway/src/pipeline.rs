@@ -27,6 +27,7 @@ use tollgate_plan::Variant;
 use tollgate_plan::test_invoke::{
     AuthorizerOutcome, AuthorizerTest, MethodTester, TestInvocation, TestOutcome,
 };
+use tollgate_telemetry::trace::{Span, SpanKind};
 
 /// Largest request body API Gateway accepts.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -218,7 +219,7 @@ impl Gateway {
         credentials: Arc<crate::credentials::CredentialsRegistry>,
     ) -> Result<Arc<Self>, String> {
         let registry = tollgate_telemetry::Registry::new();
-        let telemetry = Telemetry::start(registry, AccessLogDestination::Stdout);
+        let telemetry = Telemetry::start(registry, AccessLogDestination::Stdout, None);
         Self::start_with_telemetry(store, config, functions, credentials, telemetry).await
     }
 
@@ -365,6 +366,7 @@ impl Gateway {
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
         record.reached(&stage);
+        record.trace = self.telemetry.trace(&stage, request.headers());
         let request_id = record.request_id;
         match self
             .execute(address, variant, request, remote, record, Guarded::Yes)
@@ -450,6 +452,9 @@ impl Gateway {
             .method(&http_method)
             .ok_or(GatewayError::MissingAuthenticationToken)?;
         record.method_metrics = method.metrics.clone();
+        if record.trace.is_some() {
+            record.route = Some(Arc::from(method.resource_path.as_str()));
+        }
         record.step(|| {
             format!(
                 "HTTP Method: {http_method}, Resource Path: {}",
@@ -503,6 +508,7 @@ impl Gateway {
             api_key: None,
             authorization: None,
             iam: None,
+            trace: record.trace.map(|t| t.context),
         };
         let result = self.serve_method(variant, &mut info, guarded, record).await;
         if record.captured.is_none() {
@@ -560,6 +566,11 @@ impl Gateway {
         }
         let integration = &method.integration;
         let integration_started = Instant::now();
+        let spans = self.integration_spans(integration, info.trace.as_ref());
+        let parent = std::mem::replace(
+            &mut info.trace,
+            spans.1.as_ref().or(spans.0.as_ref()).map(|s| s.context),
+        );
         let response = match integration.kind {
             IntegrationType::Mock => mock::run(integration, info),
             IntegrationType::HttpProxy => http::run(&self.client, integration, info, true).await,
@@ -574,6 +585,12 @@ impl Gateway {
             },
         };
         let integration_latency = integration_started.elapsed();
+        info.trace = parent;
+        let failed = response
+            .as_ref()
+            .map_or(true, |r| r.status().is_server_error());
+        self.telemetry.finish(spans.1, failed);
+        self.telemetry.finish(spans.0, failed);
         record.integration_latency = Some(integration_latency);
         let response = response?;
         record.integration_status = Some(response.status().as_u16());
@@ -589,6 +606,33 @@ impl Gateway {
             usage.record_response(length.unwrap_or(0) as usize);
         }
         Ok(response)
+    }
+
+    /// The spans of a traced request's integration call: the integration's, and for a
+    /// function the invocation's within it.
+    fn integration_spans(
+        &self,
+        integration: &tollgate_plan::IntegrationPlan,
+        parent: Option<&tollgate_telemetry::trace::SpanContext>,
+    ) -> (Option<Span>, Option<Span>) {
+        let kind = integration.kind;
+        let outer = self.telemetry.child(parent, SpanKind::Client, || {
+            format!("integration {}", kind.as_str())
+        });
+        let invoke = match kind {
+            IntegrationType::AwsProxy | IntegrationType::Aws => {
+                self.telemetry
+                    .child(outer.as_ref().map(|s| &s.context), SpanKind::Client, || {
+                        let uri = integration.uri.as_deref().unwrap_or("");
+                        match lambda::function_of(uri) {
+                            Some((name, _)) => format!("invoke {name}"),
+                            None => "invoke".to_string(),
+                        }
+                    })
+            }
+            _ => None,
+        };
+        (outer, invoke)
     }
 
     /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`: what
@@ -713,6 +757,12 @@ impl Gateway {
                 // The resource policy's explicit denies apply before the authorizer runs;
                 // its allow is then the authorizer's to give.
                 self.check_policies(variant, info, Caller::Authorized)?;
+                let span = self
+                    .telemetry
+                    .child(info.trace.as_ref(), SpanKind::Internal, || {
+                        format!("authorizer {}", plan.name)
+                    });
+                let parent = std::mem::replace(&mut info.trace, span.as_ref().map(|s| s.context));
                 let authorization = authorizer::authorize(
                     plan,
                     info,
@@ -720,8 +770,10 @@ impl Gateway {
                     self.functions.as_ref(),
                     self.shared.as_ref(),
                 )
-                .await?;
-                info.authorization = Some(authorization);
+                .await;
+                info.trace = parent;
+                self.telemetry.finish(span, authorization.is_err());
+                info.authorization = Some(authorization?);
             }
             "AWS_IAM" => {
                 let principal = self.verify_iam(info)?;
@@ -953,6 +1005,7 @@ impl Gateway {
             api_key: None,
             authorization: None,
             iam: None,
+            trace: None,
         };
         let mut log = vec![format!("Execution log for request {request_id}")];
         let outcome =

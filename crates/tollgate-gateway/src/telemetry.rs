@@ -12,7 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tollgate_plan::{LogLevel, StagePlan};
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
+use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
 use tollgate_telemetry::{Counter, Registry, RestMetrics};
+
+use crate::trace_export::SpanExporter;
 
 use crate::context::{RequestInfo, clf_time};
 
@@ -30,11 +33,13 @@ pub enum AccessLogDestination {
     Stdout,
 }
 
-/// The data plane's telemetry: the metric registry and the access-log writer.
+/// The data plane's telemetry: the metric registry, the access-log writer and the span
+/// exporter (when traces go to a collector).
 pub struct Telemetry {
     pub registry: Arc<Registry>,
     access_log: SyncSender<Line>,
     dropped: Arc<Counter>,
+    traces: Option<SpanExporter>,
 }
 
 /// What the writer thread writes: a stage's access-log line (rendered by the writer) or the
@@ -67,8 +72,12 @@ impl Line {
 }
 
 impl Telemetry {
-    /// Starts the access-log writer thread.
-    pub fn start(registry: Arc<Registry>, destination: AccessLogDestination) -> Arc<Self> {
+    /// Starts the access-log writer thread; spans go to `traces` when given.
+    pub fn start(
+        registry: Arc<Registry>,
+        destination: AccessLogDestination,
+        traces: Option<SpanExporter>,
+    ) -> Arc<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel(ACCESS_LOG_QUEUE);
         let dropped = registry.counter(ACCESS_LOG_DROPPED, &[]);
         let written = registry.counter(ACCESS_LOG_WRITTEN, &[]);
@@ -83,7 +92,54 @@ impl Telemetry {
             registry,
             access_log: tx,
             dropped,
+            traces,
         })
+    }
+
+    /// The server span of a request to `stage`, when the stage traces and spans have somewhere
+    /// to go: in the caller's trace (`traceparent`, else `X-Amzn-Trace-Id`) or a new one.
+    pub fn trace(&self, stage: &StagePlan, headers: &hyper::HeaderMap) -> Option<ServerSpan> {
+        if !stage.tracing_enabled || self.traces.is_none() {
+            return None;
+        }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let incoming = Incoming::from_headers(header("traceparent"), header("x-amzn-trace-id"));
+        let start = SystemTime::now();
+        Some(ServerSpan {
+            context: SpanContext::start(incoming.as_ref(), start),
+            parent: incoming.and_then(|i| i.parent),
+            start,
+        })
+    }
+
+    /// Starts timing a child of `parent` (nothing when the request is not traced).
+    pub fn child(
+        &self,
+        parent: Option<&SpanContext>,
+        kind: SpanKind,
+        name: impl FnOnce() -> String,
+    ) -> Option<Span> {
+        let parent = parent?;
+        let start = SystemTime::now();
+        Some(Span {
+            context: parent.child(),
+            parent: Some(parent.span_id),
+            name: name(),
+            kind,
+            start,
+            end: start,
+            attributes: Vec::new(),
+            error: false,
+        })
+    }
+
+    /// Ends a child span and queues it for export.
+    pub fn finish(&self, span: Option<Span>, error: bool) {
+        if let (Some(mut span), Some(traces)) = (span, &self.traces) {
+            span.end = SystemTime::now();
+            span.error = error;
+            traces.export(span);
+        }
     }
 
     /// Records a finished request: metrics, then the access-log line if the stage logs.
@@ -92,6 +148,9 @@ impl Telemetry {
             return;
         };
         let latency = record.started.elapsed();
+        if let Some(server) = record.trace.take() {
+            self.finish(Some(server.span(&record, &stage, status)), status >= 500);
+        }
         if let Some(metrics) = &stage.metrics {
             metrics.record(status, latency, record.integration_latency);
         }
@@ -148,6 +207,47 @@ pub struct Record<'a> {
     pub captured: Option<Vec<Option<String>>>,
     /// Execution-log steps, when the stage logs executions.
     pub execution: Option<Vec<String>>,
+    /// The request's server span, when its stage traces.
+    pub trace: Option<ServerSpan>,
+    /// The resource path the request was routed to (`/pets/{id}`).
+    pub route: Option<Arc<str>>,
+}
+
+/// The span of one traced request, from its arrival to its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSpan {
+    pub context: SpanContext,
+    /// The caller's span.
+    pub parent: Option<[u8; 8]>,
+    start: SystemTime,
+}
+
+impl ServerSpan {
+    fn span(&self, record: &Record<'_>, stage: &StagePlan, status: u16) -> Span {
+        let route = record.route.as_deref();
+        let mut span = Span {
+            context: self.context,
+            parent: self.parent,
+            name: match route {
+                Some(route) => format!("{} {route}", record.http_method),
+                None => record.http_method.to_string(),
+            },
+            kind: SpanKind::Server,
+            start: self.start,
+            end: self.start,
+            attributes: Vec::with_capacity(8),
+            error: false,
+        };
+        span.attribute("http.request.method", record.http_method);
+        if let Some(route) = route {
+            span.attribute("http.route", route);
+        }
+        span.attribute("http.response.status_code", i64::from(status));
+        span.attribute("aws.api_gateway.api_id", stage.api_id.as_str());
+        span.attribute("aws.api_gateway.stage", stage.stage.as_str());
+        span.attribute("aws.request_id", record.request_id);
+        span
+    }
 }
 
 impl<'a> Record<'a> {
@@ -175,6 +275,8 @@ impl<'a> Record<'a> {
             error: None,
             captured: None,
             execution: None,
+            trace: None,
+            route: None,
         }
     }
 

@@ -112,6 +112,15 @@ pub const ACCESS_LOG_DROPPED: FamilyDef = counter(
     "Access-log lines dropped because the writer fell behind or could not write.",
 );
 
+pub const TRACE_SPANS_EXPORTED: FamilyDef = counter(
+    "tollgate_trace_spans_exported",
+    "Spans sent to the OTLP collector.",
+);
+pub const TRACE_SPANS_DROPPED: FamilyDef = counter(
+    "tollgate_trace_spans_dropped",
+    "Spans dropped because the export queue was full or the collector could not take them.",
+);
+
 /// The handles of one REST stage, or of one method of it (detailed metrics).
 #[derive(Debug)]
 pub struct RestMetrics {

@@ -10,12 +10,14 @@
 //! - [`access_log`]: `accessLogSettings.format` compiled into literals and `$context`
 //!   variables; the console's presets.
 //! - [`process`]: resident memory and CPU time of this process.
+//! - [`trace`]: span contexts (`traceparent`, `X-Amzn-Trace-Id`), spans, OTLP/JSON encoding.
 
 pub mod access_log;
 pub mod families;
 pub mod metric;
 pub mod process;
 pub mod registry;
+pub mod trace;
 
 pub use access_log::AccessLogFormat;
 pub use families::{FunctionMetrics, RestMetrics};

@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Write access logs to stdout instead of {data-dir}/logs/access/{apiId}/{stage}.log
     #[arg(long, env = "TOLLGATE_ACCESS_LOG_STDOUT")]
     access_log_stdout: bool,
+    /// An OpenTelemetry collector (OTLP/HTTP, e.g. http://127.0.0.1:4318) that receives the
+    /// traces of stages with tracingEnabled, as JSON at {URL}/v1/traces [default: no traces]
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     /// Bootstrap credentials (with --secret-access-key): an access key that locks the
     /// management API like stored ones, without being stored [default: none]
     #[arg(long, env = "TOLLGATE_ACCESS_KEY_ID", requires = "secret_access_key")]
@@ -76,6 +80,7 @@ struct FileSettings {
     remote_lambda_endpoint: Option<String>,
     metrics_listen: Option<String>,
     access_log_stdout: Option<bool>,
+    otlp_endpoint: Option<String>,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     #[serde(default)]
@@ -104,6 +109,7 @@ pub struct Settings {
     pub remote_lambda_endpoint: Option<String>,
     pub metrics_listen: Option<String>,
     pub access_log_stdout: bool,
+    pub otlp_endpoint: Option<String>,
     /// Bootstrap credentials (access key id, secret), if configured.
     pub bootstrap_key: Option<(String, String)>,
     /// User pool ARN -> its token issuer and JWKS URL (file only).
@@ -177,6 +183,7 @@ impl Settings {
             remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             access_log_stdout: args.access_log_stdout || file.access_log_stdout.unwrap_or(false),
+            otlp_endpoint: args.otlp_endpoint.or(file.otlp_endpoint),
             bootstrap_key,
             cognito_user_pools: file
                 .cognito_user_pools
@@ -221,6 +228,7 @@ mod tests {
             remote_lambda_endpoint: None,
             metrics_listen: None,
             access_log_stdout: false,
+            otlp_endpoint: None,
             access_key_id: None,
             secret_access_key: None,
         }

@@ -179,9 +179,9 @@ pub(crate) fn substitute_stage_variables(template: &str, request: &RequestInfo<'
     out
 }
 
-/// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Amzn-Trace-Id` (the request's trace id,
-/// read before the client's headers were moved into `headers`).
-fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace_id: &str) {
+/// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and the trace headers (`trace`, read before the
+/// client's headers were moved into `headers`).
+fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace: &str) {
     let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
         Some(existing) => format!("{existing}, {}", request.source_ip),
         None => request.source_ip.clone(),
@@ -192,8 +192,19 @@ fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace_id
     if let Ok(v) = HeaderValue::from_str(&request.protocol_scheme()) {
         headers.insert("x-forwarded-proto", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("Root={trace_id}")) {
+    append_trace(headers, request, trace);
+}
+
+/// `X-Amzn-Trace-Id` (`xray`: the request's [`RequestInfo::xray_header`]) and, when the
+/// request is traced, the W3C `traceparent` naming the integration's span.
+fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: &str) {
+    if let Ok(v) = HeaderValue::from_str(xray) {
         headers.insert("x-amzn-trace-id", v);
+    }
+    if let Some(trace) = &request.trace
+        && let Ok(v) = HeaderValue::from_str(&trace.traceparent())
+    {
+        headers.insert("traceparent", v);
     }
 }
 
@@ -302,10 +313,10 @@ pub async fn run(
         Method::from_bytes(method.as_bytes()).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let mut headers = if proxy {
         // The proxy forwards the client's headers; nothing reads them after this point.
-        let trace_id = request.trace_id();
+        let trace = request.xray_header();
         let mut headers = std::mem::take(&mut request.headers);
         strip_hop_by_hop(&mut headers);
-        append_forwarded(&mut headers, request, &trace_id);
+        append_forwarded(&mut headers, request, &trace);
         headers
     } else {
         let mut headers = HeaderMap::new();
@@ -314,6 +325,9 @@ pub async fn run(
             if let Ok(v) = HeaderValue::from_str(content_type) {
                 headers.insert(CONTENT_TYPE, v);
             }
+        }
+        if request.trace.is_some() {
+            append_trace(&mut headers, request, &request.xray_header());
         }
         headers
     };
