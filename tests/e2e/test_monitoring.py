@@ -348,3 +348,88 @@ def test_execution_logs_info_then_error(server, endpoint, pets):
     wait_for(lambda: any(f"({failed.headers['x-amzn-RequestId']}) Method completed with status: 502" in l
                          for l in execution_log(server, api.id)), message="the failed request logged")
     assert not any(ok.headers["x-amzn-RequestId"] in l for l in execution_log(server, api.id))
+
+
+def test_http_api_metrics_by_stage_and_route(endpoint, backend):
+    """HTTP APIs: Count, 4xx, 5xx, Latency, IntegrationLatency, DataProcessed by ApiId and
+    Stage, and with detailed metrics on by ApiId, Route, Stage."""
+    from http_api_support import path_url, v2_client
+
+    v2 = v2_client(endpoint)
+    api_id = v2.create_api(Name="metered", ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY",
+                                        IntegrationUri=backend.url + "/status/{code}",
+                                        IntegrationMethod="ANY", PayloadFormatVersion="1.0")["IntegrationId"]
+    v2.create_route(ApiId=api_id, RouteKey="POST /st/{code}", Target=f"integrations/{integration}")
+    v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True,
+                    DefaultRouteSettings={"DetailedMetricsEnabled": True})
+    url = path_url(endpoint, api_id, "/st/200")
+    poll("POST", url, until=200)
+    stage = {"ApiId": api_id, "Stage": "$default"}
+    route_labels = {"ApiId": api_id, "Route": "POST /st/{code}", "Stage": "$default"}
+    before = metrics(endpoint)
+    body = "x" * 100
+    for code in (200, 200, 404, 503):
+        resp = call("POST", path_url(endpoint, api_id, f"/st/{code}"), data=body)
+        assert resp.status_code == code
+    assert call("GET", path_url(endpoint, api_id, "/nowhere")).status_code == 404
+    after = metrics(endpoint)
+    assert delta(before, after, "apigateway_Count_total", stage) == 5
+    assert delta(before, after, "apigateway_4xx_total", stage) == 2
+    assert delta(before, after, "apigateway_5xx_total", stage) == 1
+    assert delta(before, after, "apigateway_Latency_count", stage) == 5
+    assert delta(before, after, "apigateway_IntegrationLatency_count", stage) == 4
+    # Each routed request sent 100 bytes and got the backend's JSON answer back.
+    assert delta(before, after, "apigateway_DataProcessed_total", stage) > 400
+    assert delta(before, after, "apigateway_Count_total", route_labels) == 4
+    assert delta(before, after, "apigateway_5xx_total", route_labels) == 1
+
+
+def test_websocket_metrics(endpoint):
+    """WebSocket APIs: ConnectCount, MessageCount, ClientError, IntegrationError,
+    ExecutionError, IntegrationLatency by ApiId and Stage (and Route with detailed metrics)."""
+    from websocket_support import mock_integration, open_ws, recv_json, route, websocket_api, ws_url
+    from http_api_support import v2_client
+
+    v2 = v2_client(endpoint)
+    api_id = websocket_api(v2)
+    route(v2, api_id, "echo", mock_integration(v2, api_id, '{"ok": true}'), two_way=True)
+    failing = v2.create_integration(ApiId=api_id, IntegrationType="MOCK",
+                                    RequestTemplates={"$default": '{"statusCode": 500}'},
+                                    TemplateSelectionExpression="\\$default")["IntegrationId"]
+    route(v2, api_id, "fail", failing)
+    unreachable = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="POST",
+                                        IntegrationUri=f"http://127.0.0.1:{free_port()}/gone")["IntegrationId"]
+    route(v2, api_id, "down", unreachable)
+    deployment = v2.create_deployment(ApiId=api_id)["DeploymentId"]
+    v2.create_stage(ApiId=api_id, StageName="dev", DeploymentId=deployment,
+                    RouteSettings={"echo": {"DetailedMetricsEnabled": True}})
+    wait_for(lambda: requests.get(f"{endpoint}/_aws/execute-api/{api_id}/dev", timeout=5).status_code == 426,
+             message="stage served")
+    stage = {"ApiId": api_id, "Stage": "dev"}
+    echo = {"ApiId": api_id, "Route": "echo", "Stage": "dev"}
+    before = metrics(endpoint)
+    with open_ws(ws_url(endpoint, api_id, "dev")) as ws:
+        ws.send(json.dumps({"action": "echo"}))
+        assert recv_json(ws) == {"ok": True}
+        ws.send(json.dumps({"action": "nothing"}))
+        assert recv_json(ws)["message"] == "Forbidden"
+        ws.send(json.dumps({"action": "fail"}))
+        ws.send(json.dumps({"action": "down"}))
+        assert recv_json(ws)["message"] == "Internal server error"
+        ws.send(json.dumps({"action": "echo"}))
+        assert recv_json(ws) == {"ok": True}
+
+        def settled():
+            text = metrics(endpoint)
+            return text if delta(before, text, "apigateway_IntegrationError_total", stage) == 1 else None
+
+        after = wait_for(settled, timeout=10, message="the failing route's metrics")
+    assert delta(before, after, "apigateway_ConnectCount_total", stage) == 1
+    # In: 5 messages; out: 2 echoes, Forbidden, Internal server error.
+    assert delta(before, after, "apigateway_MessageCount_total", stage) == 9
+    assert delta(before, after, "apigateway_ClientError_total", stage) == 1
+    assert delta(before, after, "apigateway_ExecutionError_total", stage) == 1
+    assert delta(before, after, "apigateway_IntegrationLatency_count", stage) == 4
+    assert delta(before, after, "apigateway_MessageCount_total", echo) == 2
+    assert delta(before, after, "apigateway_IntegrationLatency_count", echo) == 2

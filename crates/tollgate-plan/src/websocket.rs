@@ -20,6 +20,8 @@ pub struct WsStagePlan {
     pub route_selection: SelectionExpression,
     pub routes: HashMap<String, Arc<WsRoutePlan>>,
     pub stage_variables: HashMap<String, String>,
+    /// The stage's metric handles (`ApiId`, `Stage`).
+    pub metrics: Option<Arc<tollgate_telemetry::WebSocketMetrics>>,
 }
 
 pub struct WsRoutePlan {
@@ -30,6 +32,8 @@ pub struct WsRoutePlan {
     pub integration: Option<Arc<WsIntegrationPlan>>,
     /// How `$connect` is authorized.
     pub auth: WsAuth,
+    /// The route's own metric handles, when its settings turn detailed metrics on.
+    pub metrics: Option<Arc<tollgate_telemetry::WebSocketMetrics>>,
 }
 
 pub enum WsAuth {
@@ -215,7 +219,14 @@ fn compile_integration(
 }
 
 impl WsStagePlan {
-    pub fn compile(api_id: &str, stage: &StageRecord, record: &DeploymentRecord) -> Self {
+    /// Compiles a stage; its metric handles come from `registry` when given.
+    pub fn compile(
+        api_id: &str,
+        stage: &StageRecord,
+        record: &DeploymentRecord,
+        registry: Option<&tollgate_telemetry::Registry>,
+    ) -> Self {
+        let stage_name = stage.stage.stage_name.as_str();
         let snapshot = &record.snapshot;
         let integrations: HashMap<&str, Arc<WsIntegrationPlan>> = snapshot
             .integrations
@@ -271,13 +282,33 @@ impl WsStagePlan {
                         .integration_id()
                         .and_then(|id| integrations.get(id).cloned()),
                     auth,
+                    metrics: registry
+                        .filter(|_| {
+                            crate::http_api::detailed_metrics(
+                                stage.stage.route_settings.get(&route.route_key),
+                                &stage.stage.default_route_settings,
+                            )
+                        })
+                        .map(|r| {
+                            Arc::new(tollgate_telemetry::WebSocketMetrics::route(
+                                r,
+                                api_id,
+                                stage_name,
+                                &route.route_key,
+                            ))
+                        }),
                 };
                 (route.route_key.clone(), Arc::new(plan))
             })
             .collect();
         Self {
             api_id: api_id.to_string(),
-            stage: stage.stage.stage_name.clone(),
+            stage: stage_name.to_string(),
+            metrics: registry.map(|r| {
+                Arc::new(tollgate_telemetry::WebSocketMetrics::stage(
+                    r, api_id, stage_name,
+                ))
+            }),
             deployment_id: record.deployment.deployment_id.clone(),
             route_selection: SelectionExpression::parse(&snapshot.api.route_selection_expression)
                 .unwrap_or_else(|_| {

@@ -20,6 +20,6 @@ pub mod registry;
 pub mod trace;
 
 pub use access_log::AccessLogFormat;
-pub use families::{FunctionMetrics, RestMetrics};
+pub use families::{FunctionMetrics, HttpApiMetrics, RestMetrics, WebSocketMetrics, WsOutcome};
 pub use metric::{Counter, Gauge, Histogram};
 pub use registry::{OPENMETRICS_CONTENT_TYPE, Registry};

@@ -22,8 +22,9 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY};
 use hyper::{Request, Response, StatusCode};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tollgate_plan::websocket::WsStagePlan;
+use tollgate_plan::websocket::{WsRoutePlan, WsStagePlan};
 use tollgate_shared::{RateLimit, RateLimiter, SharedState};
+use tollgate_telemetry::WsOutcome;
 
 pub use callback::{callback, connection_id_of};
 pub use connection::Settings;
@@ -67,6 +68,27 @@ impl Runtime {
             account_id,
             connect_limit,
         }
+    }
+}
+
+/// `MessageCount` of the stage: one message from or to a client.
+fn count_message(plan: &WsStagePlan) {
+    if let Some(metrics) = &plan.metrics {
+        metrics.message_count.inc();
+    }
+}
+
+/// Records how a route call ended in the stage's metrics and, with detailed metrics, the
+/// route's.
+fn record(
+    plan: &WsStagePlan,
+    route: Option<&WsRoutePlan>,
+    outcome: WsOutcome,
+    integration: Option<std::time::Duration>,
+) {
+    let route = route.and_then(|r| r.metrics.as_deref());
+    for metrics in plan.metrics.as_deref().into_iter().chain(route) {
+        metrics.record(outcome, integration);
     }
 }
 
@@ -115,7 +137,20 @@ where
     if !is_upgrade(&request) {
         return answer(426, r#"{"message": "Upgrade Required"}"#);
     }
+    let connect_route = plan.routes.get("$connect").cloned();
+    if let Some(metrics) = &plan.metrics {
+        metrics.connect_count.inc();
+    }
+    if let Some(metrics) = connect_route.as_ref().and_then(|r| r.metrics.as_ref()) {
+        metrics.connect_count.inc();
+    }
     if !runtime.connect_limit.try_acquire() {
+        record(
+            &plan,
+            connect_route.as_deref(),
+            WsOutcome::ClientError,
+            None,
+        );
         return answer(429, r#"{"message": "Limit Exceeded"}"#);
     }
     let request_id = crate::pipeline::extended_request_id();
@@ -143,9 +178,13 @@ where
     match authorize::authorize(runtime, &connection, &connect, &request_id).await {
         Ok(context) => connection.authorizer = context,
         Err(refusal) => {
-            if let authorize::Refusal::Internal(detail) = &refusal {
+            let outcome = if let authorize::Refusal::Internal(detail) = &refusal {
                 tracing::warn!(connection = connection.id, %detail, "$connect authorizer failed");
-            }
+                WsOutcome::ExecutionError
+            } else {
+                WsOutcome::ClientError
+            };
+            record(&connection.plan, connect_route.as_deref(), outcome, None);
             return answer(refusal.status(), refusal.body());
         }
     }
