@@ -433,3 +433,34 @@ def test_websocket_metrics(endpoint):
     assert delta(before, after, "apigateway_IntegrationLatency_count", stage) == 4
     assert delta(before, after, "apigateway_MessageCount_total", echo) == 2
     assert delta(before, after, "apigateway_IntegrationLatency_count", echo) == 2
+
+
+def test_execution_log_level_per_method_and_mapping_steps(server, endpoint, pets, backend):
+    """`methodSettings` of one method (`/~1mapped/POST/logging/loglevel`) log that method
+    alone; with dataTrace the body the request template produced is logged as AWS words it."""
+    api = pets
+    key = api.http("/mapped", backend.url + "/echo", http_method="POST", integration_method="POST")
+    api.apigw.update_integration(**key, patchOperations=[
+        {"op": "add", "path": "/requestTemplates/application~1json", "value": '{"wrapped": $input.json(\'$\')}'}])
+    api.deploy("test")
+    api.update_stage("test", {"op": "replace", "path": "/~1mapped/POST/logging/loglevel", "value": "INFO"},
+                     {"op": "replace", "path": "/~1mapped/POST/logging/dataTrace", "value": "true"})
+    url = api.url(endpoint, "test", "/mapped")
+    headers = {"Content-Type": "application/json"}
+    wait_for(lambda: call("POST", url, headers=headers, data='{"a": 1}').status_code == 200
+             and execution_log(server, api.id), timeout=10, message="execution logging of the method")
+    pets_id = call("GET", api.url(endpoint, "test", "/pets")).headers["x-amzn-RequestId"]
+    resp = call("POST", url, headers=headers, data='{"a": 1}')
+    rid = resp.headers["x-amzn-RequestId"]
+
+    def steps():
+        lines = [l.split(f"({rid}) ", 1)[1] for l in execution_log(server, api.id) if f"({rid}) " in l]
+        return lines if any(s.startswith("Method completed") for s in lines) else None
+
+    logged = wait_for(steps, timeout=10, message="execution log of the request")
+    assert "HTTP Method: POST, Resource Path: /mapped" in logged
+    assert 'Method request body before transformations: {"a": 1}' in logged
+    assert 'Endpoint request body after transformations: {"wrapped": {"a":1}}' in logged
+    assert logged[-1] == "Method completed with status: 200"
+    # GET /pets has no setting of its own and the stage's */* is OFF.
+    assert not any(pets_id in l for l in execution_log(server, api.id))

@@ -12,6 +12,7 @@ OpenTelemetry form of the same 128-bit trace id.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -207,3 +208,22 @@ def test_authorizer_integration_and_function_spans(traced, receiver):
     assert int(auth["endTimeUnixNano"]) <= int(integration["startTimeUnixNano"])
     # The function runs as a child of the invoke span.
     assert resp.json()["trace"] == f"Root=1-5f84c7a1-0123456789abcdef01234567;Parent={invoke['spanId']};Sampled=1"
+    # The execution log shows the authorizer's steps in AWS's words.
+    api.update_stage("test", {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"})
+    log = os.path.join(traced.data_dir, "logs", "execution", api.id, "test.log")
+
+    def authorizer_steps():
+        call("GET", api.url(endpoint, "test", "/fn"), headers=headers)
+        if not os.path.exists(log):
+            return None
+        lines = open(log, encoding="utf-8").read().splitlines()
+        started = [l for l in lines if f"Starting authorizer: {authorizer['id']} for request: " in l]
+        if not started:
+            return None
+        rid = started[0].rsplit(" ", 1)[1]
+        return [l.split(f"({rid}) ", 1)[1] for l in lines if f"({rid}) " in l]
+
+    steps = wait_for(authorizer_steps, timeout=20, interval=0.5, message="authorizer steps")
+    at = steps.index(next(s for s in steps if s.startswith("Starting authorizer: ")))
+    assert steps[at + 1:at + 3] == ["Using valid authorizer policy for principal: me",
+                                    "Successfully completed authorizer execution"]

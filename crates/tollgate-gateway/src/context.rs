@@ -43,6 +43,9 @@ pub struct RequestInfo<'a> {
     pub iam: Option<std::sync::Arc<tollgate_iam::Principal>>,
     /// The span what the request calls now is a child of, when the request is traced.
     pub trace: Option<tollgate_telemetry::trace::SpanContext>,
+    /// Set when the execution log shows the integration request's body: the integration
+    /// leaves the body it sent here.
+    pub endpoint_body: Option<std::sync::OnceLock<bytes::Bytes>>,
 }
 
 /// `$context.domainName`: the `Host` header without its port.

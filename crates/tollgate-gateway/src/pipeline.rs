@@ -185,6 +185,12 @@ fn gateway_response(
     response
 }
 
+/// A body as execution logs show it: its first 1,024 characters.
+fn truncated(body: &str) -> &str {
+    let cut = body.char_indices().nth(1024).map_or(body.len(), |(i, _)| i);
+    &body[..cut]
+}
+
 /// An id like API Gateway's `x-amz-apigw-id` / extended request id: 16 characters of base64
 /// alphabet ending in `=`.
 pub(crate) fn extended_request_id() -> String {
@@ -452,6 +458,7 @@ impl Gateway {
             .method(&http_method)
             .ok_or(GatewayError::MissingAuthenticationToken)?;
         record.method_metrics = method.metrics.clone();
+        record.log = method.execution_log;
         if record.trace.is_some() {
             record.route = Some(Arc::from(method.resource_path.as_str()));
         }
@@ -509,6 +516,7 @@ impl Gateway {
             authorization: None,
             iam: None,
             trace: record.trace.map(|t| t.context),
+            endpoint_body: None,
         };
         let result = self.serve_method(variant, &mut info, guarded, record).await;
         if record.captured.is_none() {
@@ -527,7 +535,7 @@ impl Gateway {
     ) -> Result<Response<Full<Bytes>>, GatewayError> {
         let method = info.method;
         let metered = match guarded {
-            Guarded::Yes => self.guard(variant, info).await?,
+            Guarded::Yes => self.guard(variant, info, record).await?,
             Guarded::No => None,
         };
         if let Some(validation) = &method.validation {
@@ -556,17 +564,18 @@ impl Gateway {
         });
         if record.data_trace() {
             record.step(|| {
-                let body = String::from_utf8_lossy(&info.body);
-                let cut = body.char_indices().nth(1024).map_or(body.len(), |(i, _)| i);
                 format!(
                     "Method request body before transformations: {}",
-                    &body[..cut]
+                    truncated(&String::from_utf8_lossy(&info.body))
                 )
             });
         }
         let integration = &method.integration;
         let integration_started = Instant::now();
         let spans = self.integration_spans(integration, info.trace.as_ref());
+        if record.data_trace() {
+            info.endpoint_body = Some(std::sync::OnceLock::new());
+        }
         let parent = std::mem::replace(
             &mut info.trace,
             spans.1.as_ref().or(spans.0.as_ref()).map(|s| s.context),
@@ -586,6 +595,14 @@ impl Gateway {
         };
         let integration_latency = integration_started.elapsed();
         info.trace = parent;
+        if let Some(body) = info.endpoint_body.take().and_then(|b| b.into_inner()) {
+            record.step(|| {
+                format!(
+                    "Endpoint request body after transformations: {}",
+                    truncated(&String::from_utf8_lossy(&body))
+                )
+            });
+        }
         let failed = response
             .as_ref()
             .map_or(true, |r| r.status().is_server_error());
@@ -733,6 +750,7 @@ impl Gateway {
         &self,
         variant: &Variant,
         info: &mut RequestInfo<'_>,
+        record: &mut Record<'_>,
     ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
         let method = info.method;
         match method.authorization_type.as_str() {
@@ -757,6 +775,9 @@ impl Gateway {
                 // The resource policy's explicit denies apply before the authorizer runs;
                 // its allow is then the authorizer's to give.
                 self.check_policies(variant, info, Caller::Authorized)?;
+                let request_id = record.request_id;
+                record
+                    .step(|| format!("Starting authorizer: {} for request: {request_id}", plan.id));
                 let span = self
                     .telemetry
                     .child(info.trace.as_ref(), SpanKind::Internal, || {
@@ -773,7 +794,19 @@ impl Gateway {
                 .await;
                 info.trace = parent;
                 self.telemetry.finish(span, authorization.is_err());
-                info.authorization = Some(authorization?);
+                record.step(|| match &authorization {
+                    Ok(a) => format!(
+                        "Using valid authorizer policy for principal: {}",
+                        a.principal_id
+                    ),
+                    Err(GatewayError::Unauthorized) => {
+                        format!("Unauthorized request: {request_id}")
+                    }
+                    Err(e) => format!("Authorizer failed: {e}"),
+                });
+                let authorization = authorization?;
+                record.step(|| "Successfully completed authorizer execution".to_string());
+                info.authorization = Some(authorization);
             }
             "AWS_IAM" => {
                 let principal = self.verify_iam(info)?;
@@ -1006,6 +1039,7 @@ impl Gateway {
             authorization: None,
             iam: None,
             trace: None,
+            endpoint_body: None,
         };
         let mut log = vec![format!("Execution log for request {request_id}")];
         let outcome =

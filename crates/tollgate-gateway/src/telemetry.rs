@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
-use tollgate_plan::{LogLevel, StagePlan};
+use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
 use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
 use tollgate_telemetry::{Counter, Registry, RestMetrics};
@@ -164,7 +164,7 @@ impl Telemetry {
                 values,
             });
         }
-        let level = stage.execution_log.level;
+        let level = record.log.level;
         if level == LogLevel::Info || (level == LogLevel::Error && status >= 400) {
             if let Some(lines) = record.execution.as_mut() {
                 lines.push(format!("Method completed with status: {status}"));
@@ -205,8 +205,10 @@ pub struct Record<'a> {
     /// Access-log values known once the request was read (aligned with the format's
     /// variables); none when the request failed before.
     pub captured: Option<Vec<Option<String>>>,
-    /// Execution-log steps, when the stage logs executions.
+    /// Execution-log steps, when the stage (or one of its methods) logs executions.
     pub execution: Option<Vec<String>>,
+    /// How the request's execution is logged: the stage's, then its method's once routed.
+    pub log: ExecutionLogging,
     /// The request's server span, when its stage traces.
     pub trace: Option<ServerSpan>,
     /// The resource path the request was routed to (`/pets/{id}`).
@@ -275,6 +277,7 @@ impl<'a> Record<'a> {
             error: None,
             captured: None,
             execution: None,
+            log: ExecutionLogging::default(),
             trace: None,
             route: None,
         }
@@ -282,7 +285,8 @@ impl<'a> Record<'a> {
 
     /// The request reached `stage`: from now on its metrics and logs are recorded.
     pub fn reached(&mut self, stage: &Arc<StagePlan>) {
-        if stage.execution_log.level != LogLevel::Off {
+        self.log = stage.execution_log;
+        if stage.logs_executions {
             self.execution = Some(vec![
                 format!("Extended Request Id: {}", self.extended_id),
                 format!("Starting execution for request: {}", self.request_id),
@@ -300,11 +304,7 @@ impl<'a> Record<'a> {
 
     /// Whether the stage logs request and response bodies (`dataTraceEnabled`).
     pub fn data_trace(&self) -> bool {
-        self.execution.is_some()
-            && self
-                .stage
-                .as_ref()
-                .is_some_and(|s| s.execution_log.data_trace)
+        self.execution.is_some() && self.log.data_trace
     }
 
     /// Captures what the access-log format needs from the request (only when the stage logs).

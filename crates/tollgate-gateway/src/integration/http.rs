@@ -244,7 +244,7 @@ pub(crate) fn integration_body(
     let binary =
         tollgate_plan::is_binary(request.header("content-type"), request.binary_media_types);
     let payload = super::convert(plan.content_handling, binary, &request.body);
-    match template_for(&plan.request_templates, request.header("content-type")) {
+    let result = match template_for(&plan.request_templates, request.header("content-type")) {
         Some(t) => {
             let (mut ctx, overrides) = request.template_context_with_overrides(&payload);
             t.template
@@ -259,7 +259,11 @@ pub(crate) fn integration_body(
             }
             _ => Err(GatewayError::UnsupportedMediaType),
         },
+    };
+    if let (Some(slot), Ok((body, _))) = (&request.endpoint_body, &result) {
+        let _ = slot.set(body.clone());
     }
+    result
 }
 
 impl Mapped {
