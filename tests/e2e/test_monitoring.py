@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from dataplane_support import RestApi, backend, call, poll, wait_for  # noqa: F401 - fixture
-from helpers import free_port, tollgate_bin
+from helpers import free_port, make_client, tollgate_bin
 
 OPENMETRICS = "application/openmetrics-text"
 
@@ -464,3 +464,74 @@ def test_execution_log_level_per_method_and_mapping_steps(server, endpoint, pets
     assert logged[-1] == "Method completed with status: 200"
     # GET /pets has no setting of its own and the stage's */* is OFF.
     assert not any(pets_id in l for l in execution_log(server, api.id))
+
+
+def logs_cli(server, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(tollgate_bin()), "logs", *args, "--data-dir", server.data_dir],
+                          capture_output=True, text=True, timeout=20)
+
+
+def test_logs_cli_since_json_execution_and_follow(server, endpoint, pets):
+    api = pets
+    url = set_access_log(server, endpoint, api, CLF)
+    api.update_stage("test", {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"})
+    wait_for(lambda: call("GET", url).status_code == 200 and execution_log(server, api.id), message="execution log")
+    rid = call("GET", url).headers["x-amzn-RequestId"]
+    logged(server, api, rid)
+
+    # --json: one object per line, its time parsed from the line.
+    out = logs_cli(server, "--api", api.id, "--json")
+    assert out.returncode == 0, out.stderr
+    entries = [json.loads(l) for l in out.stdout.splitlines()]
+    mine = [e for e in entries if rid in e["message"]]
+    assert len(mine) == 1 and mine[0]["source"] == "access"
+    assert mine[0]["apiId"] == api.id and mine[0]["stage"] == "test" and mine[0]["function"] is None
+    assert abs(time.mktime(time.strptime(mine[0]["timestamp"], "%Y-%m-%dT%H:%M:%SZ")) - time.mktime(time.gmtime())) < 120
+
+    # --since: a time after every line leaves none; 10m keeps them.
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    assert logs_cli(server, "--api", api.id, "--stage", "test", "--since", later).stdout == ""
+    assert rid in logs_cli(server, "--api", api.id, "--stage", "test", "--since", "10m").stdout
+    bad = logs_cli(server, "--api", api.id, "--since", "yesterday")
+    assert bad.returncode != 0 and "RFC 3339" in bad.stderr
+
+    # --execution: the execution log's steps of the same request.
+    execution = logs_cli(server, "--api", api.id, "--stage", "test", "--execution").stdout
+    assert f"({rid}) Method completed with status: 200" in execution
+
+    # --follow prints lines written after it started.
+    follower = subprocess.Popen([str(tollgate_bin()), "logs", "--api", api.id, "--stage", "test", "--follow",
+                                 "--since", "1s", "--data-dir", server.data_dir],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        later_rid = call("GET", url).headers["x-amzn-RequestId"]
+        line = ""
+        deadline = time.monotonic() + 15
+        while later_rid not in line:
+            assert time.monotonic() < deadline, "the followed line never came"
+            line = follower.stdout.readline()
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+
+
+def test_access_log_destination_arn_mapped_to_a_file(spawn_server, tmp_path):
+    """`[access-log-destinations]` in tollgate.toml maps a destinationArn to a file."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    arn = "arn:aws:logs:us-east-1:000000000000:log-group:mapped"
+    (data_dir / "tollgate.toml").write_text(
+        f'[access-log-destinations]\n"{arn}" = "custom/mapped.log"\n')
+    srv = spawn_server(str(data_dir))
+    api = RestApi(make_client(srv.url), "mapped")
+    api.mock("/pets", body='{"pets": []}')
+    api.deploy("test")
+    api.update_stage("test", {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+                     {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.requestId"})
+    url = api.url(srv.url, "test", "/pets")
+    mapped = data_dir / "custom" / "mapped.log"
+    wait_for(lambda: call("GET", url).status_code == 200 and mapped.exists() and mapped.read_text(),
+             message="the mapped file written")
+    rid = call("GET", url).headers["x-amzn-RequestId"]
+    wait_for(lambda: rid in mapped.read_text().splitlines(), message="the request's line")
+    assert not (data_dir / "logs" / "access" / api.id / "test.log").exists()

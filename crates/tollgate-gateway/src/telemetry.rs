@@ -28,9 +28,33 @@ pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub enum AccessLogDestination {
     /// `{dir}/access/{apiId}/{stage}.log` (and `{dir}/execution/...` for execution logs),
-    /// rotated by size.
-    Files(PathBuf),
+    /// rotated by size; the access logs of stages whose `destinationArn` is in `destinations`
+    /// go to that file instead.
+    Files {
+        dir: PathBuf,
+        destinations: HashMap<String, PathBuf>,
+    },
     Stdout,
+}
+
+impl AccessLogDestination {
+    /// The file a line goes to (none: stdout).
+    fn path(&self, line: &Line) -> Option<PathBuf> {
+        let Self::Files { dir, destinations } = self else {
+            return None;
+        };
+        let stage = line.stage();
+        if let (Line::Access { .. }, Some(arn)) = (line, &stage.access_log_destination)
+            && let Some(path) = destinations.get(arn)
+        {
+            return Some(path.clone());
+        }
+        Some(
+            dir.join(line.kind())
+                .join(&stage.api_id)
+                .join(format!("{}.log", stage.stage)),
+        )
+    }
 }
 
 /// The data plane's telemetry: the metric registry, the access-log writer and the span
@@ -416,7 +440,7 @@ fn write_lines(
     written: &Counter,
     dropped: &Counter,
 ) {
-    let mut files: HashMap<(&'static str, String, String), LogFile> = HashMap::new();
+    let mut files: HashMap<PathBuf, LogFile> = HashMap::new();
     let stdout = std::io::stdout();
     let mut line = String::with_capacity(512);
     while let Ok(first) = rx.recv() {
@@ -437,19 +461,13 @@ fn write_lines(
                     }
                 }
             }
-            let stage = entry.stage();
-            let ok = match &destination {
-                AccessLogDestination::Stdout => stdout.lock().write_all(line.as_bytes()).is_ok(),
-                AccessLogDestination::Files(dir) => {
-                    let key = (entry.kind(), stage.api_id.clone(), stage.stage.clone());
-                    let file = match files.entry(key) {
+            let ok = match destination.path(&entry) {
+                None => stdout.lock().write_all(line.as_bytes()).is_ok(),
+                Some(path) => {
+                    let file = match files.entry(path) {
                         std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
                         std::collections::hash_map::Entry::Vacant(v) => {
-                            let path = dir
-                                .join(entry.kind())
-                                .join(&stage.api_id)
-                                .join(format!("{}.log", stage.stage));
-                            match LogFile::open(path) {
+                            match LogFile::open(v.key().clone()) {
                                 Ok(f) => Some(v.insert(f)),
                                 Err(e) => {
                                     tracing::warn!(error = %e, "cannot open an access log");

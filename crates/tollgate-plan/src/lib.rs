@@ -33,6 +33,8 @@ pub struct StagePlan {
     pub metrics: Option<Arc<tollgate_telemetry::RestMetrics>>,
     /// `accessLogSettings.format`, compiled; none when access logging is off.
     pub access_log: Option<Arc<tollgate_telemetry::AccessLogFormat>>,
+    /// `accessLogSettings.destinationArn`: where the lines go, when it is mapped to a file.
+    pub access_log_destination: Option<String>,
     /// `tracingEnabled`.
     pub tracing_enabled: bool,
     /// Execution logging of the stage (`methodSettings` `*/*` `logging/loglevel` and
@@ -88,6 +90,10 @@ impl StagePlan {
             stage: stage.stage_name.clone(),
             metrics: guards.stage_metrics(),
             access_log,
+            access_log_destination: stage
+                .access_log_settings
+                .as_ref()
+                .and_then(|a| a.destination_arn.clone()),
             tracing_enabled: stage.tracing_enabled,
             execution_log: ExecutionLogging::of(stage),
             logs_executions: stage

@@ -85,6 +85,10 @@ struct FileSettings {
     secret_access_key: Option<String>,
     #[serde(default)]
     cognito_user_pools: BTreeMap<String, CognitoUserPoolFile>,
+    /// `[access-log-destinations]`: `accessLogSettings.destinationArn` -> the file its lines
+    /// go to (relative paths are under the data dir).
+    #[serde(default)]
+    access_log_destinations: BTreeMap<String, PathBuf>,
 }
 
 /// `[cognito-user-pools."arn:aws:cognito-idp:..."]` in `tollgate.toml`: where the tokens of a
@@ -110,6 +114,8 @@ pub struct Settings {
     pub metrics_listen: Option<String>,
     pub access_log_stdout: bool,
     pub otlp_endpoint: Option<String>,
+    /// `destinationArn` -> access-log file (absolute), from the file's `[access-log-destinations]`.
+    pub access_log_destinations: std::collections::HashMap<String, PathBuf>,
     /// Bootstrap credentials (access key id, secret), if configured.
     pub bootstrap_key: Option<(String, String)>,
     /// User pool ARN -> its token issuer and JWKS URL (file only).
@@ -163,6 +169,8 @@ impl Settings {
                 );
             }
         };
+        let access_log_destinations =
+            access_log_destinations(&data_dir, file.access_log_destinations.clone());
         Ok(Self {
             listen: args
                 .listen
@@ -184,6 +192,7 @@ impl Settings {
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             access_log_stdout: args.access_log_stdout || file.access_log_stdout.unwrap_or(false),
             otlp_endpoint: args.otlp_endpoint.or(file.otlp_endpoint),
+            access_log_destinations,
             bootstrap_key,
             cognito_user_pools: file
                 .cognito_user_pools
@@ -201,6 +210,18 @@ impl Settings {
                 .collect(),
         })
     }
+}
+
+/// The `[access-log-destinations]` table with its paths made absolute (relative ones are
+/// under the data dir).
+fn access_log_destinations(
+    data_dir: &std::path::Path,
+    table: BTreeMap<String, PathBuf>,
+) -> std::collections::HashMap<String, PathBuf> {
+    table
+        .into_iter()
+        .map(|(arn, path)| (arn, data_dir.join(path)))
+        .collect()
 }
 
 fn read_file(data_dir: &std::path::Path) -> Result<FileSettings, String> {

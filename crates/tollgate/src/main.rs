@@ -191,7 +191,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let access_log = if settings.access_log_stdout {
         AccessLogDestination::Stdout
     } else {
-        AccessLogDestination::Files(settings.data_dir.join("logs"))
+        AccessLogDestination::Files {
+            dir: settings.data_dir.join("logs"),
+            destinations: settings.access_log_destinations.clone(),
+        }
     };
     let traces = match &settings.otlp_endpoint {
         Some(endpoint) => {
