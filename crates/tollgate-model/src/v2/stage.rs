@@ -257,7 +257,7 @@ mod tests {
         );
         assert!(
             Stage::create(
-                &input(r#"{"stageName": "s", "routeSettings": {"nope": {}}}"#),
+                &input(r#"{"stageName": "s", "routeSettings": {"": {}}}"#),
                 "t".into()
             )
             .is_err()
