@@ -178,8 +178,12 @@ def tollgate_http_proxy(backend_path: str, guarded: bool = False,
         if guarded:
             attach_usage_plan(apigw, api_id, headers["x-api-key"])
         if monitored:
+            # A `*/*` method setting comes with AWS's default stage throttle (10,000 req/s,
+            # burst 5,000): lift it, as the account's, so that both scenarios do the same work.
             apigw.update_stage(restApiId=api_id, stageName="bench", patchOperations=[
                 {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+                {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "100000000"},
+                {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "100000000"},
                 {"op": "replace", "path": "/accessLogSettings/destinationArn",
                  "value": "arn:aws:logs:us-east-1:000000000000:log-group:bench"},
                 {"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT},

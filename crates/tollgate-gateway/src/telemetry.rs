@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
 use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
@@ -21,6 +21,10 @@ use crate::context::{RequestInfo, clf_time};
 
 /// Lines waiting for the writer; beyond this they are dropped (and counted).
 pub const ACCESS_LOG_QUEUE: usize = 16 * 1024;
+/// How often the writer wakes up to write what requests queued: requests never wake it (a
+/// wake-up and a write per line cost more than the line itself), so lines reach their file
+/// within this delay, many per write.
+pub const ACCESS_LOG_FLUSH: Duration = Duration::from_millis(50);
 /// An access-log file is rotated (to `.1`) past this size.
 pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -346,7 +350,7 @@ impl<'a> Record<'a> {
     }
 
     fn access_values(
-        &self,
+        &mut self,
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
@@ -356,7 +360,7 @@ impl<'a> Record<'a> {
         };
         let mut values = self
             .captured
-            .clone()
+            .take()
             .unwrap_or_else(|| vec![None; format.variables().len()]);
         for (name, slot) in format.variables().iter().zip(values.iter_mut()) {
             if let Some(v) = self.final_value(name, status, response_length, latency) {
@@ -443,9 +447,18 @@ fn write_lines(
     let mut files: HashMap<PathBuf, LogFile> = HashMap::new();
     let stdout = std::io::stdout();
     let mut line = String::with_capacity(512);
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(entry) = next {
+    loop {
+        std::thread::sleep(ACCESS_LOG_FLUSH);
+        let mut open = true;
+        loop {
+            let entry = match rx.try_recv() {
+                Ok(entry) => entry,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            };
             line.clear();
             match &entry {
                 Line::Access { stage, values } => {
@@ -484,11 +497,13 @@ fn write_lines(
             } else {
                 dropped.inc();
             }
-            next = rx.try_recv().ok();
         }
         let _ = stdout.lock().flush();
         for file in files.values_mut() {
             let _ = file.out.flush();
+        }
+        if !open {
+            return;
         }
     }
 }
@@ -508,7 +523,7 @@ impl LogFile {
         let size = file.metadata()?.len();
         Ok(Self {
             path,
-            out: BufWriter::new(file),
+            out: BufWriter::with_capacity(64 * 1024, file),
             size,
         })
     }
