@@ -548,11 +548,11 @@ impl HttpStagePlan {
             );
             if detailed_metrics(route_settings, &settings.default_route_settings) {
                 plan.metrics = registry.map(|r| {
-                    Arc::new(tollgate_telemetry::HttpApiMetrics::route(
+                    Arc::new(tollgate_telemetry::HttpApiMetrics::of(
                         r,
                         api_id,
                         &settings.stage_name,
-                        &route.route_key,
+                        Some(&route.route_key),
                     ))
                 });
             }
@@ -589,10 +589,11 @@ impl HttpStagePlan {
                 .map(CorsPlan::compile),
             authorizer_cache_generation: stage.authorizer_cache_generation,
             metrics: registry.map(|r| {
-                Arc::new(tollgate_telemetry::HttpApiMetrics::stage(
+                Arc::new(tollgate_telemetry::HttpApiMetrics::of(
                     r,
                     api_id,
                     &settings.stage_name,
+                    None,
                 ))
             }),
         }

@@ -290,11 +290,11 @@ impl WsStagePlan {
                             )
                         })
                         .map(|r| {
-                            Arc::new(tollgate_telemetry::WebSocketMetrics::route(
+                            Arc::new(tollgate_telemetry::WebSocketMetrics::of(
                                 r,
                                 api_id,
                                 stage_name,
-                                &route.route_key,
+                                Some(&route.route_key),
                             ))
                         }),
                 };
@@ -305,8 +305,8 @@ impl WsStagePlan {
             api_id: api_id.to_string(),
             stage: stage_name.to_string(),
             metrics: registry.map(|r| {
-                Arc::new(tollgate_telemetry::WebSocketMetrics::stage(
-                    r, api_id, stage_name,
+                Arc::new(tollgate_telemetry::WebSocketMetrics::of(
+                    r, api_id, stage_name, None,
                 ))
             }),
             deployment_id: record.deployment.deployment_id.clone(),

@@ -207,16 +207,43 @@ impl RestMetrics {
 
     /// Records one answered request.
     pub fn record(&self, status: u16, latency: Duration, integration: Option<Duration>) {
-        self.count.inc();
-        match status {
-            400..=499 => self.client_errors.inc(),
-            500..=599 => self.server_errors.inc(),
-            _ => {}
-        }
-        self.latency.record(latency);
-        if let Some(integration) = integration {
-            self.integration_latency.record(integration);
-        }
+        record_answer(
+            (&self.count, &self.client_errors, &self.server_errors),
+            (&self.latency, &self.integration_latency),
+            status,
+            (latency, integration),
+        );
+    }
+}
+
+/// Counts an answer by status class and records its latencies.
+fn record_answer(
+    (count, client_errors, server_errors): (&Counter, &Counter, &Counter),
+    (latency_histogram, integration_histogram): (&Histogram, &Histogram),
+    status: u16,
+    (latency, integration): (Duration, Option<Duration>),
+) {
+    count.inc();
+    match status {
+        400..=499 => client_errors.inc(),
+        500..=599 => server_errors.inc(),
+        _ => {}
+    }
+    latency_histogram.record(latency);
+    if let Some(integration) = integration {
+        integration_histogram.record(integration);
+    }
+}
+
+/// The labels of an HTTP or WebSocket API's stage series, or of a route's.
+fn v2_labels<'a>(
+    api_id: &'a str,
+    stage: &'a str,
+    route: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
+    match route {
+        Some(route) => vec![("ApiId", api_id), ("Route", route), ("Stage", stage)],
+        None => vec![("ApiId", api_id), ("Stage", stage)],
     }
 }
 
@@ -244,15 +271,10 @@ impl HttpApiMetrics {
         }
     }
 
-    pub fn stage(registry: &Registry, api_id: &str, stage: &str) -> Self {
-        Self::resolve(registry, &[("ApiId", api_id), ("Stage", stage)])
-    }
-
-    pub fn route(registry: &Registry, api_id: &str, stage: &str, route: &str) -> Self {
-        Self::resolve(
-            registry,
-            &[("ApiId", api_id), ("Route", route), ("Stage", stage)],
-        )
+    /// A stage's series (`ApiId`, `Stage`), or with `route` a route's (`ApiId`, `Route`,
+    /// `Stage`).
+    pub fn of(registry: &Registry, api_id: &str, stage: &str, route: Option<&str>) -> Self {
+        Self::resolve(registry, &v2_labels(api_id, stage, route))
     }
 
     /// Records one answered request; `bytes`: its request and response bodies.
@@ -263,16 +285,12 @@ impl HttpApiMetrics {
         integration: Option<Duration>,
         bytes: u64,
     ) {
-        self.count.inc();
-        match status {
-            400..=499 => self.client_errors.inc(),
-            500..=599 => self.server_errors.inc(),
-            _ => {}
-        }
-        self.latency.record(latency);
-        if let Some(integration) = integration {
-            self.integration_latency.record(integration);
-        }
+        record_answer(
+            (&self.count, &self.client_errors, &self.server_errors),
+            (&self.latency, &self.integration_latency),
+            status,
+            (latency, integration),
+        );
         self.data_processed.add(bytes);
     }
 }
@@ -313,15 +331,10 @@ impl WebSocketMetrics {
         }
     }
 
-    pub fn stage(registry: &Registry, api_id: &str, stage: &str) -> Self {
-        Self::resolve(registry, &[("ApiId", api_id), ("Stage", stage)])
-    }
-
-    pub fn route(registry: &Registry, api_id: &str, stage: &str, route: &str) -> Self {
-        Self::resolve(
-            registry,
-            &[("ApiId", api_id), ("Route", route), ("Stage", stage)],
-        )
+    /// A stage's series (`ApiId`, `Stage`), or with `route` a route's (`ApiId`, `Route`,
+    /// `Stage`).
+    pub fn of(registry: &Registry, api_id: &str, stage: &str, route: Option<&str>) -> Self {
+        Self::resolve(registry, &v2_labels(api_id, stage, route))
     }
 
     /// Records the outcome of one route call (`integration`: how long the integration took).

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
+use tollgate_model::calendar::{civil_from_days, days_from_civil};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -252,28 +253,6 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 fn at_epoch(secs: i64) -> Option<SystemTime> {
     SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(secs).ok()?))
 }
@@ -296,8 +275,8 @@ fn clf_time_in(line: &str) -> Option<SystemTime> {
 }
 
 fn parse_clf(text: &str) -> Option<SystemTime> {
-    let day = number(text.get(0..2)?)?;
-    let month = MONTHS.iter().position(|m| Some(*m) == text.get(3..6))? as i64 + 1;
+    let day = u32::try_from(number(text.get(0..2)?)?).ok()?;
+    let month = MONTHS.iter().position(|m| Some(*m) == text.get(3..6))? as u32 + 1;
     let year = number(text.get(7..11)?)?;
     let (h, mi, s) = (
         number(text.get(12..14)?)?,
@@ -355,6 +334,7 @@ fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let (date, time) = text.split_once(['T', 't', ' '])?;
     let mut d = date.split('-');
     let (y, m, day) = (number(d.next()?)?, number(d.next()?)?, number(d.next()?)?);
+    let (m, day) = (u32::try_from(m).ok()?, u32::try_from(day).ok()?);
     if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
         return None;
     }
