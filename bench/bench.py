@@ -193,8 +193,12 @@ def tollgate_http_proxy(backend_path: str, guarded: bool = False,
         if guarded:
             attach_usage_plan(apigw, api_id, headers["x-api-key"])
         if monitored:
+            # A `*/*` method setting comes with AWS's default stage throttle (10,000 req/s,
+            # burst 5,000): lift it, as the account's, so that both scenarios do the same work.
             apigw.update_stage(restApiId=api_id, stageName="bench", patchOperations=[
                 {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+                {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "100000000"},
+                {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "100000000"},
                 {"op": "replace", "path": "/accessLogSettings/destinationArn",
                  "value": "arn:aws:logs:us-east-1:000000000000:log-group:bench"},
                 {"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT},
@@ -443,7 +447,8 @@ SCENARIOS: list[Scenario] = [
         nginx=nginx_reverse_proxy("/hello"),
         expect_body=HELLO_BODY,
         baseline="http_proxy_small",
-        baseline_target=1.15,
+        # Issue 11: metrics plus an access log cost under 10% of the passthrough.
+        baseline_target=1.10,
     ),
     Scenario(
         name="http_proxy_1k",

@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from dataplane_support import RestApi, backend, call, poll, wait_for  # noqa: F401 - fixture
-from helpers import free_port, tollgate_bin
+from helpers import free_port, make_client, tollgate_bin
 
 OPENMETRICS = "application/openmetrics-text"
 
@@ -348,3 +348,190 @@ def test_execution_logs_info_then_error(server, endpoint, pets):
     wait_for(lambda: any(f"({failed.headers['x-amzn-RequestId']}) Method completed with status: 502" in l
                          for l in execution_log(server, api.id)), message="the failed request logged")
     assert not any(ok.headers["x-amzn-RequestId"] in l for l in execution_log(server, api.id))
+
+
+def test_http_api_metrics_by_stage_and_route(endpoint, backend):
+    """HTTP APIs: Count, 4xx, 5xx, Latency, IntegrationLatency, DataProcessed by ApiId and
+    Stage, and with detailed metrics on by ApiId, Route, Stage."""
+    from http_api_support import path_url, v2_client
+
+    v2 = v2_client(endpoint)
+    api_id = v2.create_api(Name="metered", ProtocolType="HTTP")["ApiId"]
+    integration = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY",
+                                        IntegrationUri=backend.url + "/status/{code}",
+                                        IntegrationMethod="ANY", PayloadFormatVersion="1.0")["IntegrationId"]
+    v2.create_route(ApiId=api_id, RouteKey="POST /st/{code}", Target=f"integrations/{integration}")
+    v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True,
+                    DefaultRouteSettings={"DetailedMetricsEnabled": True})
+    url = path_url(endpoint, api_id, "/st/200")
+    poll("POST", url, until=200)
+    stage = {"ApiId": api_id, "Stage": "$default"}
+    route_labels = {"ApiId": api_id, "Route": "POST /st/{code}", "Stage": "$default"}
+    before = metrics(endpoint)
+    body = "x" * 100
+    for code in (200, 200, 404, 503):
+        resp = call("POST", path_url(endpoint, api_id, f"/st/{code}"), data=body)
+        assert resp.status_code == code
+    assert call("GET", path_url(endpoint, api_id, "/nowhere")).status_code == 404
+    after = metrics(endpoint)
+    assert delta(before, after, "apigateway_Count_total", stage) == 5
+    assert delta(before, after, "apigateway_4xx_total", stage) == 2
+    assert delta(before, after, "apigateway_5xx_total", stage) == 1
+    assert delta(before, after, "apigateway_Latency_count", stage) == 5
+    assert delta(before, after, "apigateway_IntegrationLatency_count", stage) == 4
+    # Each routed request sent 100 bytes and got the backend's JSON answer back.
+    assert delta(before, after, "apigateway_DataProcessed_total", stage) > 400
+    assert delta(before, after, "apigateway_Count_total", route_labels) == 4
+    assert delta(before, after, "apigateway_5xx_total", route_labels) == 1
+
+
+def test_websocket_metrics(endpoint):
+    """WebSocket APIs: ConnectCount, MessageCount, ClientError, IntegrationError,
+    ExecutionError, IntegrationLatency by ApiId and Stage (and Route with detailed metrics)."""
+    from websocket_support import mock_integration, open_ws, recv_json, route, websocket_api, ws_url
+    from http_api_support import v2_client
+
+    v2 = v2_client(endpoint)
+    api_id = websocket_api(v2)
+    route(v2, api_id, "echo", mock_integration(v2, api_id, '{"ok": true}'), two_way=True)
+    failing = v2.create_integration(ApiId=api_id, IntegrationType="MOCK",
+                                    RequestTemplates={"$default": '{"statusCode": 500}'},
+                                    TemplateSelectionExpression="\\$default")["IntegrationId"]
+    route(v2, api_id, "fail", failing)
+    unreachable = v2.create_integration(ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="POST",
+                                        IntegrationUri=f"http://127.0.0.1:{free_port()}/gone")["IntegrationId"]
+    route(v2, api_id, "down", unreachable)
+    deployment = v2.create_deployment(ApiId=api_id)["DeploymentId"]
+    v2.create_stage(ApiId=api_id, StageName="dev", DeploymentId=deployment,
+                    RouteSettings={"echo": {"DetailedMetricsEnabled": True}})
+    wait_for(lambda: requests.get(f"{endpoint}/_aws/execute-api/{api_id}/dev", timeout=5).status_code == 426,
+             message="stage served")
+    stage = {"ApiId": api_id, "Stage": "dev"}
+    echo = {"ApiId": api_id, "Route": "echo", "Stage": "dev"}
+    before = metrics(endpoint)
+    with open_ws(ws_url(endpoint, api_id, "dev")) as ws:
+        ws.send(json.dumps({"action": "echo"}))
+        assert recv_json(ws) == {"ok": True}
+        ws.send(json.dumps({"action": "nothing"}))
+        assert recv_json(ws)["message"] == "Forbidden"
+        ws.send(json.dumps({"action": "fail"}))
+        ws.send(json.dumps({"action": "down"}))
+        assert recv_json(ws)["message"] == "Internal server error"
+        ws.send(json.dumps({"action": "echo"}))
+        assert recv_json(ws) == {"ok": True}
+
+        def settled():
+            text = metrics(endpoint)
+            return text if delta(before, text, "apigateway_IntegrationError_total", stage) == 1 else None
+
+        after = wait_for(settled, timeout=10, message="the failing route's metrics")
+    assert delta(before, after, "apigateway_ConnectCount_total", stage) == 1
+    # In: 5 messages; out: 2 echoes, Forbidden, Internal server error.
+    assert delta(before, after, "apigateway_MessageCount_total", stage) == 9
+    assert delta(before, after, "apigateway_ClientError_total", stage) == 1
+    assert delta(before, after, "apigateway_ExecutionError_total", stage) == 1
+    assert delta(before, after, "apigateway_IntegrationLatency_count", stage) == 4
+    assert delta(before, after, "apigateway_MessageCount_total", echo) == 2
+    assert delta(before, after, "apigateway_IntegrationLatency_count", echo) == 2
+
+
+def test_execution_log_level_per_method_and_mapping_steps(server, endpoint, pets, backend):
+    """`methodSettings` of one method (`/~1mapped/POST/logging/loglevel`) log that method
+    alone; with dataTrace the body the request template produced is logged as AWS words it."""
+    api = pets
+    key = api.http("/mapped", backend.url + "/echo", http_method="POST", integration_method="POST")
+    api.apigw.update_integration(**key, patchOperations=[
+        {"op": "add", "path": "/requestTemplates/application~1json", "value": '{"wrapped": $input.json(\'$\')}'}])
+    api.deploy("test")
+    api.update_stage("test", {"op": "replace", "path": "/~1mapped/POST/logging/loglevel", "value": "INFO"},
+                     {"op": "replace", "path": "/~1mapped/POST/logging/dataTrace", "value": "true"})
+    url = api.url(endpoint, "test", "/mapped")
+    headers = {"Content-Type": "application/json"}
+    wait_for(lambda: call("POST", url, headers=headers, data='{"a": 1}').status_code == 200
+             and execution_log(server, api.id), timeout=10, message="execution logging of the method")
+    pets_id = call("GET", api.url(endpoint, "test", "/pets")).headers["x-amzn-RequestId"]
+    resp = call("POST", url, headers=headers, data='{"a": 1}')
+    rid = resp.headers["x-amzn-RequestId"]
+
+    def steps():
+        lines = [l.split(f"({rid}) ", 1)[1] for l in execution_log(server, api.id) if f"({rid}) " in l]
+        return lines if any(s.startswith("Method completed") for s in lines) else None
+
+    logged = wait_for(steps, timeout=10, message="execution log of the request")
+    assert "HTTP Method: POST, Resource Path: /mapped" in logged
+    assert 'Method request body before transformations: {"a": 1}' in logged
+    assert 'Endpoint request body after transformations: {"wrapped": {"a":1}}' in logged
+    assert logged[-1] == "Method completed with status: 200"
+    # GET /pets has no setting of its own and the stage's */* is OFF.
+    assert not any(pets_id in l for l in execution_log(server, api.id))
+
+
+def logs_cli(server, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(tollgate_bin()), "logs", *args, "--data-dir", server.data_dir],
+                          capture_output=True, text=True, timeout=20)
+
+
+def test_logs_cli_since_json_execution_and_follow(server, endpoint, pets):
+    api = pets
+    url = set_access_log(server, endpoint, api, CLF)
+    api.update_stage("test", {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"})
+    wait_for(lambda: call("GET", url).status_code == 200 and execution_log(server, api.id), message="execution log")
+    rid = call("GET", url).headers["x-amzn-RequestId"]
+    logged(server, api, rid)
+
+    # --json: one object per line, its time parsed from the line.
+    out = logs_cli(server, "--api", api.id, "--json")
+    assert out.returncode == 0, out.stderr
+    entries = [json.loads(l) for l in out.stdout.splitlines()]
+    mine = [e for e in entries if rid in e["message"]]
+    assert len(mine) == 1 and mine[0]["source"] == "access"
+    assert mine[0]["apiId"] == api.id and mine[0]["stage"] == "test" and mine[0]["function"] is None
+    assert abs(time.mktime(time.strptime(mine[0]["timestamp"], "%Y-%m-%dT%H:%M:%SZ")) - time.mktime(time.gmtime())) < 120
+
+    # --since: a time after every line leaves none; 10m keeps them.
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    assert logs_cli(server, "--api", api.id, "--stage", "test", "--since", later).stdout == ""
+    assert rid in logs_cli(server, "--api", api.id, "--stage", "test", "--since", "10m").stdout
+    bad = logs_cli(server, "--api", api.id, "--since", "yesterday")
+    assert bad.returncode != 0 and "RFC 3339" in bad.stderr
+
+    # --execution: the execution log's steps of the same request.
+    execution = logs_cli(server, "--api", api.id, "--stage", "test", "--execution").stdout
+    assert f"({rid}) Method completed with status: 200" in execution
+
+    # --follow prints lines written after it started.
+    follower = subprocess.Popen([str(tollgate_bin()), "logs", "--api", api.id, "--stage", "test", "--follow",
+                                 "--since", "1s", "--data-dir", server.data_dir],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        later_rid = call("GET", url).headers["x-amzn-RequestId"]
+        line = ""
+        deadline = time.monotonic() + 15
+        while later_rid not in line:
+            assert time.monotonic() < deadline, "the followed line never came"
+            line = follower.stdout.readline()
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+
+
+def test_access_log_destination_arn_mapped_to_a_file(spawn_server, tmp_path):
+    """`[access-log-destinations]` in tollgate.toml maps a destinationArn to a file."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    arn = "arn:aws:logs:us-east-1:000000000000:log-group:mapped"
+    (data_dir / "tollgate.toml").write_text(
+        f'[access-log-destinations]\n"{arn}" = "custom/mapped.log"\n')
+    srv = spawn_server(str(data_dir))
+    api = RestApi(make_client(srv.url), "mapped")
+    api.mock("/pets", body='{"pets": []}')
+    api.deploy("test")
+    api.update_stage("test", {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+                     {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.requestId"})
+    url = api.url(srv.url, "test", "/pets")
+    mapped = data_dir / "custom" / "mapped.log"
+    wait_for(lambda: call("GET", url).status_code == 200 and mapped.exists() and mapped.read_text(),
+             message="the mapped file written")
+    rid = call("GET", url).headers["x-amzn-RequestId"]
+    wait_for(lambda: rid in mapped.read_text().splitlines(), message="the request's line")
+    assert not (data_dir / "logs" / "access" / api.id / "test.log").exists()

@@ -306,7 +306,7 @@ async fn invoke(
         name,
         qualifier,
         payload: Bytes::from(serde_json::to_vec(&event).unwrap_or_default()),
-        trace_id: Some(info.trace_id()),
+        trace_id: Some(info.xray_header()),
     };
     let result = functions.invoke(call).await.map_err(|e| {
         GatewayError::AuthorizerConfiguration(format!("authorizer {} failed: {e:?}", plan.id))

@@ -41,6 +41,11 @@ pub struct RequestInfo<'a> {
     pub authorization: Option<crate::authorizer::Authorization>,
     /// The caller of an `AWS_IAM` method, once its signature is verified.
     pub iam: Option<std::sync::Arc<tollgate_iam::Principal>>,
+    /// The span what the request calls now is a child of, when the request is traced.
+    pub trace: Option<tollgate_telemetry::trace::SpanContext>,
+    /// Set when the execution log shows the integration request's body: the integration
+    /// leaves the body it sent here.
+    pub endpoint_body: Option<std::sync::OnceLock<bytes::Bytes>>,
 }
 
 /// `$context.domainName`: the `Host` header without its port.
@@ -105,6 +110,9 @@ impl RequestInfo<'_> {
     /// the trace id of a W3C `traceparent`, as X-Ray maps it), else a new
     /// `1-{epoch seconds hex}-{24 hex}`.
     pub fn trace_id(&self) -> String {
+        if let Some(trace) = &self.trace {
+            return trace.xray_trace_id();
+        }
         if let Some(root) = self.header("x-amzn-trace-id").and_then(xray_root) {
             return root.to_string();
         }
@@ -119,6 +127,15 @@ impl RequestInfo<'_> {
         let mut id = format!("1-{secs:08x}-");
         id.extend(self.request_id.chars().filter(|c| *c != '-').take(24));
         id
+    }
+
+    /// `X-Amzn-Trace-Id` for what the request calls (an integration, a function):
+    /// `Root=...`, and when the request is traced `;Parent={span};Sampled=1`.
+    pub fn xray_header(&self) -> String {
+        match &self.trace {
+            Some(trace) => trace.xray_header(),
+            None => format!("Root={}", self.trace_id()),
+        }
     }
 
     fn epoch_millis(&self) -> u128 {

@@ -28,6 +28,7 @@ mod pipeline;
 pub mod plans;
 pub mod server;
 pub mod telemetry;
+pub mod trace_export;
 pub mod websocket;
 
 pub use address::Address;

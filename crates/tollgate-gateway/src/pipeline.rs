@@ -27,6 +27,7 @@ use tollgate_plan::Variant;
 use tollgate_plan::test_invoke::{
     AuthorizerOutcome, AuthorizerTest, MethodTester, TestInvocation, TestOutcome,
 };
+use tollgate_telemetry::trace::{Span, SpanKind};
 
 /// Largest request body API Gateway accepts.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
@@ -186,6 +187,12 @@ fn gateway_response(
     response
 }
 
+/// A body as execution logs show it: its first 1,024 characters.
+fn truncated(body: &str) -> &str {
+    let cut = body.char_indices().nth(1024).map_or(body.len(), |(i, _)| i);
+    &body[..cut]
+}
+
 /// An id like API Gateway's `x-amz-apigw-id` / extended request id: 16 characters of base64
 /// alphabet ending in `=`.
 pub(crate) fn extended_request_id() -> String {
@@ -220,7 +227,7 @@ impl Gateway {
         credentials: Arc<crate::credentials::CredentialsRegistry>,
     ) -> Result<Arc<Self>, String> {
         let registry = tollgate_telemetry::Registry::new();
-        let telemetry = Telemetry::start(registry, AccessLogDestination::Stdout);
+        let telemetry = Telemetry::start(registry, AccessLogDestination::Stdout, None);
         let shared = Arc::new(tollgate_shared::InProcess::new());
         Self::start_with_telemetry(store, shared, config, functions, credentials, telemetry).await
     }
@@ -372,6 +379,7 @@ impl Gateway {
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
         record.reached(&stage);
+        record.trace = self.telemetry.trace(&stage, request.headers());
         let request_id = record.request_id;
         match self
             .execute(address, variant, request, remote, record, Guarded::Yes)
@@ -458,6 +466,10 @@ impl Gateway {
             .method(&http_method)
             .ok_or(GatewayError::MissingAuthenticationToken)?;
         record.method_metrics = method.metrics.clone();
+        record.log = method.execution_log;
+        if record.trace.is_some() {
+            record.route = Some(Arc::from(method.resource_path.as_str()));
+        }
         record.step(|| {
             format!(
                 "HTTP Method: {http_method}, Resource Path: {}",
@@ -510,6 +522,8 @@ impl Gateway {
             api_key: None,
             authorization: None,
             iam: None,
+            trace: record.trace.map(|t| t.context),
+            endpoint_body: None,
         };
         let result = self.serve_method(variant, &mut info, guarded, record).await;
         if record.captured.is_none() {
@@ -528,7 +542,7 @@ impl Gateway {
     ) -> Result<Response<Full<Bytes>>, GatewayError> {
         let method = info.method;
         let metered = match guarded {
-            Guarded::Yes => self.guard(variant, info).await?,
+            Guarded::Yes => self.guard(variant, info, record).await?,
             Guarded::No => None,
         };
         if let Some(validation) = &method.validation {
@@ -557,16 +571,22 @@ impl Gateway {
         });
         if record.data_trace() {
             record.step(|| {
-                let body = String::from_utf8_lossy(&info.body);
-                let cut = body.char_indices().nth(1024).map_or(body.len(), |(i, _)| i);
                 format!(
                     "Method request body before transformations: {}",
-                    &body[..cut]
+                    truncated(&String::from_utf8_lossy(&info.body))
                 )
             });
         }
         let integration = &method.integration;
         let integration_started = Instant::now();
+        let spans = self.integration_spans(integration, info.trace.as_ref());
+        if record.data_trace() {
+            info.endpoint_body = Some(std::sync::OnceLock::new());
+        }
+        let parent = std::mem::replace(
+            &mut info.trace,
+            spans.1.as_ref().or(spans.0.as_ref()).map(|s| s.context),
+        );
         let response = match integration.kind {
             IntegrationType::Mock => mock::run(integration, info),
             IntegrationType::HttpProxy => http::run(&self.client, integration, info, true).await,
@@ -581,6 +601,20 @@ impl Gateway {
             },
         };
         let integration_latency = integration_started.elapsed();
+        info.trace = parent;
+        if let Some(body) = info.endpoint_body.take().and_then(|b| b.into_inner()) {
+            record.step(|| {
+                format!(
+                    "Endpoint request body after transformations: {}",
+                    truncated(&String::from_utf8_lossy(&body))
+                )
+            });
+        }
+        let failed = response
+            .as_ref()
+            .map_or(true, |r| r.status().is_server_error());
+        self.telemetry.finish(spans.1, failed);
+        self.telemetry.finish(spans.0, failed);
         record.integration_latency = Some(integration_latency);
         let response = response?;
         record.integration_status = Some(response.status().as_u16());
@@ -596,6 +630,33 @@ impl Gateway {
             usage.record_response(length.unwrap_or(0) as usize);
         }
         Ok(response)
+    }
+
+    /// The spans of a traced request's integration call: the integration's, and for a
+    /// function the invocation's within it.
+    fn integration_spans(
+        &self,
+        integration: &tollgate_plan::IntegrationPlan,
+        parent: Option<&tollgate_telemetry::trace::SpanContext>,
+    ) -> (Option<Span>, Option<Span>) {
+        let kind = integration.kind;
+        let outer = self.telemetry.child(parent, SpanKind::Client, || {
+            format!("integration {}", kind.as_str())
+        });
+        let invoke = match kind {
+            IntegrationType::AwsProxy | IntegrationType::Aws => {
+                self.telemetry
+                    .child(outer.as_ref().map(|s| &s.context), SpanKind::Client, || {
+                        let uri = integration.uri.as_deref().unwrap_or("");
+                        match lambda::function_of(uri) {
+                            Some((name, _)) => format!("invoke {name}"),
+                            None => "invoke".to_string(),
+                        }
+                    })
+            }
+            _ => None,
+        };
+        (outer, invoke)
     }
 
     /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}{path}`: what
@@ -683,6 +744,7 @@ impl Gateway {
         &self,
         variant: &Variant,
         info: &mut RequestInfo<'_>,
+        record: &mut Record<'_>,
     ) -> Result<Option<Arc<UsageCounters>>, GatewayError> {
         let method = info.method;
         match method.authorization_type.as_str() {
@@ -707,6 +769,15 @@ impl Gateway {
                 // The resource policy's explicit denies apply before the authorizer runs;
                 // its allow is then the authorizer's to give.
                 self.check_policies(variant, info, Caller::Authorized)?;
+                let request_id = record.request_id;
+                record
+                    .step(|| format!("Starting authorizer: {} for request: {request_id}", plan.id));
+                let span = self
+                    .telemetry
+                    .child(info.trace.as_ref(), SpanKind::Internal, || {
+                        format!("authorizer {}", plan.name)
+                    });
+                let parent = std::mem::replace(&mut info.trace, span.as_ref().map(|s| s.context));
                 let authorization = authorizer::authorize(
                     plan,
                     info,
@@ -715,7 +786,21 @@ impl Gateway {
                     self.shared.as_ref(),
                     &self.authorizer_answers,
                 )
-                .await?;
+                .await;
+                info.trace = parent;
+                self.telemetry.finish(span, authorization.is_err());
+                record.step(|| match &authorization {
+                    Ok(a) => format!(
+                        "Using valid authorizer policy for principal: {}",
+                        a.principal_id
+                    ),
+                    Err(GatewayError::Unauthorized) => {
+                        format!("Unauthorized request: {request_id}")
+                    }
+                    Err(e) => format!("Authorizer failed: {e}"),
+                });
+                let authorization = authorization?;
+                record.step(|| "Successfully completed authorizer execution".to_string());
                 info.authorization = Some(authorization);
             }
             "AWS_IAM" => {
@@ -948,6 +1033,8 @@ impl Gateway {
             api_key: None,
             authorization: None,
             iam: None,
+            trace: None,
+            endpoint_body: None,
         };
         let mut log = vec![format!("Execution log for request {request_id}")];
         let outcome =

@@ -267,11 +267,11 @@ impl PlanSet {
                 continue;
             };
             if record.snapshot.api.protocol_type == "WEBSOCKET" {
-                let plan = WsStagePlan::compile(api_id, &stage, &record);
+                let plan = WsStagePlan::compile(api_id, &stage, &record, Some(&self.registry));
                 websocket.insert(stage.stage.stage_name.clone(), Arc::new(plan));
                 continue;
             }
-            let plan = HttpStagePlan::compile(api_id, &stage, &record);
+            let plan = HttpStagePlan::compile(api_id, &stage, &record, Some(&self.registry));
             stages.insert(stage.stage.stage_name.clone(), Arc::new(plan));
         }
         if !websocket.is_empty() || stages.is_empty() && self.is_websocket(api_id).await? {

@@ -7,17 +7,24 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
-use tollgate_plan::{LogLevel, StagePlan};
+use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
+use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
 use tollgate_telemetry::{Counter, Registry, RestMetrics};
+
+use crate::trace_export::SpanExporter;
 
 use crate::context::{RequestInfo, clf_time};
 
 /// Lines waiting for the writer; beyond this they are dropped (and counted).
 pub const ACCESS_LOG_QUEUE: usize = 16 * 1024;
+/// How often the writer wakes up to write what requests queued: requests never wake it (a
+/// wake-up and a write per line cost more than the line itself), so lines reach their file
+/// within this delay, many per write.
+pub const ACCESS_LOG_FLUSH: Duration = Duration::from_millis(50);
 /// An access-log file is rotated (to `.1`) past this size.
 pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -25,16 +32,42 @@ pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub enum AccessLogDestination {
     /// `{dir}/access/{apiId}/{stage}.log` (and `{dir}/execution/...` for execution logs),
-    /// rotated by size.
-    Files(PathBuf),
+    /// rotated by size; the access logs of stages whose `destinationArn` is in `destinations`
+    /// go to that file instead.
+    Files {
+        dir: PathBuf,
+        destinations: HashMap<String, PathBuf>,
+    },
     Stdout,
 }
 
-/// The data plane's telemetry: the metric registry and the access-log writer.
+impl AccessLogDestination {
+    /// The file a line goes to (none: stdout).
+    fn path(&self, line: &Line) -> Option<PathBuf> {
+        let Self::Files { dir, destinations } = self else {
+            return None;
+        };
+        let stage = line.stage();
+        if let (Line::Access { .. }, Some(arn)) = (line, &stage.access_log_destination)
+            && let Some(path) = destinations.get(arn)
+        {
+            return Some(path.clone());
+        }
+        Some(
+            dir.join(line.kind())
+                .join(&stage.api_id)
+                .join(format!("{}.log", stage.stage)),
+        )
+    }
+}
+
+/// The data plane's telemetry: the metric registry, the access-log writer and the span
+/// exporter (when traces go to a collector).
 pub struct Telemetry {
     pub registry: Arc<Registry>,
     access_log: SyncSender<Line>,
     dropped: Arc<Counter>,
+    traces: Option<SpanExporter>,
 }
 
 /// What the writer thread writes: a stage's access-log line (rendered by the writer) or the
@@ -67,8 +100,12 @@ impl Line {
 }
 
 impl Telemetry {
-    /// Starts the access-log writer thread.
-    pub fn start(registry: Arc<Registry>, destination: AccessLogDestination) -> Arc<Self> {
+    /// Starts the access-log writer thread; spans go to `traces` when given.
+    pub fn start(
+        registry: Arc<Registry>,
+        destination: AccessLogDestination,
+        traces: Option<SpanExporter>,
+    ) -> Arc<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel(ACCESS_LOG_QUEUE);
         let dropped = registry.counter(ACCESS_LOG_DROPPED, &[]);
         let written = registry.counter(ACCESS_LOG_WRITTEN, &[]);
@@ -83,7 +120,54 @@ impl Telemetry {
             registry,
             access_log: tx,
             dropped,
+            traces,
         })
+    }
+
+    /// The server span of a request to `stage`, when the stage traces and spans have somewhere
+    /// to go: in the caller's trace (`traceparent`, else `X-Amzn-Trace-Id`) or a new one.
+    pub fn trace(&self, stage: &StagePlan, headers: &hyper::HeaderMap) -> Option<ServerSpan> {
+        if !stage.tracing_enabled || self.traces.is_none() {
+            return None;
+        }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let incoming = Incoming::from_headers(header("traceparent"), header("x-amzn-trace-id"));
+        let start = SystemTime::now();
+        Some(ServerSpan {
+            context: SpanContext::start(incoming.as_ref(), start),
+            parent: incoming.and_then(|i| i.parent),
+            start,
+        })
+    }
+
+    /// Starts timing a child of `parent` (nothing when the request is not traced).
+    pub fn child(
+        &self,
+        parent: Option<&SpanContext>,
+        kind: SpanKind,
+        name: impl FnOnce() -> String,
+    ) -> Option<Span> {
+        let parent = parent?;
+        let start = SystemTime::now();
+        Some(Span {
+            context: parent.child(),
+            parent: Some(parent.span_id),
+            name: name(),
+            kind,
+            start,
+            end: start,
+            attributes: Vec::new(),
+            error: false,
+        })
+    }
+
+    /// Ends a child span and queues it for export.
+    pub fn finish(&self, span: Option<Span>, error: bool) {
+        if let (Some(mut span), Some(traces)) = (span, &self.traces) {
+            span.end = SystemTime::now();
+            span.error = error;
+            traces.export(span);
+        }
     }
 
     /// Records a finished request: metrics, then the access-log line if the stage logs.
@@ -92,6 +176,9 @@ impl Telemetry {
             return;
         };
         let latency = record.started.elapsed();
+        if let Some(server) = record.trace.take() {
+            self.finish(Some(server.span(&record, &stage, status)), status >= 500);
+        }
         if let Some(metrics) = &stage.metrics {
             metrics.record(status, latency, record.integration_latency);
         }
@@ -105,7 +192,7 @@ impl Telemetry {
                 values,
             });
         }
-        let level = stage.execution_log.level;
+        let level = record.log.level;
         if level == LogLevel::Info || (level == LogLevel::Error && status >= 400) {
             if let Some(lines) = record.execution.as_mut() {
                 lines.push(format!("Method completed with status: {status}"));
@@ -146,8 +233,51 @@ pub struct Record<'a> {
     /// Access-log values known once the request was read (aligned with the format's
     /// variables); none when the request failed before.
     pub captured: Option<Vec<Option<String>>>,
-    /// Execution-log steps, when the stage logs executions.
+    /// Execution-log steps, when the stage (or one of its methods) logs executions.
     pub execution: Option<Vec<String>>,
+    /// How the request's execution is logged: the stage's, then its method's once routed.
+    pub log: ExecutionLogging,
+    /// The request's server span, when its stage traces.
+    pub trace: Option<ServerSpan>,
+    /// The resource path the request was routed to (`/pets/{id}`).
+    pub route: Option<Arc<str>>,
+}
+
+/// The span of one traced request, from its arrival to its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSpan {
+    pub context: SpanContext,
+    /// The caller's span.
+    pub parent: Option<[u8; 8]>,
+    start: SystemTime,
+}
+
+impl ServerSpan {
+    fn span(&self, record: &Record<'_>, stage: &StagePlan, status: u16) -> Span {
+        let route = record.route.as_deref();
+        let mut span = Span {
+            context: self.context,
+            parent: self.parent,
+            name: match route {
+                Some(route) => format!("{} {route}", record.http_method),
+                None => record.http_method.to_string(),
+            },
+            kind: SpanKind::Server,
+            start: self.start,
+            end: self.start,
+            attributes: Vec::with_capacity(8),
+            error: false,
+        };
+        span.attribute("http.request.method", record.http_method);
+        if let Some(route) = route {
+            span.attribute("http.route", route);
+        }
+        span.attribute("http.response.status_code", i64::from(status));
+        span.attribute("aws.api_gateway.api_id", stage.api_id.as_str());
+        span.attribute("aws.api_gateway.stage", stage.stage.as_str());
+        span.attribute("aws.request_id", record.request_id);
+        span
+    }
 }
 
 impl<'a> Record<'a> {
@@ -175,12 +305,16 @@ impl<'a> Record<'a> {
             error: None,
             captured: None,
             execution: None,
+            log: ExecutionLogging::default(),
+            trace: None,
+            route: None,
         }
     }
 
     /// The request reached `stage`: from now on its metrics and logs are recorded.
     pub fn reached(&mut self, stage: &Arc<StagePlan>) {
-        if stage.execution_log.level != LogLevel::Off {
+        self.log = stage.execution_log;
+        if stage.logs_executions {
             self.execution = Some(vec![
                 format!("Extended Request Id: {}", self.extended_id),
                 format!("Starting execution for request: {}", self.request_id),
@@ -198,11 +332,7 @@ impl<'a> Record<'a> {
 
     /// Whether the stage logs request and response bodies (`dataTraceEnabled`).
     pub fn data_trace(&self) -> bool {
-        self.execution.is_some()
-            && self
-                .stage
-                .as_ref()
-                .is_some_and(|s| s.execution_log.data_trace)
+        self.execution.is_some() && self.log.data_trace
     }
 
     /// Captures what the access-log format needs from the request (only when the stage logs).
@@ -220,7 +350,7 @@ impl<'a> Record<'a> {
     }
 
     fn access_values(
-        &self,
+        &mut self,
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
@@ -230,7 +360,7 @@ impl<'a> Record<'a> {
         };
         let mut values = self
             .captured
-            .clone()
+            .take()
             .unwrap_or_else(|| vec![None; format.variables().len()]);
         for (name, slot) in format.variables().iter().zip(values.iter_mut()) {
             if let Some(v) = self.final_value(name, status, response_length, latency) {
@@ -314,12 +444,21 @@ fn write_lines(
     written: &Counter,
     dropped: &Counter,
 ) {
-    let mut files: HashMap<(&'static str, String, String), LogFile> = HashMap::new();
+    let mut files: HashMap<PathBuf, LogFile> = HashMap::new();
     let stdout = std::io::stdout();
     let mut line = String::with_capacity(512);
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(entry) = next {
+    loop {
+        std::thread::sleep(ACCESS_LOG_FLUSH);
+        let mut open = true;
+        loop {
+            let entry = match rx.try_recv() {
+                Ok(entry) => entry,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            };
             line.clear();
             match &entry {
                 Line::Access { stage, values } => {
@@ -335,19 +474,13 @@ fn write_lines(
                     }
                 }
             }
-            let stage = entry.stage();
-            let ok = match &destination {
-                AccessLogDestination::Stdout => stdout.lock().write_all(line.as_bytes()).is_ok(),
-                AccessLogDestination::Files(dir) => {
-                    let key = (entry.kind(), stage.api_id.clone(), stage.stage.clone());
-                    let file = match files.entry(key) {
+            let ok = match destination.path(&entry) {
+                None => stdout.lock().write_all(line.as_bytes()).is_ok(),
+                Some(path) => {
+                    let file = match files.entry(path) {
                         std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
                         std::collections::hash_map::Entry::Vacant(v) => {
-                            let path = dir
-                                .join(entry.kind())
-                                .join(&stage.api_id)
-                                .join(format!("{}.log", stage.stage));
-                            match LogFile::open(path) {
+                            match LogFile::open(v.key().clone()) {
                                 Ok(f) => Some(v.insert(f)),
                                 Err(e) => {
                                     tracing::warn!(error = %e, "cannot open an access log");
@@ -364,11 +497,13 @@ fn write_lines(
             } else {
                 dropped.inc();
             }
-            next = rx.try_recv().ok();
         }
         let _ = stdout.lock().flush();
         for file in files.values_mut() {
             let _ = file.out.flush();
+        }
+        if !open {
+            return;
         }
     }
 }
@@ -388,7 +523,7 @@ impl LogFile {
         let size = file.metadata()?.len();
         Ok(Self {
             path,
-            out: BufWriter::new(file),
+            out: BufWriter::with_capacity(64 * 1024, file),
             size,
         })
     }

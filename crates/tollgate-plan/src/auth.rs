@@ -130,6 +130,16 @@ impl StageGuards<'_> {
         Some(self.shared.rate_limiter(&name, limit))
     }
 
+    /// The execution logging of a method: its `methodSettings` entry, else the stage's `*/*`.
+    pub fn method_logging(&self, path: &str, method: &Method) -> crate::ExecutionLogging {
+        let settings = &self.stage.method_settings;
+        settings
+            .get(&method_setting_key(path, &method.http_method))
+            .or_else(|| settings.get("*/*"))
+            .map(crate::ExecutionLogging::from_setting)
+            .unwrap_or_default()
+    }
+
     /// The stage's metric handles (`ApiName`, `Stage`).
     pub fn stage_metrics(&self) -> Option<Arc<tollgate_telemetry::RestMetrics>> {
         let (registry, api_name) = self.telemetry?;

@@ -12,6 +12,14 @@ use tollgate_model::v2::{
 };
 use tollgate_router::Router;
 
+/// `detailedMetricsEnabled` of a route: its own setting, else the stage's default.
+pub fn detailed_metrics(route: Option<&RouteSettings>, defaults: &RouteSettings) -> bool {
+    route
+        .and_then(|r| r.detailed_metrics_enabled)
+        .or(defaults.detailed_metrics_enabled)
+        .unwrap_or(false)
+}
+
 /// One HTTP API stage, ready to serve.
 pub struct HttpStagePlan {
     pub api_id: String,
@@ -25,6 +33,8 @@ pub struct HttpStagePlan {
     pub cors: Option<CorsPlan>,
     /// Bumped by `ResetAuthorizersCache`: the authorizer cache of this plan starts empty.
     pub authorizer_cache_generation: u64,
+    /// The stage's metric handles (`ApiId`, `Stage`).
+    pub metrics: Option<Arc<tollgate_telemetry::HttpApiMetrics>>,
 }
 
 /// The routes of one path.
@@ -57,6 +67,8 @@ pub struct HttpRoutePlan {
     /// The route's rate limiter, resolved from the shared state on first use (by name, so a
     /// recompiled plan keeps the bucket).
     pub limiter: std::sync::OnceLock<Arc<dyn tollgate_shared::RateLimiter>>,
+    /// The route's own metric handles, when its settings turn detailed metrics on.
+    pub metrics: Option<Arc<tollgate_telemetry::HttpApiMetrics>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -495,7 +507,13 @@ fn throttle_of(settings: Option<&RouteSettings>, defaults: &RouteSettings) -> Op
 }
 
 impl HttpStagePlan {
-    pub fn compile(api_id: &str, stage: &StageRecord, record: &DeploymentRecord) -> Self {
+    /// Compiles a stage; its metric handles come from `registry` when given.
+    pub fn compile(
+        api_id: &str,
+        stage: &StageRecord,
+        record: &DeploymentRecord,
+        registry: Option<&tollgate_telemetry::Registry>,
+    ) -> Self {
         let snapshot: &ApiSnapshot = &record.snapshot;
         let integrations: HashMap<&str, Arc<HttpIntegrationPlan>> = snapshot
             .integrations
@@ -519,14 +537,26 @@ impl HttpStagePlan {
             let Ok(key) = RouteKey::parse(&route.route_key) else {
                 continue;
             };
-            let plan = Arc::new(Self::compile_route(
+            let route_settings = settings.route_settings.get(&route.route_key);
+            let mut plan = Self::compile_route(
                 route,
                 &key,
                 &integrations,
                 &authorizers,
-                settings.route_settings.get(&route.route_key),
+                route_settings,
                 &settings.default_route_settings,
-            ));
+            );
+            if detailed_metrics(route_settings, &settings.default_route_settings) {
+                plan.metrics = registry.map(|r| {
+                    Arc::new(tollgate_telemetry::HttpApiMetrics::of(
+                        r,
+                        api_id,
+                        &settings.stage_name,
+                        Some(&route.route_key),
+                    ))
+                });
+            }
+            let plan = Arc::new(plan);
             match key {
                 RouteKey::Default => default_route = Some(plan),
                 RouteKey::Route { method, path } => {
@@ -558,6 +588,14 @@ impl HttpStagePlan {
                 .as_ref()
                 .map(CorsPlan::compile),
             authorizer_cache_generation: stage.authorizer_cache_generation,
+            metrics: registry.map(|r| {
+                Arc::new(tollgate_telemetry::HttpApiMetrics::of(
+                    r,
+                    api_id,
+                    &settings.stage_name,
+                    None,
+                ))
+            }),
         }
     }
 
@@ -602,6 +640,7 @@ impl HttpStagePlan {
             auth,
             throttle: throttle_of(settings, defaults),
             limiter: std::sync::OnceLock::new(),
+            metrics: None,
         }
     }
 
@@ -672,7 +711,7 @@ mod tests {
             .unwrap(),
             authorizer_cache_generation: 0,
         };
-        HttpStagePlan::compile("api", &stage, &record)
+        HttpStagePlan::compile("api", &stage, &record, None)
     }
 
     fn matched(plan: &HttpStagePlan, method: &str, path: &str) -> Option<String> {

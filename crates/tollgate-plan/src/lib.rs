@@ -33,11 +33,16 @@ pub struct StagePlan {
     pub metrics: Option<Arc<tollgate_telemetry::RestMetrics>>,
     /// `accessLogSettings.format`, compiled; none when access logging is off.
     pub access_log: Option<Arc<tollgate_telemetry::AccessLogFormat>>,
+    /// `accessLogSettings.destinationArn`: where the lines go, when it is mapped to a file.
+    pub access_log_destination: Option<String>,
     /// `tracingEnabled`.
     pub tracing_enabled: bool,
     /// Execution logging of the stage (`methodSettings` `*/*` `logging/loglevel` and
-    /// `logging/dataTrace`).
+    /// `logging/dataTrace`); methods may log more or less (their own `methodSettings`).
     pub execution_log: ExecutionLogging,
+    /// Whether the stage or any of its methods logs executions: only then does a request
+    /// collect its steps.
+    pub logs_executions: bool,
     pub primary: Variant,
     /// `(percentTraffic, variant)`: that share of requests goes to the canary deployment.
     pub canary: Option<(f64, Variant)>,
@@ -85,8 +90,16 @@ impl StagePlan {
             stage: stage.stage_name.clone(),
             metrics: guards.stage_metrics(),
             access_log,
+            access_log_destination: stage
+                .access_log_settings
+                .as_ref()
+                .and_then(|a| a.destination_arn.clone()),
             tracing_enabled: stage.tracing_enabled,
             execution_log: ExecutionLogging::of(stage),
+            logs_executions: stage
+                .method_settings
+                .values()
+                .any(|s| ExecutionLogging::from_setting(s).level != LogLevel::Off),
             primary: Variant::compile(api_id, primary, variables, false, Some(guards)),
             canary,
         }
@@ -122,9 +135,14 @@ pub struct ExecutionLogging {
 
 impl ExecutionLogging {
     fn of(stage: &tollgate_model::rest::Stage) -> Self {
-        let Some(setting) = stage.method_settings.get("*/*") else {
-            return Self::default();
-        };
+        stage
+            .method_settings
+            .get("*/*")
+            .map(Self::from_setting)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn from_setting(setting: &tollgate_model::rest::MethodSetting) -> Self {
         Self {
             level: match setting.logging_level.as_str() {
                 "INFO" => LogLevel::Info,
@@ -209,6 +227,9 @@ impl Variant {
                         .and_then(|id| authorizers.get(id).cloned());
                     plan.throttle = guards.and_then(|g| g.method_limiter(api_id, &path, m));
                     plan.metrics = guards.and_then(|g| g.method_metrics(&path, m));
+                    if let Some(g) = guards {
+                        plan.execution_log = g.method_logging(&path, m);
+                    }
                     Some(Arc::new(plan))
                 })
                 .collect();
@@ -270,6 +291,8 @@ pub struct MethodPlan {
     pub throttle: Option<Arc<dyn tollgate_shared::RateLimiter>>,
     /// The method's own metric handles, when the stage has detailed metrics on for it.
     pub metrics: Option<Arc<tollgate_telemetry::RestMetrics>>,
+    /// The method's execution logging: its `methodSettings` entry, else the stage's `*/*`.
+    pub execution_log: ExecutionLogging,
     pub validation: Option<RequestValidation>,
     pub integration: IntegrationPlan,
 }
@@ -304,6 +327,7 @@ impl MethodPlan {
             authorization_scopes: Vec::new(),
             throttle: None,
             metrics: None,
+            execution_log: ExecutionLogging::default(),
             validation: None,
             integration: IntegrationPlan::compile(&integration),
         }
@@ -326,6 +350,7 @@ impl MethodPlan {
             authorization_scopes: method.authorization_scopes.clone().unwrap_or_default(),
             throttle: None,
             metrics: None,
+            execution_log: ExecutionLogging::default(),
             validation: RequestValidation::compile(method, snapshot),
             integration: IntegrationPlan::compile(integration),
         })

@@ -23,6 +23,8 @@ pub struct WsStagePlan {
     /// `ApiKeySelectionExpression` is `$context.authorizer.usageIdentifierKey`: the key comes
     /// from the `$connect` authorizer, not from the `x-api-key` header.
     pub api_key_from_authorizer: bool,
+    /// The stage's metric handles (`ApiId`, `Stage`).
+    pub metrics: Option<Arc<tollgate_telemetry::WebSocketMetrics>>,
 }
 
 pub struct WsRoutePlan {
@@ -37,6 +39,8 @@ pub struct WsRoutePlan {
     /// Request validation: with a `ModelSelectionExpression`, each message is checked against
     /// the route's request model it selects.
     pub validation: Option<WsValidation>,
+    /// The route's own metric handles, when its settings turn detailed metrics on.
+    pub metrics: Option<Arc<tollgate_telemetry::WebSocketMetrics>>,
 }
 
 /// A route's request models, compiled once per deployment.
@@ -262,7 +266,14 @@ fn compile_integration(
 }
 
 impl WsStagePlan {
-    pub fn compile(api_id: &str, stage: &StageRecord, record: &DeploymentRecord) -> Self {
+    /// Compiles a stage; its metric handles come from `registry` when given.
+    pub fn compile(
+        api_id: &str,
+        stage: &StageRecord,
+        record: &DeploymentRecord,
+        registry: Option<&tollgate_telemetry::Registry>,
+    ) -> Self {
+        let stage_name = stage.stage.stage_name.as_str();
         let snapshot = &record.snapshot;
         let integrations: HashMap<&str, Arc<WsIntegrationPlan>> = snapshot
             .integrations
@@ -325,13 +336,33 @@ impl WsStagePlan {
                     auth,
                     api_key_required: route.api_key_required,
                     validation: WsValidation::compile(route, &models),
+                    metrics: registry
+                        .filter(|_| {
+                            crate::http_api::detailed_metrics(
+                                stage.stage.route_settings.get(&route.route_key),
+                                &stage.stage.default_route_settings,
+                            )
+                        })
+                        .map(|r| {
+                            Arc::new(tollgate_telemetry::WebSocketMetrics::of(
+                                r,
+                                api_id,
+                                stage_name,
+                                Some(&route.route_key),
+                            ))
+                        }),
                 };
                 (route.route_key.clone(), Arc::new(plan))
             })
             .collect();
         Self {
             api_id: api_id.to_string(),
-            stage: stage.stage.stage_name.clone(),
+            stage: stage_name.to_string(),
+            metrics: registry.map(|r| {
+                Arc::new(tollgate_telemetry::WebSocketMetrics::of(
+                    r, api_id, stage_name, None,
+                ))
+            }),
             deployment_id: record.deployment.deployment_id.clone(),
             route_selection: SelectionExpression::parse(&snapshot.api.route_selection_expression)
                 .unwrap_or_else(|_| {

@@ -95,6 +95,10 @@ impl AccessLogFormat {
 }
 
 fn push_single_line(out: &mut String, text: &str) {
+    if !text.contains(['\n', '\r']) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         out.push(if c == '\n' || c == '\r' { ' ' } else { c });
     }

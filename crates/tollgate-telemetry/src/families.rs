@@ -64,6 +64,40 @@ pub const REST_CACHE_MISS: FamilyDef = counter(
     "Requests served from the integration while the API cache was on (AWS/ApiGateway CacheMissCount).",
 );
 
+pub const HTTP_4XX: FamilyDef = counter(
+    "apigateway_4xx",
+    "HTTP API requests answered with a 4XX status (AWS/ApiGateway 4xx).",
+);
+pub const HTTP_5XX: FamilyDef = counter(
+    "apigateway_5xx",
+    "HTTP API requests answered with a 5XX status (AWS/ApiGateway 5xx).",
+);
+pub const HTTP_DATA_PROCESSED: FamilyDef = counter(
+    "apigateway_DataProcessed",
+    "Bytes of HTTP API request and response bodies (AWS/ApiGateway DataProcessed).",
+);
+
+pub const WS_CONNECT_COUNT: FamilyDef = counter(
+    "apigateway_ConnectCount",
+    "Messages sent to the $connect route (AWS/ApiGateway ConnectCount).",
+);
+pub const WS_MESSAGE_COUNT: FamilyDef = counter(
+    "apigateway_MessageCount",
+    "Messages sent to and from the WebSocket API (AWS/ApiGateway MessageCount).",
+);
+pub const WS_INTEGRATION_ERROR: FamilyDef = counter(
+    "apigateway_IntegrationError",
+    "Requests whose integration answered an error (AWS/ApiGateway IntegrationError).",
+);
+pub const WS_CLIENT_ERROR: FamilyDef = counter(
+    "apigateway_ClientError",
+    "Requests refused with a 4XX before the integration was called (AWS/ApiGateway ClientError).",
+);
+pub const WS_EXECUTION_ERROR: FamilyDef = counter(
+    "apigateway_ExecutionError",
+    "Errors while calling the integration (AWS/ApiGateway ExecutionError).",
+);
+
 pub const LAMBDA_INVOCATIONS: FamilyDef = counter(
     "lambda_Invocations",
     "Function invocations, successful or not (AWS/Lambda Invocations).",
@@ -110,6 +144,15 @@ pub const ACCESS_LOG_WRITTEN: FamilyDef =
 pub const ACCESS_LOG_DROPPED: FamilyDef = counter(
     "tollgate_access_log_dropped",
     "Access-log lines dropped because the writer fell behind or could not write.",
+);
+
+pub const TRACE_SPANS_EXPORTED: FamilyDef = counter(
+    "tollgate_trace_spans_exported",
+    "Spans sent to the OTLP collector.",
+);
+pub const TRACE_SPANS_DROPPED: FamilyDef = counter(
+    "tollgate_trace_spans_dropped",
+    "Spans dropped because the export queue was full or the collector could not take them.",
 );
 
 /// The handles of one REST stage, or of one method of it (detailed metrics).
@@ -164,13 +207,144 @@ impl RestMetrics {
 
     /// Records one answered request.
     pub fn record(&self, status: u16, latency: Duration, integration: Option<Duration>) {
-        self.count.inc();
-        match status {
-            400..=499 => self.client_errors.inc(),
-            500..=599 => self.server_errors.inc(),
-            _ => {}
+        record_answer(
+            (&self.count, &self.client_errors, &self.server_errors),
+            (&self.latency, &self.integration_latency),
+            status,
+            (latency, integration),
+        );
+    }
+}
+
+/// Counts an answer by status class and records its latencies.
+fn record_answer(
+    (count, client_errors, server_errors): (&Counter, &Counter, &Counter),
+    (latency_histogram, integration_histogram): (&Histogram, &Histogram),
+    status: u16,
+    (latency, integration): (Duration, Option<Duration>),
+) {
+    count.inc();
+    match status {
+        400..=499 => client_errors.inc(),
+        500..=599 => server_errors.inc(),
+        _ => {}
+    }
+    latency_histogram.record(latency);
+    if let Some(integration) = integration {
+        integration_histogram.record(integration);
+    }
+}
+
+/// The labels of an HTTP or WebSocket API's stage series, or of a route's.
+fn v2_labels<'a>(
+    api_id: &'a str,
+    stage: &'a str,
+    route: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
+    match route {
+        Some(route) => vec![("ApiId", api_id), ("Route", route), ("Stage", stage)],
+        None => vec![("ApiId", api_id), ("Stage", stage)],
+    }
+}
+
+/// The handles of one HTTP API stage (`ApiId`, `Stage`), or of one route of it (`ApiId`,
+/// `Route`, `Stage`; detailed metrics).
+#[derive(Debug)]
+pub struct HttpApiMetrics {
+    pub count: Arc<Counter>,
+    pub client_errors: Arc<Counter>,
+    pub server_errors: Arc<Counter>,
+    pub latency: Arc<Histogram>,
+    pub integration_latency: Arc<Histogram>,
+    pub data_processed: Arc<Counter>,
+}
+
+impl HttpApiMetrics {
+    pub fn resolve(registry: &Registry, labels: &[(&str, &str)]) -> Self {
+        Self {
+            count: registry.counter(REST_COUNT, labels),
+            client_errors: registry.counter(HTTP_4XX, labels),
+            server_errors: registry.counter(HTTP_5XX, labels),
+            latency: registry.histogram(REST_LATENCY, labels),
+            integration_latency: registry.histogram(REST_INTEGRATION_LATENCY, labels),
+            data_processed: registry.counter(HTTP_DATA_PROCESSED, labels),
         }
-        self.latency.record(latency);
+    }
+
+    /// A stage's series (`ApiId`, `Stage`), or with `route` a route's (`ApiId`, `Route`,
+    /// `Stage`).
+    pub fn of(registry: &Registry, api_id: &str, stage: &str, route: Option<&str>) -> Self {
+        Self::resolve(registry, &v2_labels(api_id, stage, route))
+    }
+
+    /// Records one answered request; `bytes`: its request and response bodies.
+    pub fn record(
+        &self,
+        status: u16,
+        latency: Duration,
+        integration: Option<Duration>,
+        bytes: u64,
+    ) {
+        record_answer(
+            (&self.count, &self.client_errors, &self.server_errors),
+            (&self.latency, &self.integration_latency),
+            status,
+            (latency, integration),
+        );
+        self.data_processed.add(bytes);
+    }
+}
+
+/// The handles of one WebSocket API stage (`ApiId`, `Stage`), or of one route of it (`ApiId`,
+/// `Route`, `Stage`; detailed metrics).
+#[derive(Debug)]
+pub struct WebSocketMetrics {
+    pub connect_count: Arc<Counter>,
+    pub message_count: Arc<Counter>,
+    pub integration_error: Arc<Counter>,
+    pub client_error: Arc<Counter>,
+    pub execution_error: Arc<Counter>,
+    pub integration_latency: Arc<Histogram>,
+}
+
+/// How a WebSocket route's call ended, for its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WsOutcome {
+    Ok,
+    /// Refused before the integration (authorizer, no route, throttled): `ClientError`.
+    ClientError,
+    /// The integration answered an error: `IntegrationError`.
+    IntegrationError,
+    /// The integration could not be called (timeout, unreachable): `ExecutionError`.
+    ExecutionError,
+}
+
+impl WebSocketMetrics {
+    pub fn resolve(registry: &Registry, labels: &[(&str, &str)]) -> Self {
+        Self {
+            connect_count: registry.counter(WS_CONNECT_COUNT, labels),
+            message_count: registry.counter(WS_MESSAGE_COUNT, labels),
+            integration_error: registry.counter(WS_INTEGRATION_ERROR, labels),
+            client_error: registry.counter(WS_CLIENT_ERROR, labels),
+            execution_error: registry.counter(WS_EXECUTION_ERROR, labels),
+            integration_latency: registry.histogram(REST_INTEGRATION_LATENCY, labels),
+        }
+    }
+
+    /// A stage's series (`ApiId`, `Stage`), or with `route` a route's (`ApiId`, `Route`,
+    /// `Stage`).
+    pub fn of(registry: &Registry, api_id: &str, stage: &str, route: Option<&str>) -> Self {
+        Self::resolve(registry, &v2_labels(api_id, stage, route))
+    }
+
+    /// Records the outcome of one route call (`integration`: how long the integration took).
+    pub fn record(&self, outcome: WsOutcome, integration: Option<Duration>) {
+        match outcome {
+            WsOutcome::Ok => {}
+            WsOutcome::ClientError => self.client_error.inc(),
+            WsOutcome::IntegrationError => self.integration_error.inc(),
+            WsOutcome::ExecutionError => self.execution_error.inc(),
+        }
         if let Some(integration) = integration {
             self.integration_latency.record(integration);
         }

@@ -10,14 +10,16 @@
 //! - [`access_log`]: `accessLogSettings.format` compiled into literals and `$context`
 //!   variables; the console's presets.
 //! - [`process`]: resident memory and CPU time of this process.
+//! - [`trace`]: span contexts (`traceparent`, `X-Amzn-Trace-Id`), spans, OTLP/JSON encoding.
 
 pub mod access_log;
 pub mod families;
 pub mod metric;
 pub mod process;
 pub mod registry;
+pub mod trace;
 
 pub use access_log::AccessLogFormat;
-pub use families::{FunctionMetrics, RestMetrics};
+pub use families::{FunctionMetrics, HttpApiMetrics, RestMetrics, WebSocketMetrics, WsOutcome};
 pub use metric::{Counter, Gauge, Histogram};
 pub use registry::{OPENMETRICS_CONTENT_TYPE, Registry};

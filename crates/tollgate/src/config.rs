@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Write access logs to stdout instead of {data-dir}/logs/access/{apiId}/{stage}.log
     #[arg(long, env = "TOLLGATE_ACCESS_LOG_STDOUT")]
     access_log_stdout: bool,
+    /// An OpenTelemetry collector (OTLP/HTTP, e.g. http://127.0.0.1:4318) that receives the
+    /// traces of stages with tracingEnabled, as JSON at {URL}/v1/traces [default: no traces]
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     /// Bootstrap credentials (with --secret-access-key): an access key that locks the
     /// management API like stored ones, without being stored [default: none]
     #[arg(long, env = "TOLLGATE_ACCESS_KEY_ID", requires = "secret_access_key")]
@@ -98,12 +102,17 @@ struct FileSettings {
     remote_lambda_endpoint: Option<String>,
     metrics_listen: Option<String>,
     access_log_stdout: Option<bool>,
+    otlp_endpoint: Option<String>,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     #[serde(default)]
     cognito_user_pools: BTreeMap<String, CognitoUserPoolFile>,
+    /// `[access-log-destinations]`: `accessLogSettings.destinationArn` -> the file its lines
+    /// go to (relative paths are under the data dir).
+    #[serde(default)]
+    access_log_destinations: BTreeMap<String, PathBuf>,
 }
 
 /// `[cognito-user-pools."arn:aws:cognito-idp:..."]` in `tollgate.toml`: where the tokens of a
@@ -132,6 +141,9 @@ pub struct Settings {
     pub remote_lambda_endpoint: Option<String>,
     pub metrics_listen: Option<String>,
     pub access_log_stdout: bool,
+    pub otlp_endpoint: Option<String>,
+    /// `destinationArn` -> access-log file (absolute), from the file's `[access-log-destinations]`.
+    pub access_log_destinations: std::collections::HashMap<String, PathBuf>,
     /// Bootstrap credentials (access key id, secret), if configured.
     pub bootstrap_key: Option<(String, String)>,
     /// The TLS certificate chain and key (PEM files) every listener serves with, if any.
@@ -195,6 +207,8 @@ impl Settings {
             (None, None) => None,
             _ => return Err("TLS needs both a certificate (tls-cert) and a key (tls-key)".into()),
         };
+        let access_log_destinations =
+            access_log_destinations(&data_dir, file.access_log_destinations.clone());
         Ok(Self {
             tls,
             listen: args
@@ -221,6 +235,8 @@ impl Settings {
             remote_lambda_endpoint: args.remote_lambda_endpoint.or(file.remote_lambda_endpoint),
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             access_log_stdout: args.access_log_stdout || file.access_log_stdout.unwrap_or(false),
+            otlp_endpoint: args.otlp_endpoint.or(file.otlp_endpoint),
+            access_log_destinations,
             bootstrap_key,
             cognito_user_pools: file
                 .cognito_user_pools
@@ -238,6 +254,18 @@ impl Settings {
                 .collect(),
         })
     }
+}
+
+/// The `[access-log-destinations]` table with its paths made absolute (relative ones are
+/// under the data dir).
+fn access_log_destinations(
+    data_dir: &std::path::Path,
+    table: BTreeMap<String, PathBuf>,
+) -> std::collections::HashMap<String, PathBuf> {
+    table
+        .into_iter()
+        .map(|(arn, path)| (arn, data_dir.join(path)))
+        .collect()
 }
 
 fn read_file(data_dir: &std::path::Path) -> Result<FileSettings, String> {

@@ -210,9 +210,21 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let access_log = if settings.access_log_stdout {
         AccessLogDestination::Stdout
     } else {
-        AccessLogDestination::Files(settings.data_dir.join("logs"))
+        AccessLogDestination::Files {
+            dir: settings.data_dir.join("logs"),
+            destinations: settings.access_log_destinations.clone(),
+        }
     };
-    let telemetry = Telemetry::start(Arc::clone(&registry), access_log);
+    let traces = match &settings.otlp_endpoint {
+        Some(endpoint) => {
+            let exporter =
+                tollgate_gateway::trace_export::SpanExporter::start(endpoint, &registry)?;
+            tracing::info!(%endpoint, "traces of stages with tracingEnabled go to the OTLP collector");
+            Some(exporter)
+        }
+        None => None,
+    };
+    let telemetry = Telemetry::start(Arc::clone(&registry), access_log, traces);
     functions.record_metrics(Arc::clone(&registry));
     let metrics_listener = match &settings.metrics_listen {
         Some(address) => Some(bind(address).await?),

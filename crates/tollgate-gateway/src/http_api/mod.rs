@@ -17,14 +17,14 @@ pub(crate) mod request;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response};
-use tollgate_plan::http_api::{HttpStagePlan, IntegrationTarget};
+use tollgate_plan::http_api::{HttpRoutePlan, HttpStagePlan, IntegrationTarget};
 
 pub use error::HttpApiError;
 use request::HttpRequest;
@@ -89,6 +89,7 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let started = Instant::now();
     let Some((plan, path, raw_path)) = pick_stage(stages, address, stageless_path) else {
         return HttpApiError::NotFound.into_response();
     };
@@ -102,7 +103,9 @@ where
     {
         return cors::preflight(cors, request.headers());
     }
-    let mut response = match run(&ctx, plan, request, path, raw_path, remote).await {
+    let mut observed = Observed::default();
+    let result = run(&ctx, plan, request, (path, raw_path), remote, &mut observed).await;
+    let mut response = match result {
         Ok(response) => response,
         Err(error) => {
             if let Some(detail) = error.detail() {
@@ -117,16 +120,38 @@ where
     if let Ok(v) = HeaderValue::from_str(ctx.request_id) {
         response.headers_mut().insert("apigw-requestid", v);
     }
+    observed.record(plan, &response, started.elapsed());
     response
+}
+
+/// What a request leaves for its metrics as it goes.
+#[derive(Default)]
+struct Observed {
+    route: Option<Arc<HttpRoutePlan>>,
+    integration_latency: Option<Duration>,
+    request_bytes: u64,
+}
+
+impl Observed {
+    /// `Count`, `4xx`, `5xx`, `Latency`, `IntegrationLatency` and `DataProcessed` of the stage
+    /// and, with detailed metrics, of the route.
+    fn record(&self, plan: &HttpStagePlan, response: &Response<Full<Bytes>>, latency: Duration) {
+        let status = response.status().as_u16();
+        let bytes = self.request_bytes + Body::size_hint(response.body()).exact().unwrap_or(0);
+        let route = self.route.as_ref().and_then(|r| r.metrics.as_deref());
+        for metrics in plan.metrics.as_deref().into_iter().chain(route) {
+            metrics.record(status, latency, self.integration_latency, bytes);
+        }
+    }
 }
 
 async fn run<B>(
     ctx: &HttpApiContext<'_>,
     plan: &HttpStagePlan,
     request: Request<B>,
-    path: String,
-    raw_path: String,
+    (path, raw_path): (String, String),
     remote: SocketAddr,
+    observed: &mut Observed,
 ) -> Result<Response<Full<Bytes>>, HttpApiError>
 where
     B: Body<Data = Bytes>,
@@ -134,6 +159,9 @@ where
 {
     let method = request.method().as_str().to_string();
     let (route, params) = plan.route(&method, &path).ok_or(HttpApiError::NotFound)?;
+    if route.metrics.is_some() {
+        observed.route = Some(Arc::clone(route));
+    }
     if let Some(throttle) = route.throttle {
         let limiter = route.limiter.get_or_init(|| {
             let name = format!("v2:{}:{}:{}", plan.api_id, plan.stage, route.route_key);
@@ -163,6 +191,7 @@ where
             }
             crate::body::BodyError::Unreadable(m) => HttpApiError::BadRequest(m),
         })?;
+    observed.request_bytes = body.len() as u64;
     let raw_query = parts.uri.query().map(String::from);
     let uri_path = parts.uri.path().to_string();
     let domain_name = crate::context::domain_name(&parts.headers);
@@ -201,10 +230,10 @@ where
         HttpApiError::Internal(format!("route {} has no integration", route.route_key))
     })?;
     let outgoing = mapping::map_request(integration, &mut request);
-    let mut response = match &integration.target {
+    let integration_started = Instant::now();
+    let response = match &integration.target {
         IntegrationTarget::Http { uri, method } => {
-            integrate::http_proxy(ctx.client, integration, (uri, method), &request, outgoing)
-                .await?
+            integrate::http_proxy(ctx.client, integration, (uri, method), &request, outgoing).await
         }
         IntegrationTarget::Lambda {
             function_arn,
@@ -228,9 +257,11 @@ where
                 request.raw_path = path;
             }
             integrate::lambda_proxy(functions, integration, (function_arn, *payload), &request)
-                .await?
+                .await
         }
     };
+    observed.integration_latency = Some(integration_started.elapsed());
+    let mut response = response?;
     if !integration.response_parameters.is_empty() {
         let (mut parts, body) = response.into_parts();
         let bytes = body

@@ -186,9 +186,9 @@ pub(crate) fn substitute_stage_variables(template: &str, request: &RequestInfo<'
     out
 }
 
-/// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Amzn-Trace-Id` (the request's trace id,
-/// read before the client's headers were moved into `headers`).
-fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace_id: &str) {
+/// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and the trace headers (`trace`, read before the
+/// client's headers were moved into `headers`).
+fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace: &str) {
     let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
         Some(existing) => format!("{existing}, {}", request.source_ip),
         None => request.source_ip.clone(),
@@ -200,8 +200,19 @@ fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace_id
         "x-forwarded-proto",
         HeaderValue::from_static(request.protocol_scheme()),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("Root={trace_id}")) {
+    append_trace(headers, request, trace);
+}
+
+/// `X-Amzn-Trace-Id` (`xray`: the request's [`RequestInfo::xray_header`]) and, when the
+/// request is traced, the W3C `traceparent` naming the integration's span.
+fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: &str) {
+    if let Ok(v) = HeaderValue::from_str(xray) {
         headers.insert("x-amzn-trace-id", v);
+    }
+    if let Some(trace) = &request.trace
+        && let Ok(v) = HeaderValue::from_str(&trace.traceparent())
+    {
+        headers.insert("traceparent", v);
     }
 }
 
@@ -241,7 +252,7 @@ pub(crate) fn integration_body(
     let binary =
         tollgate_plan::is_binary(request.header("content-type"), request.binary_media_types);
     let payload = super::convert(plan.content_handling, binary, &request.body);
-    match template_for(&plan.request_templates, request.header("content-type")) {
+    let result = match template_for(&plan.request_templates, request.header("content-type")) {
         Some(t) => {
             let (mut ctx, overrides) = request.template_context_with_overrides(&payload);
             t.template
@@ -256,7 +267,11 @@ pub(crate) fn integration_body(
             }
             _ => Err(GatewayError::UnsupportedMediaType),
         },
+    };
+    if let (Some(slot), Ok((body, _))) = (&request.endpoint_body, &result) {
+        let _ = slot.set(body.clone());
     }
+    result
 }
 
 impl Mapped {
@@ -310,10 +325,10 @@ pub async fn run(
         Method::from_bytes(method.as_bytes()).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let mut headers = if proxy {
         // The proxy forwards the client's headers; nothing reads them after this point.
-        let trace_id = request.trace_id();
+        let trace = request.xray_header();
         let mut headers = std::mem::take(&mut request.headers);
         strip_hop_by_hop(&mut headers);
-        append_forwarded(&mut headers, request, &trace_id);
+        append_forwarded(&mut headers, request, &trace);
         headers
     } else {
         let mut headers = HeaderMap::new();
@@ -322,6 +337,9 @@ pub async fn run(
             if let Ok(v) = HeaderValue::from_str(content_type) {
                 headers.insert(CONTENT_TYPE, v);
             }
+        }
+        if request.trace.is_some() {
+            append_trace(&mut headers, request, &request.xray_header());
         }
         headers
     };

@@ -347,7 +347,7 @@ pub async fn proxy(
         name,
         qualifier,
         payload: Bytes::from(payload),
-        trace_id: Some(format!("Root={}", request.trace_id())),
+        trace_id: Some(request.xray_header()),
     });
     let outcome = tokio::time::timeout(plan.timeout, call)
         .await
@@ -394,7 +394,7 @@ pub async fn non_proxy(
         name,
         qualifier,
         payload,
-        trace_id: Some(format!("Root={}", request.trace_id())),
+        trace_id: Some(request.xray_header()),
     });
     let outcome = tokio::time::timeout(plan.timeout, call)
         .await

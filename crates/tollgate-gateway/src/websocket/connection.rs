@@ -172,6 +172,7 @@ pub async fn serve(runtime: Arc<Runtime>, connection: Arc<Connection>, upgraded:
             frame = socket.next() => match frame {
                 Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                     connection.touch();
+                    super::count_message(&connection.plan);
                     idle.as_mut().reset(Instant::now() + settings.idle_timeout);
                     let binary = message.is_binary();
                     let data = message.into_data().to_vec();
@@ -220,6 +221,7 @@ pub async fn serve(runtime: Arc<Runtime>, connection: Arc<Connection>, upgraded:
                     if socket.send(message).await.is_err() {
                         break (1006, "Connection ended abnormally");
                     }
+                    super::count_message(&connection.plan);
                 }
                 Some(Outgoing::Close) | None => {
                     let _ = socket.send(close_frame(CloseCode::Normal, "Connection closed by the API")).await;

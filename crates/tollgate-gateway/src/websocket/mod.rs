@@ -25,8 +25,9 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tollgate_iam::CredentialsLookup;
-use tollgate_plan::websocket::WsStagePlan;
+use tollgate_plan::websocket::{WsRoutePlan, WsStagePlan};
 use tollgate_shared::{RateLimit, RateLimiter, SharedState};
+use tollgate_telemetry::WsOutcome;
 
 pub use callback::{callback, connection_id_of};
 pub use connection::Settings;
@@ -83,6 +84,27 @@ impl Runtime {
     }
 }
 
+/// `MessageCount` of the stage: one message from or to a client.
+fn count_message(plan: &WsStagePlan) {
+    if let Some(metrics) = &plan.metrics {
+        metrics.message_count.inc();
+    }
+}
+
+/// Records how a route call ended in the stage's metrics and, with detailed metrics, the
+/// route's.
+fn record(
+    plan: &WsStagePlan,
+    route: Option<&WsRoutePlan>,
+    outcome: WsOutcome,
+    integration: Option<std::time::Duration>,
+) {
+    let route = route.and_then(|r| r.metrics.as_deref());
+    for metrics in plan.metrics.as_deref().into_iter().chain(route) {
+        metrics.record(outcome, integration);
+    }
+}
+
 fn answer(status: u16, body: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() =
@@ -128,7 +150,20 @@ where
     if !is_upgrade(&request) {
         return answer(426, r#"{"message": "Upgrade Required"}"#);
     }
+    let connect_route = plan.routes.get("$connect").cloned();
+    if let Some(metrics) = &plan.metrics {
+        metrics.connect_count.inc();
+    }
+    if let Some(metrics) = connect_route.as_ref().and_then(|r| r.metrics.as_ref()) {
+        metrics.connect_count.inc();
+    }
     if !runtime.connect_limit.try_acquire() {
+        record(
+            &plan,
+            connect_route.as_deref(),
+            WsOutcome::ClientError,
+            None,
+        );
         return answer(429, r#"{"message": "Limit Exceeded"}"#);
     }
     let request_id = crate::pipeline::extended_request_id();
@@ -180,9 +215,13 @@ where
             connection.iam = grant.iam;
         }
         Err(refusal) => {
-            if let authorize::Refusal::Internal(detail) = &refusal {
+            let outcome = if let authorize::Refusal::Internal(detail) = &refusal {
                 tracing::warn!(connection = connection.id, %detail, "$connect authorizer failed");
-            }
+                WsOutcome::ExecutionError
+            } else {
+                WsOutcome::ClientError
+            };
+            record(&connection.plan, connect_route.as_deref(), outcome, None);
             return answer(refusal.status(), &refusal.body());
         }
     }

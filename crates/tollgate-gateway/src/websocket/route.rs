@@ -17,6 +17,7 @@ use super::Runtime;
 use super::connection::{ConnectRequest, Connection, MAX_MESSAGE_BYTES, Reply};
 use super::event::{EventKind, event};
 use crate::integration::lambda::{FunctionCall, FunctionCallError};
+use tollgate_telemetry::WsOutcome;
 
 /// What an integration answered: a status, maybe a body to send back, and (on `$connect`)
 /// headers for the handshake response.
@@ -241,8 +242,34 @@ async fn http(
 }
 
 /// Runs a route's integration for one event (`body` is the message, empty on connect and
-/// disconnect).
+/// disconnect), and records its latency and outcome: an error status is an
+/// `IntegrationError`, a failed call an `ExecutionError`.
 pub async fn integrate(
+    runtime: &Runtime,
+    connection: &Connection,
+    route: &WsRoutePlan,
+    plan: &WsIntegrationPlan,
+    kind: &EventKind<'_>,
+    request_id: &str,
+    body: &[u8],
+) -> Result<Outcome, String> {
+    let started = std::time::Instant::now();
+    let result = call_integration(runtime, connection, route, plan, kind, request_id, body).await;
+    let outcome = match &result {
+        Ok(outcome) if outcome.status >= 400 => WsOutcome::IntegrationError,
+        Ok(_) => WsOutcome::Ok,
+        Err(_) => WsOutcome::ExecutionError,
+    };
+    super::record(
+        &connection.plan,
+        Some(route),
+        outcome,
+        Some(started.elapsed()),
+    );
+    result
+}
+
+async fn call_integration(
     runtime: &Runtime,
     connection: &Connection,
     route: &WsRoutePlan,
@@ -409,11 +436,15 @@ pub async fn message(
         .route_selection
         .evaluate(|n| lookup(&connection, "", parsed.as_ref(), n));
     let Some(route) = plan.route_for(key.as_deref()) else {
+        super::record(&plan, None, WsOutcome::ClientError, None);
         reply
             .send(error_message("Forbidden", &connection, &request_id))
             .await;
         return;
     };
+    if let Some(metrics) = &route.metrics {
+        metrics.message_count.inc();
+    }
     if let Err(refused) =
         super::keys::admit_message(&runtime, &connection, &route.route_key, data.len())
     {

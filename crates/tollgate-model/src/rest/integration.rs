@@ -61,6 +61,16 @@ pub enum IntegrationType {
 }
 
 impl IntegrationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "HTTP",
+            Self::Aws => "AWS",
+            Self::Mock => "MOCK",
+            Self::HttpProxy => "HTTP_PROXY",
+            Self::AwsProxy => "AWS_PROXY",
+        }
+    }
+
     fn parse(s: &str) -> Result<Self, ModelError> {
         Ok(match s {
             "HTTP" => Self::Http,

@@ -198,7 +198,12 @@ impl Stage {
         crate::validate::tags(&self.tags)?;
         self.default_route_settings.check()?;
         for (key, settings) in &self.route_settings {
-            super::RouteKey::parse(key)?;
+            // HTTP routes (`GET /pets`) and WebSocket routes (`sendmessage`) alike.
+            if key.is_empty() || key.len() > 128 {
+                return Err(ModelError::invalid(format!(
+                    "Invalid route key {key:?} in RouteSettings: it must be 1-128 characters"
+                )));
+            }
             settings.check()?;
         }
         Ok(())
@@ -252,7 +257,7 @@ mod tests {
         );
         assert!(
             Stage::create(
-                &input(r#"{"stageName": "s", "routeSettings": {"nope": {}}}"#),
+                &input(r#"{"stageName": "s", "routeSettings": {"": {}}}"#),
                 "t".into()
             )
             .is_err()
