@@ -66,20 +66,37 @@ print(api)
 PY
 )
 URL="ws://127.0.0.1:$PORT/_aws/execute-api/$API/bench"
-report() { grep -E "^(connections|failed|setup_per_sec|rss_per_connection_bytes|roundtrips_per_sec|roundtrip_errors)=" | sed "s/^/  /"; }
+OUT=$DATA/figures
+keep() { grep -E "^(connections|failed|setup_per_sec|rss_per_connection_bytes|roundtrips_per_sec|roundtrip_errors)=" \
+  | sed "s/^/$1./" | tee -a "$OUT" | sed "s/^$1\./  /"; }
+figure() { sed -n "s/^$1=//p" "$OUT"; }
+: >"$OUT"
 
 echo "== tollgate ($TOLLGATE_BIN), $N connections, MOCK two-way route"
-"$LOAD" idle "$URL" "$N" "$TG_PID" '{"action":"echo"}' "$SECONDS_RT" | report
+"$LOAD" idle "$URL" "$N" "$TG_PID" '{"action":"echo"}' "$SECONDS_RT" | keep tg
 echo "== tollgate, warm Python function (AWS_PROXY two-way route), 64 connections"
 "$LOAD" idle "$URL" 64 "$TG_PID" '{"action":"fn","x":1}' 1 >/dev/null   # warm the function
-"$LOAD" idle "$URL" 64 "$TG_PID" '{"action":"fn","x":1}' "$SECONDS_RT" | report | grep -v rss
+"$LOAD" idle "$URL" 64 "$TG_PID" '{"action":"fn","x":1}' "$SECONDS_RT" | grep -v rss | keep fn
 
 for BUF in 131072 4096; do
   EPORT=$(free_port)
   "$LOAD" echo "127.0.0.1:$EPORT" "$BUF" >/dev/null &
   ECHO_PID=$!
-  sleep 0.5
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$EPORT") 2>/dev/null && break; sleep 0.05; done
   echo "== reference: tokio-tungstenite echo server, read buffer $BUF bytes, $N connections"
-  "$LOAD" idle "ws://127.0.0.1:$EPORT/" "$N" "$ECHO_PID" '{"action":"echo"}' "$SECONDS_RT" | report
+  "$LOAD" idle "ws://127.0.0.1:$EPORT/" "$N" "$ECHO_PID" '{"action":"echo"}' "$SECONDS_RT" | keep "ref$BUF"
   kill "$ECHO_PID"; wait "$ECHO_PID" 2>/dev/null || true
 done
+
+# Ratios in this run (the absolute figures move with the machine's load; these much less).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+echo "== summary (tollgate / reference with a 4 KB read buffer, same run)"
+echo "  rss_per_idle_connection_bytes: tollgate $(figure tg.rss_per_connection_bytes)" \
+  "(target < 10240), ref 4 KB $(figure ref4096.rss_per_connection_bytes)," \
+  "ref 128 KB $(figure ref131072.rss_per_connection_bytes);" \
+  "ratio $(ratio "$(figure tg.rss_per_connection_bytes)" "$(figure ref4096.rss_per_connection_bytes)")"
+echo "  setup_per_sec: tollgate $(figure tg.setup_per_sec), ref $(figure ref4096.setup_per_sec);" \
+  "ratio $(ratio "$(figure tg.setup_per_sec)" "$(figure ref4096.setup_per_sec)")"
+echo "  roundtrips_per_sec (64 connections, 1 in flight each): tollgate MOCK $(figure tg.roundtrips_per_sec)," \
+  "tollgate warm function $(figure fn.roundtrips_per_sec), ref echo $(figure ref4096.roundtrips_per_sec);" \
+  "MOCK ratio $(ratio "$(figure tg.roundtrips_per_sec)" "$(figure ref4096.roundtrips_per_sec)")"

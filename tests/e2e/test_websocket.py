@@ -5,7 +5,6 @@ with boto3's `apigatewaymanagementapi`, and the limits (message size, idle timeo
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -345,24 +344,40 @@ def test_messages_over_128_kb_close_with_1009_and_fragments_are_joined(chat, end
         assert closed.value.rcvd.code == 1009
 
 
-def test_idle_connections_time_out_and_run_disconnect(spawn_server, monkeypatch, tmp_path):
-    monkeypatch.setenv("TOLLGATE_WS_IDLE_TIMEOUT_SECS", "2")
-    srv = spawn_server()
+@pytest.mark.parametrize("limit", ["idle", "maximum"])
+def test_idle_and_maximum_duration_close_with_1001_and_run_disconnect(spawn_server, tmp_path, limit):
+    # Short limits: 2 s idle, and a 4 s maximum. In the "maximum" case the client sends a
+    # message every 0.5 s, so only the maximum duration can end the connection.
+    maximum = 4 if limit == "maximum" else 60
+    srv = spawn_server(env={"TOLLGATE_WS_IDLE_TIMEOUT_SECS": "2",
+                            "TOLLGATE_WS_MAX_CONNECTION_SECS": str(maximum)})
     from websocket_support import v2_client
 
-    v2c = v2_client(srv.url)
-    api_id = websocket_api(v2c)
-    route(v2c, api_id, "$default", mock_integration(v2c, api_id, '{"ok": 1}'), two_way=True)
-    deploy(v2c, api_id)
+    api_id, read_events = chat_api(v2_client(srv.url), srv.url, tmp_path)
     with open_ws(ws_url(srv.url, api_id, "dev"), ping_interval=None) as ws:
-        ws.send("{}")
-        assert recv_json(ws) == {"ok": 1}
-        started = time.monotonic()
+        opened = time.monotonic()
+        ws.send(json.dumps({"action": "hello"}))
+        recv_json(ws, timeout=60)  # the function is warm: its invocations take milliseconds
+        quiet_from = time.monotonic()
         with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
-            ws.recv(timeout=10)
-        assert closed.value.rcvd.code == 1001
-        assert 1.5 <= time.monotonic() - started <= 6
-    assert os.environ["TOLLGATE_WS_IDLE_TIMEOUT_SECS"] == "2"
+            while True:
+                if limit == "maximum":
+                    ws.send(json.dumps({"action": "hello"}))
+                    recv_json(ws, timeout=10)
+                    time.sleep(0.5)
+                else:
+                    ws.recv(timeout=10)
+        ended = time.monotonic()
+    assert closed.value.rcvd.code == 1001
+    if limit == "maximum":
+        assert maximum - 0.5 <= ended - opened <= maximum + 3
+    else:
+        assert 1.5 <= ended - quiet_from <= 6
+    disconnect = wait_for(lambda: [e for e in read_events()
+                                   if e["requestContext"]["eventType"] == "DISCONNECT"], timeout=30)
+    assert len(disconnect) == 1
+    assert disconnect[0]["requestContext"]["disconnectStatusCode"] == 1001
+    assert disconnect[0]["requestContext"]["routeKey"] == "$disconnect"
 
 
 # ---- $connect authorizer ------------------------------------------------------------------

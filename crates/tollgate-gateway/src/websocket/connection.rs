@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -91,10 +91,26 @@ impl Connection {
     }
 }
 
-enum Outgoing {
-    Data(Vec<u8>, bool),
-    Close,
+/// A message on its way to the client. Boxed: every connection's queue allocates its first
+/// block of slots up front, so the slot's size counts for every idle connection.
+type Outgoing = Box<Message>;
+
+fn to_client(data: Vec<u8>, binary: bool) -> Outgoing {
+    Box::new(if binary {
+        Message::Binary(data.into())
+    } else {
+        match String::from_utf8(data) {
+            Ok(text) => Message::Text(text.into()),
+            Err(e) => Message::Binary(e.into_bytes().into()),
+        }
+    })
 }
+
+fn closed_by_the_api() -> Outgoing {
+    Box::new(close_frame(CloseCode::Normal, CLOSED_BY_THE_API))
+}
+
+const CLOSED_BY_THE_API: &str = "Connection closed by the API";
 
 /// How `@connections` reaches the connection.
 struct Handle {
@@ -105,7 +121,7 @@ struct Handle {
 impl ConnectionHandle for Handle {
     fn send(&self, data: Vec<u8>, binary: bool) -> Result<(), DeliveryError> {
         self.queue
-            .try_send(Outgoing::Data(data, binary))
+            .try_send(to_client(data, binary))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => DeliveryError::Full,
                 mpsc::error::TrySendError::Closed(_) => DeliveryError::Gone,
@@ -113,9 +129,9 @@ impl ConnectionHandle for Handle {
     }
 
     fn close(&self) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.queue.try_send(Outgoing::Close) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.queue.try_send(closed_by_the_api()) {
             let queue = self.queue.clone();
-            tokio::spawn(async move { queue.send(Outgoing::Close).await });
+            tokio::spawn(async move { queue.send(closed_by_the_api()).await });
         }
     }
 
@@ -135,7 +151,7 @@ pub struct Reply(mpsc::Sender<Outgoing>);
 
 impl Reply {
     pub async fn send(&self, data: Vec<u8>) {
-        let _ = self.0.send(Outgoing::Data(data, false)).await;
+        let _ = self.0.send(to_client(data, false)).await;
     }
 }
 
@@ -146,9 +162,25 @@ fn close_frame(code: CloseCode, reason: &'static str) -> Message {
     }))
 }
 
-/// Serves the connection until either side closes it or it times out, then runs
-/// `$disconnect`.
-pub async fn serve(runtime: Arc<Runtime>, connection: Arc<Connection>, upgraded: Upgraded) {
+/// Once the handshake's upgrade completes, serves the connection until either side closes it
+/// or it times out, then runs `$disconnect`. This future is the connection's task, alive for
+/// as long as the connection: `$disconnect` runs boxed so that the integration call's state
+/// is not part of every idle connection's task.
+pub async fn serve(runtime: Arc<Runtime>, connection: Arc<Connection>, upgrade: OnUpgrade) {
+    let upgraded = match upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(error) => {
+            tracing::debug!(connection = connection.id, %error, "WebSocket upgrade failed");
+            Box::pin(super::route::disconnect(
+                &runtime,
+                &connection,
+                1006,
+                "Upgrade failed",
+            ))
+            .await;
+            return;
+        }
+    };
     let (queue, mut outgoing) = mpsc::channel(OUTGOING_QUEUE);
     let handle = Arc::new(Handle {
         queue: queue.clone(),
@@ -208,24 +240,18 @@ pub async fn serve(runtime: Arc<Runtime>, connection: Arc<Connection>, upgraded:
                 None => break (1006, "Connection ended abnormally"),
             },
             out = outgoing.recv() => match out {
-                Some(Outgoing::Data(data, binary)) => {
+                Some(message) if !message.is_close() => {
                     connection.touch();
-                    let message = if binary {
-                        Message::Binary(data.into())
-                    } else {
-                        match String::from_utf8(data) {
-                            Ok(text) => Message::Text(text.into()),
-                            Err(e) => Message::Binary(e.into_bytes().into()),
-                        }
-                    };
-                    if socket.send(message).await.is_err() {
+                    if socket.send(*message).await.is_err() {
                         break (1006, "Connection ended abnormally");
                     }
                     super::count_message(&connection.plan);
                 }
-                Some(Outgoing::Close) | None => {
-                    let _ = socket.send(close_frame(CloseCode::Normal, "Connection closed by the API")).await;
-                    break (1000, "Connection closed by the API");
+                // Only `close` queues a close frame; the queue never ends while `reply` lives.
+                close => {
+                    let close = close.unwrap_or_else(closed_by_the_api);
+                    let _ = socket.send(*close).await;
+                    break (1000, CLOSED_BY_THE_API);
                 }
             },
             () = &mut idle => {
@@ -241,7 +267,13 @@ pub async fn serve(runtime: Arc<Runtime>, connection: Arc<Connection>, upgraded:
     connections.unregister(&connection.id);
     drop(outgoing);
     drop(socket);
-    super::route::disconnect(&runtime, &connection, status, reason).await;
+    Box::pin(super::route::disconnect(
+        &runtime,
+        &connection,
+        status,
+        reason,
+    ))
+    .await;
 }
 
 /// Idle and lifetime limits, and the account's rate of new connections.
@@ -272,5 +304,38 @@ impl Settings {
             )),
             connect_rate: number("TOLLGATE_WS_CONNECT_RATE", 500.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hyper::upgrade::OnUpgrade;
+
+    use super::{Connection, Runtime};
+
+    /// The size of the future an async fn returns, without calling it.
+    fn future_size<A, B, C, F>(_: impl FnOnce(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn a_connection_task_does_not_hold_the_disconnect_integration_inline() {
+        let task =
+            future_size(|r: Arc<Runtime>, c: Arc<Connection>, u: OnUpgrade| super::serve(r, c, u));
+        let disconnect = future_size(|r: &Runtime, c: &Connection, s: u16| {
+            super::super::route::disconnect(r, c, s, "")
+        });
+        eprintln!("connection task {task} bytes, $disconnect {disconnect} bytes");
+        assert!(task < 1536, "a connection's task is {task} bytes");
+    }
+
+    #[test]
+    fn outgoing_queue_slots_are_one_pointer() {
+        assert_eq!(
+            std::mem::size_of::<super::Outgoing>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }

@@ -258,16 +258,7 @@ where
             headers.insert("sec-websocket-protocol", v);
         }
     }
-    let runtime = Arc::clone(runtime);
-    tokio::spawn(async move {
-        match upgrade.await {
-            Ok(upgraded) => connection::serve(runtime, connection, upgraded).await,
-            Err(error) => {
-                tracing::debug!(connection = connection.id, %error, "WebSocket upgrade failed");
-                route::disconnect(&runtime, &connection, 1006, "Upgrade failed").await;
-            }
-        }
-    });
+    tokio::spawn(connection::serve(Arc::clone(runtime), connection, upgrade));
     response
 }
 
