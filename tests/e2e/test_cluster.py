@@ -206,3 +206,38 @@ def test_a_restarted_node_rejoins(cluster):
     # And what is deployed through B reaches A's data plane.
     make_client(b.url).create_deployment(restApiId=api.id, stageName="v2")
     assert json_of(poll("GET", api.url(a.url, "v2", "/pets"), 200, timeout=1.0)) == {"served": "after restart"}
+
+
+def test_credentials_created_in_the_shared_store_lock_every_node(cluster):
+    """`tollgate credentials --store URL` writes to the PostgreSQL store the nodes share: both
+    nodes lock their management API within a second and accept the new key."""
+    import boto3
+    from botocore.config import Config
+
+    from helpers import REGION, tollgate_bin
+
+    a, b = cluster.node(), cluster.node()
+    make_client(b.url).get_rest_apis()  # unlocked: any credentials do
+    out = subprocess.run(
+        [str(tollgate_bin()), "credentials", "create", "--user", "ops", "--data-dir", cluster.dirs[0],
+         "--store", cluster.env["TOLLGATE_STORE"]],
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    key = json.loads(out.stdout)["AccessKey"]
+
+    def locked(node) -> bool:
+        try:
+            make_client(node.url).get_rest_apis()
+            return False
+        except ClientError as e:
+            return e.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+    deadline = time.monotonic() + 2.0
+    while not (locked(a) and locked(b)):
+        assert time.monotonic() < deadline, "the nodes did not apply the new key within 2 s"
+        time.sleep(0.05)
+    for node in (a, b):
+        signed = boto3.client("apigateway", endpoint_url=node.url, region_name=REGION,
+                              aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                              config=Config(retries={"max_attempts": 1}))
+        assert signed.get_rest_apis()["items"] == []

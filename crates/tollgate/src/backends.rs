@@ -8,27 +8,34 @@ use crate::config::Settings;
 /// The store: PostgreSQL when a URL is configured (cluster mode), else SQLite in the data dir.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn tollgate_store::Store>, String> {
     match &settings.store {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            // The data dir still holds this node's logs, functions and admin file.
-            std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
-                format!("data dir {} is unusable: {e}", settings.data_dir.display())
-            })?;
-            let store = tollgate_store::PostgresStore::connect(url)
-                .await
-                .map_err(|e| format!("store {}: {e}", redact(url)))?;
-            tracing::info!(store = %redact(url), "state in PostgreSQL (cluster mode)");
-            Ok(Arc::new(store))
-        }
-        Some(url) => Err(format!(
-            "--store must be a postgres:// URL, got {}",
-            redact(url)
-        )),
+        Some(url) => open_postgres(url, &settings.data_dir).await,
         None => Ok(Arc::new(
             tollgate_store::SqliteStore::open(&settings.data_dir).map_err(|e| {
                 format!("data dir {} is unusable: {e}", settings.data_dir.display())
             })?,
         )),
     }
+}
+
+/// The PostgreSQL store at `url` (`postgres://...`); the data dir must exist, since it still
+/// holds this node's logs, functions and admin file.
+pub async fn open_postgres(
+    url: &str,
+    data_dir: &std::path::Path,
+) -> Result<Arc<dyn tollgate_store::Store>, String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(format!(
+            "--store must be a postgres:// URL, got {}",
+            redact(url)
+        ));
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("data dir {} is unusable: {e}", data_dir.display()))?;
+    let store = tollgate_store::PostgresStore::connect(url)
+        .await
+        .map_err(|e| format!("store {}: {e}", redact(url)))?;
+    tracing::info!(store = %redact(url), "state in PostgreSQL (cluster mode)");
+    Ok(Arc::new(store))
 }
 
 /// Limits, quotas and WebSocket connections: in Redis when a URL is configured (cluster mode),

@@ -29,6 +29,10 @@ pub struct CredentialsArgs {
     /// The account id in the users' ARNs [default: the server's, 000000000000]
     #[arg(long, env = "TOLLGATE_ACCOUNT_ID", global = true)]
     account_id: Option<String>,
+    /// Cluster mode: the PostgreSQL store the nodes share (postgres://...); the keys are
+    /// written there and every node applies them within a second [default: the data dir]
+    #[arg(long, env = "TOLLGATE_STORE", global = true)]
+    store: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,7 +72,10 @@ pub fn run(args: CredentialsArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
-        let target = Target::open(&data_dir)?;
+        let target = match &args.store {
+            Some(url) => Target::Store(crate::backends::open_postgres(url, &data_dir).await?),
+            None => Target::open(&data_dir)?,
+        };
         match args.command {
             CredentialsCommand::Create {
                 user,

@@ -238,7 +238,7 @@ impl<'r> ProxyEvent<'r> {
                 request_time: request.context("requestTime"),
                 path: &request.full_path,
                 account_id: request.account_id,
-                protocol: &request.protocol,
+                protocol: request.protocol,
                 stage: request.stage,
                 domain_prefix: request.context("domainPrefix"),
                 request_time_epoch: request
