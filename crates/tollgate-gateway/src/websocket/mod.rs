@@ -131,6 +131,16 @@ fn is_upgrade<B>(request: &Request<B>) -> bool {
         && request.headers().contains_key(SEC_WEBSOCKET_KEY)
 }
 
+/// A connection id as AWS writes them (16 characters ending in `=`), from letters and digits
+/// only: clients put it in `@connections` URLs by hand, where a `/` or `+` would need escaping.
+fn new_connection_id() -> String {
+    let mut id: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(15)
+        .collect();
+    id.push('=');
+    id
+}
+
 /// Serves a request to a WebSocket API's stage: `@connections`, or a handshake.
 pub async fn serve<B>(
     runtime: &Arc<Runtime>,
@@ -177,7 +187,7 @@ where
     };
     let now = now_millis();
     let mut connection = Connection {
-        id: crate::pipeline::extended_request_id(),
+        id: new_connection_id(),
         api_id: address.api_id.clone(),
         stage: address.stage.clone(),
         domain_name: header(&request, "host").unwrap_or("localhost").to_string(),
@@ -288,5 +298,15 @@ mod tests {
         assert_eq!(canonical("sec-websocket-key"), "Sec-WebSocket-Key");
         assert_eq!(canonical("host"), "Host");
         assert_eq!(canonical("x-forwarded-for"), "X-Forwarded-For");
+    }
+
+    #[test]
+    fn connection_ids_need_no_escaping_in_a_path() {
+        for _ in 0..2000 {
+            let id = super::new_connection_id();
+            assert_eq!(id.len(), 16);
+            assert!(id.ends_with('='));
+            assert!(id[..15].bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+        }
     }
 }
