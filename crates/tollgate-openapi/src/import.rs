@@ -355,6 +355,23 @@ impl Importer<'_> {
 
     /// The model for a body or response schema: the named one it refers to, or a model made
     /// for it.
+    /// Content type -> model of an OpenAPI 3 request body or response (`owner` at `pointer`):
+    /// each `content.{type}.schema` as a model.
+    fn content_models(&mut self, owner: &Value, pointer: &str) -> StringMap {
+        let mut models = StringMap::new();
+        let content = owner.get("content").and_then(Value::as_object);
+        for (ct, media) in content.into_iter().flatten() {
+            let Some(schema) = media.get("schema") else {
+                continue;
+            };
+            let at = child(&child(&child(pointer, "content"), ct), "schema");
+            if let Some(model) = self.schema_model(schema, &at) {
+                models.insert(ct.clone(), model);
+            }
+        }
+        models
+    }
+
     fn schema_model(&mut self, schema: &Value, pointer: &str) -> Option<String> {
         if let Some(reference) = str_of(schema, "$ref") {
             let to = ToModel {
@@ -684,20 +701,7 @@ impl Importer<'_> {
                         let about = serde_json::json!({ "description": d });
                         self.describe("REQUEST_BODY", method_at, None, None, about);
                     }
-                    for (ct, media) in body
-                        .get("content")
-                        .and_then(Value::as_object)
-                        .into_iter()
-                        .flatten()
-                    {
-                        let Some(schema) = media.get("schema") else {
-                            continue;
-                        };
-                        let at = child(&child(&child(&at, "content"), ct), "schema");
-                        if let Some(model) = self.schema_model(schema, &at) {
-                            request_models.insert(ct.clone(), model);
-                        }
-                    }
+                    request_models.extend(self.content_models(body, &at));
                 }
                 Err(p) => self.problems.push(p),
             }
@@ -862,20 +866,7 @@ impl Importer<'_> {
             let mut models = StringMap::new();
             match self.version {
                 Version::OpenApi3 => {
-                    for (ct, media) in response
-                        .get("content")
-                        .and_then(Value::as_object)
-                        .into_iter()
-                        .flatten()
-                    {
-                        let Some(schema) = media.get("schema") else {
-                            continue;
-                        };
-                        let at = child(&child(&child(&at, "content"), ct), "schema");
-                        if let Some(model) = self.schema_model(schema, &at) {
-                            models.insert(ct.clone(), model);
-                        }
-                    }
+                    models.extend(self.content_models(response, &at));
                 }
                 Version::Swagger2 => {
                     if let Some(schema) = response.get("schema")

@@ -58,41 +58,45 @@ pub struct AuthorizerInput {
 /// An identity source of an HTTP API authorizer: `$request.header.X`,
 /// `$request.querystring.X`, `$context.X` or `$stageVariables.X`.
 pub fn check_identity_source(source: &str) -> Result<(), ModelError> {
-    let ok = [
-        "$request.header.",
-        "$request.querystring.",
-        "$context.",
-        "$stageVariables.",
-    ]
-    .iter()
-    .any(|p| source.strip_prefix(p).is_some_and(|n| !n.is_empty()));
-    if ok {
-        Ok(())
-    } else {
-        Err(ModelError::invalid(format!(
-            "Invalid identity source {source}: must be $request.header.*, $request.querystring.*, $context.* or $stageVariables.*"
-        )))
-    }
+    check_source_prefix(
+        source,
+        &[
+            "$request.header.",
+            "$request.querystring.",
+            "$context.",
+            "$stageVariables.",
+        ],
+    )
 }
 
 /// An identity source of a WebSocket API's authorizer: `route.request.header.X`,
 /// `route.request.querystring.X`, `stageVariables.X` or `context.X`.
 pub fn check_websocket_identity_source(source: &str) -> Result<(), ModelError> {
-    let ok = [
-        "route.request.header.",
-        "route.request.querystring.",
-        "stageVariables.",
-        "context.",
-    ]
-    .iter()
-    .any(|p| source.strip_prefix(p).is_some_and(|n| !n.is_empty()));
-    if ok {
-        Ok(())
-    } else {
-        Err(ModelError::invalid(format!(
-            "Invalid identity source {source}: must be route.request.header.*, route.request.querystring.*, stageVariables.* or context.*"
-        )))
+    check_source_prefix(
+        source,
+        &[
+            "route.request.header.",
+            "route.request.querystring.",
+            "stageVariables.",
+            "context.",
+        ],
+    )
+}
+
+/// `source` is one of `prefixes` followed by a name.
+fn check_source_prefix(source: &str, prefixes: &[&str]) -> Result<(), ModelError> {
+    if prefixes
+        .iter()
+        .any(|p| source.strip_prefix(p).is_some_and(|n| !n.is_empty()))
+    {
+        return Ok(());
     }
+    let allowed: Vec<String> = prefixes.iter().map(|p| format!("{p}*")).collect();
+    let (last, rest) = allowed.split_last().expect("prefixes are given");
+    Err(ModelError::invalid(format!(
+        "Invalid identity source {source}: must be {} or {last}",
+        rest.join(", ")
+    )))
 }
 
 /// A WebSocket API's authorizer: a `REQUEST` Lambda authorizer (IAM policy answers, no
