@@ -307,6 +307,20 @@ impl Authorizer {
 mod tests {
     use super::*;
 
+    #[test]
+    fn identity_sources_are_checked_by_prefix_with_one_message() {
+        assert!(check_identity_source("$request.header.Authorization").is_ok());
+        assert!(check_identity_source("$request.header.").is_err());
+        assert!(check_websocket_identity_source("route.request.querystring.token").is_ok());
+        assert_eq!(
+            check_websocket_identity_source("$request.header.x"),
+            Err(ModelError::invalid(
+                "Invalid identity source $request.header.x: must be route.request.header.*, \
+                 route.request.querystring.*, stageVariables.* or context.*"
+            ))
+        );
+    }
+
     fn create(json: &str) -> Result<Authorizer, ModelError> {
         Authorizer::create(&serde_json::from_str(json).unwrap(), "a".into())
     }
