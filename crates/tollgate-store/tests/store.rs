@@ -406,7 +406,16 @@ mod postgres {
         };
         let (a, b) = tokio::join!(db.store(), db.store());
         let mut feed_b = b.subscribe();
-        assert_eq!(db.terminate(PostgresStore::LISTENER_NAME).await, 2);
+        // Both listeners' sessions cut; one may still be connecting when the stores return.
+        let mut cut = 0;
+        for _ in 0..40 {
+            cut += db.terminate(PostgresStore::LISTENER_NAME).await;
+            if cut >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(cut >= 2, "only {cut} listener sessions were found to cut");
         let first = a
             .commit(vec![Write::put(key("1"), json!(1), Expect::Any)])
             .await
