@@ -50,7 +50,7 @@ def client(endpoint: str, key: str, secret: str, service: str = "apigateway"):
     )
 
 
-def eventually(check, timeout: float = 3.0):
+def eventually(check, timeout: float = 10.0):
     """`check()` until it stops raising AssertionError or ClientError (the server applies a
     credentials change from its change feed, just after the write is acknowledged)."""
     import time
