@@ -13,7 +13,9 @@ use super::mapping::Outgoing;
 use super::request::HttpRequest;
 use crate::integration::BackendClient;
 use crate::integration::client::CallError;
-use crate::integration::http::{MAX_RESPONSE_BYTES, QUERY_VALUE, strip_hop_by_hop};
+use crate::integration::http::{
+    MAX_RESPONSE_BYTES, QUERY_VALUE, append_forwarded_for, strip_hop_by_hop,
+};
 use crate::integration::lambda::{FunctionCall, FunctionCallError, FunctionInvoker};
 
 /// `${stageVariables.x}` and `{param}` / `{proxy}` in an integration URI.
@@ -101,14 +103,7 @@ pub async fn http_proxy(
         .map_err(|e| HttpApiError::Internal(format!("integration method: {e}")))?;
     let mut headers = outgoing.headers;
     strip_hop_by_hop(&mut headers);
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(existing) => format!("{existing}, {}", request.source_ip),
-        None => request.source_ip.clone(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert("x-forwarded-for", v);
-    }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    append_forwarded_for(&mut headers, &request.source_ip, "http");
     let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
     if let Ok(host) = HeaderValue::from_str(&authority) {
         headers.insert(HOST, host);

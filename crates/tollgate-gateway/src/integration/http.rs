@@ -21,18 +21,25 @@ use crate::error::GatewayError;
 /// Largest backend response the gateway reads (API Gateway's payload limit).
 pub const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 
-/// Headers that belong to one hop and are never forwarded.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// Headers that belong to one hop and are never forwarded (with `Content-Length`, which the
+/// client recomputes for the body it sends).
+const HOP_BY_HOP: [HeaderName; 10] = [
+    hyper::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    hyper::header::PROXY_AUTHENTICATE,
+    hyper::header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    hyper::header::TE,
+    hyper::header::TRAILER,
+    hyper::header::TRANSFER_ENCODING,
+    hyper::header::UPGRADE,
+    CONTENT_LENGTH,
 ];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// What percent-encoding a mapped (decoded) value needs to go back into a URL path segment.
 const PATH_SEGMENT: &AsciiSet = &CONTROLS
@@ -189,57 +196,63 @@ pub(crate) fn substitute_stage_variables(template: &str, request: &RequestInfo<'
 /// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and the trace headers (`trace`, read before the
 /// client's headers were moved into `headers`).
 fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace: &str) {
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(existing) => format!("{existing}, {}", request.source_ip),
-        None => request.source_ip.clone(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert("x-forwarded-for", v);
-    }
-    headers.insert(
-        "x-forwarded-proto",
-        HeaderValue::from_static(request.protocol_scheme()),
-    );
+    append_forwarded_for(headers, &request.source_ip, request.protocol_scheme());
     append_trace(headers, request, trace);
+}
+
+/// Adds the client's address to `X-Forwarded-For` and sets `X-Forwarded-Proto` (`scheme`).
+pub(crate) fn append_forwarded_for(headers: &mut HeaderMap, source_ip: &str, scheme: &'static str) {
+    let forwarded_for = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
+        Some(existing) => {
+            let mut value = Vec::with_capacity(existing.len() + 2 + source_ip.len());
+            value.extend_from_slice(existing);
+            value.extend_from_slice(b", ");
+            value.extend_from_slice(source_ip.as_bytes());
+            HeaderValue::from_maybe_shared(Bytes::from(value))
+        }
+        None => HeaderValue::from_str(source_ip),
+    };
+    if let Ok(v) = forwarded_for {
+        headers.insert(X_FORWARDED_FOR, v);
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
 }
 
 /// `X-Amzn-Trace-Id` (`xray`: the request's [`RequestInfo::xray_header`]) and, when the
 /// request is traced, the W3C `traceparent` naming the integration's span.
 fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: &str) {
     if let Ok(v) = HeaderValue::from_str(xray) {
-        headers.insert("x-amzn-trace-id", v);
+        headers.insert(X_AMZN_TRACE_ID, v);
     }
     if let Some(trace) = &request.trace
         && let Ok(v) = HeaderValue::from_str(&trace.traceparent())
     {
-        headers.insert("traceparent", v);
+        headers.insert(TRACEPARENT, v);
     }
 }
 
+/// Removes the hop-by-hop headers, and those the `Connection` header names. Only the names
+/// present are removed (most messages carry none of them, or just `Connection`).
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Headers named in `Connection` are hop-by-hop too.
-    if !headers.contains_key("connection") {
-        for name in HOP_BY_HOP {
-            headers.remove(*name);
-        }
-        headers.remove(CONTENT_LENGTH);
+    let present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name))
+        .cloned()
+        .collect();
+    if present.is_empty() {
         return;
     }
-    let named: Vec<String> = headers
-        .get_all("connection")
+    let named: Vec<HeaderName> = headers
+        .get_all(hyper::header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|n| n.trim().to_ascii_lowercase())
+        .filter_map(|n| HeaderName::try_from(n.trim()).ok())
+        .filter(|n| headers.contains_key(n))
         .collect();
-    for name in HOP_BY_HOP
-        .iter()
-        .copied()
-        .chain(named.iter().map(String::as_str))
-    {
+    for name in present.iter().chain(&named) {
         headers.remove(name);
     }
-    headers.remove(CONTENT_LENGTH);
 }
 
 /// The body a non-proxy integration sends: the request template's output, or the request body
@@ -397,5 +410,38 @@ pub async fn run(
                 body,
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v)))
+            .collect()
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut h = headers(&[
+            ("connection", "keep-alive, X-Session"),
+            ("x-session", "abc"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+            ("content-length", "12"),
+            ("x-kept", "1"),
+        ]);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.keys().map(HeaderName::as_str).collect::<Vec<_>>(), ["x-kept"]);
+    }
+
+    #[test]
+    fn end_to_end_headers_are_left_alone() {
+        let mut h = headers(&[("host", "example.com"), ("accept", "*/*")]);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 2);
     }
 }
