@@ -2,9 +2,13 @@
 //! backend offers it over TLS), TLS with the system's roots, an opt-out of certificate checks
 //! for `tlsConfig.insecureSkipVerification`, and a cap on concurrent requests per backend so
 //! that a slow backend gets back-pressure instead of unbounded sockets.
+//!
+//! Plain `http` backends, the proxy's hot path, keep their own HTTP/1.1 connections (hyper's,
+//! by authority), without the general-purpose pool's per-request machinery.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -13,7 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::ClientConfig;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
@@ -21,10 +25,23 @@ pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// within the integration's timeout.
 pub const MAX_CONCURRENT_PER_BACKEND: usize = 1024;
 
+/// How long a kept-alive backend connection may sit idle before it is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Idle connections kept per backend at most.
+const MAX_IDLE_PER_BACKEND: usize = 256;
+
 pub struct BackendClient {
     verified: HttpClient,
     unverified: HttpClient,
-    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Each backend (scheme, host and port) this node has called, by authority.
+    backends: Mutex<HashMap<String, Arc<Backend>>>,
+}
+
+/// What the client keeps per backend: its cap on concurrent requests, and (for plain `http`)
+/// its kept-alive HTTP/1.1 connections.
+struct Backend {
+    slots: Semaphore,
+    idle: Mutex<Vec<(PlainSender, Instant)>>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -42,8 +59,8 @@ fn build(tls: ClientConfig) -> HttpClient {
         .enable_http2()
         .wrap_connector(http);
     Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(std::time::Duration::from_secs(60))
-        .pool_max_idle_per_host(256)
+        .pool_idle_timeout(IDLE_TIMEOUT)
+        .pool_max_idle_per_host(MAX_IDLE_PER_BACKEND)
         .build(connector)
 }
 
@@ -72,7 +89,7 @@ impl BackendClient {
         Ok(Self {
             verified: build(verified),
             unverified: build(unverified),
-            limits: Mutex::new(HashMap::new()),
+            backends: Mutex::new(HashMap::new()),
         })
     }
 
@@ -84,24 +101,18 @@ impl BackendClient {
         }
     }
 
-    /// Waits for a slot to talk to `authority`.
-    pub async fn permit(&self, authority: &str) -> OwnedSemaphorePermit {
-        let semaphore = {
-            let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
-            match limits.get(authority) {
-                Some(s) => Arc::clone(s),
-                None => {
-                    let s = Arc::new(Semaphore::new(MAX_CONCURRENT_PER_BACKEND));
-                    limits.insert(authority.to_string(), Arc::clone(&s));
-                    s
-                }
-            }
-        };
-        // The semaphore is never closed, so acquiring cannot fail.
-        match semaphore.acquire_owned().await {
-            Ok(permit) => permit,
-            Err(_) => unreachable!("backend semaphores are never closed"),
+    /// The state kept for the backend at `authority` (made on first use).
+    fn backend(&self, authority: &str) -> Arc<Backend> {
+        let mut backends = self.backends.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(backend) = backends.get(authority) {
+            return Arc::clone(backend);
         }
+        let backend = Arc::new(Backend {
+            slots: Semaphore::new(MAX_CONCURRENT_PER_BACKEND),
+            idle: Mutex::new(Vec::new()),
+        });
+        backends.insert(authority.to_string(), Arc::clone(&backend));
+        backend
     }
 }
 
@@ -129,24 +140,126 @@ impl BackendClient {
     ) -> Result<(hyper::http::response::Parts, Bytes), CallError> {
         use http_body_util::{BodyExt, Limited};
         let call = async {
-            let _permit = self.permit(authority).await;
-            let response = self
-                .client(insecure)
-                .request(request)
-                .await
-                .map_err(|e| CallError::Network(e.to_string()))?;
+            let backend = self.backend(authority);
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = backend.slots.acquire().await;
+            let plain = request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP);
+            let (response, connection) = if plain {
+                let (response, sender) = backend.send(request).await?;
+                (response, Some(sender))
+            } else {
+                let response = Box::pin(self.client(insecure).request(request))
+                    .await
+                    .map_err(|e| CallError::Network(e.to_string()))?;
+                (response, None)
+            };
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, max_body)
                 .collect()
                 .await
                 .map_err(|e| CallError::Body(e.to_string()))?
                 .to_bytes();
+            if let Some(sender) = connection {
+                backend.put_back(sender);
+            }
             Ok((parts, body))
         };
         tokio::time::timeout(timeout, call)
             .await
             .map_err(|_| CallError::Timeout)?
     }
+}
+
+type PlainSender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Plain `http` backends: a request takes the most recently used idle connection or dials a
+/// new one, and the connection comes back once its response has been read whole; one that broke
+/// or idled too long is dropped (which closes it).
+impl Backend {
+    /// Sends `request` (an absolute `http` URI) on a kept-alive connection, or a new one.
+    async fn send(
+        &self,
+        mut request: hyper::Request<Full<Bytes>>,
+    ) -> Result<(hyper::Response<hyper::body::Incoming>, PlainSender), CallError> {
+        let uri = std::mem::take(request.uri_mut());
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| CallError::Network("the backend address has no host".into()))?;
+        // HTTP/1.1 to an origin server: the request line carries the path and query only.
+        let mut parts = uri.into_parts();
+        parts.scheme = None;
+        parts.authority = None;
+        if parts.path_and_query.is_none() {
+            parts.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static("/"));
+        }
+        *request.uri_mut() = hyper::Uri::from_parts(parts)
+            .map_err(|e| CallError::Network(format!("backend address: {e}")))?;
+        while let Some(mut sender) = self.take() {
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => return Ok((response, sender)),
+                // The connection closed before the request went out: another one gets it.
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(CallError::Network(e.into_error().to_string())),
+                },
+            }
+        }
+        let mut sender = Box::pin(dial(&authority)).await?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))?;
+        Ok((response, sender))
+    }
+
+    /// The most recently used idle connection that is still open and fresh.
+    fn take(&self) -> Option<PlainSender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((sender, since)) = idle.pop() {
+            if !sender.is_closed() && since.elapsed() < IDLE_TIMEOUT {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    /// Keeps a connection whose response has been read whole for the next request.
+    fn put_back(&self, sender: PlainSender) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE_PER_BACKEND {
+            idle.push((sender, Instant::now()));
+        }
+    }
+}
+
+/// Opens a connection to `authority` (port 80 when it names none) and starts serving it.
+async fn dial(authority: &hyper::http::uri::Authority) -> Result<PlainSender, CallError> {
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let stream = tokio::net::TcpStream::connect((host, authority.port_u16().unwrap_or(80)))
+        .await
+        .map_err(|e| CallError::Network(format!("cannot connect to {authority}: {e}")))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "backend connection ended with an error");
+        }
+    });
+    Ok(sender)
 }
 
 /// `tlsConfig.insecureSkipVerification`: any certificate is accepted, signatures still checked
@@ -196,5 +309,105 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A backend that answers every request on a connection with `answer` and closes the
+    /// connection after `per_connection` answers; counts the connections it accepted.
+    async fn backend(answer: &'static str, per_connection: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    for _ in 0..per_connection {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match stream.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.clear();
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (authority, accepted)
+    }
+
+    async fn get(client: &BackendClient, authority: &str) -> Result<(u16, Bytes), CallError> {
+        let request = hyper::Request::builder()
+            .uri(format!("http://{authority}/hello?x=1"))
+            .header("host", authority)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        client
+            .call(request, authority, false, Duration::from_secs(5), 1024)
+            .await
+            .map(|(parts, body)| (parts.status.as_u16(), body))
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+
+    #[tokio::test]
+    async fn plain_backends_reuse_one_kept_alive_connection() {
+        let (authority, accepted) = backend(OK, usize::MAX).await;
+        let client = BackendClient::new().unwrap();
+        for _ in 0..5 {
+            let (status, body) = get(&client, &authority).await.unwrap();
+            assert_eq!((status, &body[..]), (200, &b"hello"[..]));
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_backend_closed_is_replaced() {
+        // One answer per connection, then the backend hangs up without saying so.
+        let (authority, accepted) = backend(OK, 1).await;
+        let client = BackendClient::new().unwrap();
+        for _ in 0..3 {
+            let (status, _) = get(&client, &authority).await.unwrap();
+            assert_eq!(status, 200);
+            // Let the close reach the pooled connection.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn connection_close_answers_are_not_pooled() {
+        let answer = "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok";
+        let (authority, accepted) = backend(answer, usize::MAX).await;
+        let client = BackendClient::new().unwrap();
+        for _ in 0..3 {
+            assert_eq!(get(&client, &authority).await.unwrap().0, 200);
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_answer_and_an_unreachable_backend_are_errors() {
+        let big = format!("HTTP/1.1 200 OK\r\ncontent-length: 2000\r\n\r\n{}", "x".repeat(2000));
+        let (authority, _) = backend(big.leak(), usize::MAX).await;
+        let client = BackendClient::new().unwrap();
+        assert!(matches!(get(&client, &authority).await, Err(CallError::Body(_))));
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gone = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        assert!(matches!(get(&client, &gone).await, Err(CallError::Network(_))));
     }
 }
