@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
-use hyper::header::HeaderValue;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response};
 use tollgate_model::rest::IntegrationType;
 use tollgate_shared::SharedState;
@@ -35,6 +35,9 @@ pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// A client gets this long to send its request body.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+const X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
 
 /// Whether a request passes the method's guards (test invocations do not, as on AWS).
 #[derive(Clone, Copy)]
@@ -197,9 +200,10 @@ fn truncated(body: &str) -> &str {
 /// alphabet ending in `=`.
 pub(crate) fn extended_request_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut id: String = (0..15)
-        .map(|_| ALPHABET[fastrand::usize(..64)] as char)
-        .collect();
+    let mut id = String::with_capacity(16);
+    for _ in 0..15 {
+        id.push(char::from(ALPHABET[fastrand::usize(..64)]));
+    }
     id.push('=');
     id
 }
@@ -313,10 +317,10 @@ impl Gateway {
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
-            headers.insert("x-amzn-requestid", v);
+            headers.insert(X_AMZN_REQUESTID, v);
         }
         if let Ok(v) = HeaderValue::from_str(&extended_id) {
-            headers.insert("x-amz-apigw-id", v);
+            headers.insert(X_AMZ_APIGW_ID, v);
         }
         tracing::debug!(
             request_id,
@@ -356,22 +360,21 @@ impl Gateway {
         if address.api_id.is_empty() {
             // `@connections` on the gateway's own address.
             let id = crate::websocket::connection_id_of(&address.path).unwrap_or_default();
-            return Ok(crate::websocket::callback(&self.websocket, request, id).await);
+            return Ok(Box::pin(crate::websocket::callback(&self.websocket, request, id)).await);
         }
         let snapshot = self.plans.snapshot();
         if let Some(plan) = PlanSet::websocket(&snapshot, &address.api_id, &address.stage) {
             drop(snapshot);
-            return Ok(
-                crate::websocket::serve(&self.websocket, plan, request, address, remote).await,
-            );
+            let serve = crate::websocket::serve(&self.websocket, plan, request, address, remote);
+            return Ok(Box::pin(serve).await);
         }
         let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
             Lookup::Stage(plan) => Arc::clone(plan),
             Lookup::Http(stages) => {
                 drop(snapshot);
-                return Ok(self
-                    .serve_http_api(&stages, request, address, remote, record.extended_id)
-                    .await);
+                let serve =
+                    self.serve_http_api(&stages, request, address, remote, record.extended_id);
+                return Ok(Box::pin(serve).await);
             }
             Lookup::NoStage => return Err(GatewayError::Forbidden),
             Lookup::NoApi => return Err(GatewayError::UnknownApi(address.api_id.clone())),
@@ -592,11 +595,15 @@ impl Gateway {
             IntegrationType::HttpProxy => http::run(&self.client, integration, info, true).await,
             IntegrationType::Http => http::run(&self.client, integration, info, false).await,
             IntegrationType::AwsProxy => match &self.functions {
-                Some(functions) => lambda::proxy(functions.as_ref(), integration, info).await,
+                Some(functions) => {
+                    Box::pin(lambda::proxy(functions.as_ref(), integration, info)).await
+                }
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
             IntegrationType::Aws => match &self.functions {
-                Some(functions) => lambda::non_proxy(functions.as_ref(), integration, info).await,
+                Some(functions) => {
+                    Box::pin(lambda::non_proxy(functions.as_ref(), integration, info)).await
+                }
                 None => Err(GatewayError::Internal("this node runs no functions".into())),
             },
         };
@@ -755,13 +762,13 @@ impl Gateway {
                     )
                 })?;
                 if plan.kind == tollgate_plan::AuthorizerKind::CognitoUserPools {
-                    let authorization = authorizer::cognito(
+                    let authorization = Box::pin(authorizer::cognito(
                         plan,
                         info,
                         &method.authorization_scopes,
                         &self.config.cognito_user_pools,
                         &self.jwt,
-                    )
+                    ))
                     .await?;
                     info.authorization = Some(authorization);
                     return self.guard_keys_and_throttles(variant, info);
@@ -778,14 +785,16 @@ impl Gateway {
                         format!("authorizer {}", plan.name)
                     });
                 let parent = std::mem::replace(&mut info.trace, span.as_ref().map(|s| s.context));
-                let authorization = authorizer::authorize(
+                // Boxed, like every rarely taken branch that awaits much: the request's future
+                // stays small, and it is moved a few times on its way.
+                let authorization = Box::pin(authorizer::authorize(
                     plan,
                     info,
                     &self.config.region,
                     self.functions.as_ref(),
                     self.shared.as_ref(),
                     &self.authorizer_answers,
-                )
+                ))
                 .await;
                 info.trace = parent;
                 self.telemetry.finish(span, authorization.is_err());

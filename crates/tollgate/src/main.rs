@@ -338,8 +338,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 .get(hyper::header::HOST)
                 .and_then(|h| h.to_str().ok());
             match tollgate_gateway::address::resolve(host, request.uri().path()) {
+                // Both boxed: the connection moves this future into place for every request,
+                // so it stays a few words in size.
                 Some(address) => boxed(Box::pin(gateway.handle(request, address, remote)).await),
-                None => match admin.oneshot(request).await {
+                None => match Box::pin(admin.oneshot(request)).await {
                     Ok(response) => boxed(response),
                     Err(never) => match never {},
                 },
