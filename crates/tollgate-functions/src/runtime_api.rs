@@ -144,7 +144,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                         let shared = shared.clone();
                         async move { Ok::<_, Infallible>(handle(&shared, req).await) }
                     });
+                    // Runtimes may pipeline their answer and the next poll (Tollgate's Node
+                    // bootstrap does): the `202` is then held until the poll is read, and goes
+                    // out in the same write as the next event when one is ready by then.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .pipeline_flush(true)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
