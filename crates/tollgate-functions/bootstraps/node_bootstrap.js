@@ -69,13 +69,20 @@ function connect() {
 // The head of a response: its status, content length (-1: chunked) and the headers the bootstrap
 // reads (lower-cased names).
 function parseHead(text) {
-  const lines = text.split('\r\n');
-  const status = Number(lines[0].split(' ')[1]);
+  // "HTTP/1.1 200 OK": the status code follows the first space.
+  const space = text.indexOf(' ');
+  const status = Number(text.slice(space + 1, space + 4));
   const headers = {};
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const colon = line.indexOf(':');
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  // One pass over the lines, without splitting the head into an array of them.
+  let at = text.indexOf('\r\n') + 2;
+  while (at > 1 && at < text.length) {
+    let eol = text.indexOf('\r\n', at);
+    if (eol < 0) eol = text.length;
+    const colon = text.indexOf(':', at);
+    if (colon > at && colon < eol) {
+      headers[text.slice(at, colon).trim().toLowerCase()] = text.slice(colon + 1, eol).trim();
+    }
+    at = eol + 2;
   }
   const length = headers['content-length'];
   if (length === undefined && /chunked/i.test(headers['transfer-encoding'] || '')) {
@@ -109,7 +116,7 @@ function dechunk(buf) {
 function parse() {
   while (received !== null && pending.length) {
     if (head === null) {
-      const end = received.indexOf('\r\n\r\n');
+      const end = received.indexOf(HEAD_END);
       if (end < 0) return;
       head = parseHead(received.toString('latin1', 0, end));
       received = received.length > end + 4 ? received.subarray(end + 4) : null;
@@ -146,6 +153,7 @@ function parse() {
 }
 
 const EMPTY = Buffer.alloc(0);
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 // The text of one request. Header values come from user code (an error's name): no line breaks
 // may pass.
