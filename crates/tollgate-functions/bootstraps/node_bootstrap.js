@@ -20,13 +20,16 @@ const PORT = Number(API.slice(sep + 1));
 const PREFIX = '/2018-06-01/runtime';
 
 // The Runtime API is spoken over one kept-alive connection with a minimal HTTP/1.1 client: the
-// bootstrap sends one request at a time and Tollgate's server always answers with a
+// bootstrap writes its requests itself and Tollgate's server always answers with a
 // Content-Length, so node's general-purpose http module (agents, sockets pools, per-request
-// objects and events) is pure overhead on the hot path of every invocation.
+// objects and events) is pure overhead on the hot path of every invocation. After an invocation
+// the answer and the poll for the next event are pipelined: both requests go out in one write and
+// the server answers them in order, so an invocation costs one write and (under load, when the
+// server has the next event ready) one read.
 let socket = null;
 let received = null; // bytes received and not yet consumed
 let head = null; // the parsed head of the response being received
-let waiter = null; // { resolve, reject } of the request in flight
+const pending = []; // the requests sent and not yet answered, oldest first: { text, retry, resolve, reject }
 
 function connect() {
   socket = net.connect({ host: HOST, port: PORT });
@@ -38,25 +41,48 @@ function connect() {
     received = received === null ? chunk : Buffer.concat([received, chunk]);
     parse();
   });
+  let failed = false;
   const fail = (err) => {
+    if (failed) return;
+    failed = true;
     if (socket === s) socket = null;
-    if (waiter) {
-      const w = waiter;
-      waiter = null;
-      w.reject(err || new Error('Runtime API connection closed'));
+    // Requests that were never answered: a poll for the next event is sent again on a new
+    // connection (the server hands out no event on a connection that is gone); anything else
+    // fails.
+    const lost = pending.splice(0);
+    const again = lost.filter((r) => r.retry);
+    for (const r of lost) if (!r.retry) r.reject(err || new Error('Runtime API connection closed'));
+    if (again.length) {
+      if (err) {
+        for (const r of again) r.reject(err);
+        return;
+      }
+      connect();
+      for (const r of again) pending.push(r);
+      socket.write(again.map((r) => r.text).join(''));
     }
   };
   s.on('error', fail);
   s.on('close', () => fail(null));
 }
 
+// The head of a response: its status, content length (-1: chunked) and the headers the bootstrap
+// reads (lower-cased names).
 function parseHead(text) {
-  const lines = text.split('\r\n');
-  const status = Number(lines[0].split(' ')[1]);
+  // "HTTP/1.1 200 OK": the status code follows the first space.
+  const space = text.indexOf(' ');
+  const status = Number(text.slice(space + 1, space + 4));
   const headers = {};
-  for (let i = 1; i < lines.length; i++) {
-    const colon = lines[i].indexOf(':');
-    if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+  // One pass over the lines, without splitting the head into an array of them.
+  let at = text.indexOf('\r\n') + 2;
+  while (at > 1 && at < text.length) {
+    let eol = text.indexOf('\r\n', at);
+    if (eol < 0) eol = text.length;
+    const colon = text.indexOf(':', at);
+    if (colon > at && colon < eol) {
+      headers[text.slice(at, colon).trim().toLowerCase()] = text.slice(colon + 1, eol).trim();
+    }
+    at = eol + 2;
   }
   const length = headers['content-length'];
   if (length === undefined && /chunked/i.test(headers['transfer-encoding'] || '')) {
@@ -86,52 +112,87 @@ function dechunk(buf) {
   }
 }
 
+// Hands every complete response in `received` to the request it answers.
 function parse() {
-  if (received === null || !waiter) return;
-  if (head === null) {
-    const end = received.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    head = parseHead(received.toString('latin1', 0, end));
-    received = received.subarray(end + 4);
+  while (received !== null && pending.length) {
+    if (head === null) {
+      const end = received.indexOf(HEAD_END);
+      if (end < 0) return;
+      head = parseHead(received.toString('latin1', 0, end));
+      received = received.length > end + 4 ? received.subarray(end + 4) : null;
+      if (received === null && head.length !== 0) return;
+    }
+    let body;
+    let used;
+    if (head.length < 0) {
+      if (received === null) return;
+      const chunked = dechunk(received);
+      if (chunked === null) return;
+      ({ body, used } = chunked);
+    } else {
+      const have = received === null ? 0 : received.length;
+      if (have < head.length) return;
+      body = head.length === 0 ? EMPTY : received.subarray(0, head.length);
+      used = head.length;
+    }
+    received = received !== null && received.length > used ? received.subarray(used) : null;
+    const response = { status: head.status, headers: head.headers, body };
+    head = null;
+    const r = pending.shift();
+    if (/close/i.test(response.headers.connection || '')) {
+      // The server ends the connection after this response; requests after it go out again.
+      const s = socket;
+      socket = null;
+      received = null;
+      r.resolve(response);
+      if (s) s.destroy();
+      return;
+    }
+    r.resolve(response);
   }
-  let body;
-  let used;
-  if (head.length < 0) {
-    const chunked = dechunk(received);
-    if (chunked === null) return;
-    ({ body, used } = chunked);
-  } else {
-    if (received.length < head.length) return;
-    body = received.subarray(0, head.length);
-    used = head.length;
-  }
-  received = received.length > used ? received.subarray(used) : null;
-  const response = { status: head.status, headers: head.headers, body };
-  const w = waiter;
-  head = null;
-  waiter = null;
-  if (/close/i.test(response.headers.connection || '')) {
-    const s = socket;
-    socket = null;
-    if (s) s.destroy();
-  }
-  w.resolve(response);
+}
+
+const EMPTY = Buffer.alloc(0);
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+// The text of one request. Header values come from user code (an error's name): no line breaks
+// may pass.
+function requestText(method, urlPath, body, headers) {
+  let text = `${method} ${PREFIX}${urlPath} HTTP/1.1\r\nHost: ${API}\r\n`;
+  if (headers) for (const name in headers) text += `${name}: ${String(headers[name]).replace(/[\r\n]/g, ' ')}\r\n`;
+  if (body === undefined) return text + '\r\n';
+  return `${text}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+// Sends requests ({ method, path, body, headers }) in one write; one promise per response.
+function send(...requests) {
+  if (socket === null) connect();
+  let text = '';
+  const answers = requests.map(({ method, path: urlPath, body, headers }) => {
+    const r = { text: requestText(method, urlPath, body, headers), retry: method === 'GET' };
+    text += r.text;
+    return new Promise((resolve, reject) => {
+      r.resolve = resolve;
+      r.reject = reject;
+      pending.push(r);
+    });
+  });
+  socket.write(text);
+  return answers;
 }
 
 function request(method, urlPath, body, headers) {
-  return new Promise((resolve, reject) => {
-    if (socket === null) connect();
-    waiter = { resolve, reject };
-    let text = `${method} ${PREFIX}${urlPath} HTTP/1.1\r\nHost: ${API}\r\n`;
-    // Header values come from user code (an error's name): no line breaks may pass.
-    if (headers) for (const name in headers) text += `${name}: ${String(headers[name]).replace(/[\r\n]/g, ' ')}\r\n`;
-    if (body === undefined) {
-      socket.write(text + '\r\n');
-    } else {
-      text += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-      socket.write(text + body);
-    }
-  });
+  return send({ method, path: urlPath, body, headers })[0];
+}
+
+const NEXT = { method: 'GET', path: '/invocation/next' };
+
+// Posts an invocation's answer and polls for the next event in the same write; returns the
+// promise of the next event. The answer's own response (202) is not waited for.
+function answerThenNext(urlPath, body, headers) {
+  const [answered, next] = send({ method: 'POST', path: urlPath, body, headers }, NEXT);
+  answered.catch(() => {}); // a lost connection fails the poll too, which main sees
+  return next;
 }
 
 let currentRequestId = undefined;
@@ -161,12 +222,17 @@ function errorDoc(err, type) {
   return { errorType: type || typeof err, errorMessage: String(err), trace: [] };
 }
 
+function errorHeaders(doc) {
+  return { 'Content-Type': 'application/json', 'Lambda-Runtime-Function-Error-Type': doc.errorType };
+}
+
 async function postError(urlPath, doc) {
-  const body = JSON.stringify(doc);
-  await request('POST', urlPath, body, {
-    'Content-Type': 'application/json',
-    'Lambda-Runtime-Function-Error-Type': doc.errorType,
-  });
+  await request('POST', urlPath, JSON.stringify(doc), errorHeaders(doc));
+}
+
+// Reports an invocation's error and polls for the next event (see answerThenNext).
+function errorThenNext(urlPath, doc) {
+  return answerThenNext(urlPath, JSON.stringify(doc), errorHeaders(doc));
 }
 
 class InitError extends Error {
@@ -227,6 +293,16 @@ async function loadHandler(spec, root) {
   return handler;
 }
 
+// The function's identity, from Lambda's reserved variables (read once: reading process.env
+// is a call into the C library each time).
+const FUNCTION = {
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+  functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+  memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+  logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+  logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+};
+
 function makeContext(headers, settle) {
   const deadline = Number(headers['lambda-runtime-deadline-ms'] || 0);
   const parse = (v) => { try { return v ? JSON.parse(v) : undefined; } catch (_) { return undefined; } };
@@ -234,11 +310,11 @@ function makeContext(headers, settle) {
     callbackWaitsForEmptyEventLoop: true,
     awsRequestId: headers['lambda-runtime-aws-request-id'],
     invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
-    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
-    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    functionName: FUNCTION.functionName,
+    functionVersion: FUNCTION.functionVersion,
+    memoryLimitInMB: FUNCTION.memoryLimitInMB,
+    logGroupName: FUNCTION.logGroupName,
+    logStreamName: FUNCTION.logStreamName,
     clientContext: parse(headers['lambda-runtime-client-context']),
     identity: parse(headers['lambda-runtime-cognito-identity']),
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
@@ -283,8 +359,9 @@ async function main() {
     process.exit(1);
   }
 
+  let polled = request('GET', '/invocation/next');
   for (;;) {
-    const next = await request('GET', '/invocation/next');
+    const next = await polled;
     if (next.status !== 200) process.exit(1);
     const requestId = next.headers['lambda-runtime-aws-request-id'];
     currentRequestId = requestId;
@@ -296,24 +373,24 @@ async function main() {
     try {
       event = next.body.length ? JSON.parse(next.body.toString('utf8')) : null;
     } catch (err) {
-      await postError(base + '/error', errorDoc(err, 'Runtime.UnmarshalError'));
+      polled = errorThenNext(base + '/error', errorDoc(err, 'Runtime.UnmarshalError'));
       continue;
     }
     const { err, result } = await invoke(handler, event, next.headers);
     if (err) {
       const doc = errorDoc(err);
       console.error('Invoke Error \t' + JSON.stringify(doc));
-      await postError(base + '/error', doc);
+      polled = errorThenNext(base + '/error', doc);
       continue;
     }
     let body;
     try {
       body = JSON.stringify(result === undefined ? null : result);
     } catch (e) {
-      await postError(base + '/error', errorDoc(e, 'Runtime.MarshalError'));
+      polled = errorThenNext(base + '/error', errorDoc(e, 'Runtime.MarshalError'));
       continue;
     }
-    await request('POST', base + '/response', body, { 'Content-Type': 'application/json' });
+    polled = answerThenNext(base + '/response', body, { 'Content-Type': 'application/json' });
   }
 }
 

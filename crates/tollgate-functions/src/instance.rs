@@ -29,7 +29,7 @@ use crate::bootstraps::{Launcher, RuntimeKind};
 use crate::logs::{FunctionLog, OutputCapture};
 use crate::memory;
 use crate::pool::{ColdStart, LiveSlot, StartPermit};
-use crate::runtime_api::{Event, RuntimeApi, RuntimeMessage};
+use crate::runtime_api::{Event, HeldReply, RuntimeApi, RuntimeMessage};
 use crate::util::{self, kill_process_group};
 use crate::{FunctionConfig, Invocation, InvokeOutcome, MAX_PAYLOAD_BYTES, RuntimeSettings};
 
@@ -97,6 +97,9 @@ pub(crate) struct Instance {
     _slot: LiveSlot,
     /// Held until init ends, so the pool knows a start is in flight.
     start_permit: Option<StartPermit>,
+    /// The runtime's reply to the last answer, held until the next event is queued or the
+    /// instance goes idle (see [`HeldReply`]).
+    held_reply: Option<HeldReply>,
 }
 
 impl Drop for Instance {
@@ -216,6 +219,7 @@ impl Instance {
             last_used: Instant::now(),
             _slot: slot,
             start_permit: Some(permit),
+            held_reply: None,
         };
         if !instance._slot.set_pgid(pgid) {
             // Shutdown began while this instance was starting.
@@ -303,7 +307,9 @@ impl Instance {
             cognito_identity: invocation.cognito_identity.clone(),
             payload: invocation.payload.clone(),
         };
-        let ending = if self.events.try_send(event).is_err() {
+        let queued = self.events.try_send(event);
+        self.release_reply();
+        let ending = if queued.is_err() {
             // The channel holds one event and is drained by `/next`; full means a runtime that
             // stopped polling. Treat it like a hang.
             tokio::time::sleep_until(deadline).await;
@@ -317,6 +323,12 @@ impl Instance {
             _ => started.elapsed(),
         };
         self.finish(request_id, &invocation, ending, duration, init_duration)
+    }
+
+    /// Lets the runtime have its reply to the last answer (the instance is idle, or its next
+    /// event is queued).
+    pub(crate) fn release_reply(&mut self) {
+        self.held_reply = None;
     }
 
     /// Waits for the first `/next`. `None` when the runtime is ready.
@@ -378,13 +390,16 @@ impl Instance {
             tokio::select! {
                 biased;
                 message = self.messages.recv() => match message {
-                    Some(RuntimeMessage::Response { request_id: id, body }) if id == request_id => {
+                    Some(RuntimeMessage::Response { request_id: id, body, reply }) if id == request_id => {
+                        self.held_reply = Some(reply);
                         return Ending::Response(body);
                     }
-                    Some(RuntimeMessage::Error { request_id: id, body, error_type }) if id == request_id => {
+                    Some(RuntimeMessage::Error { request_id: id, body, error_type, reply }) if id == request_id => {
+                        self.held_reply = Some(reply);
                         return Ending::Error(body, error_type);
                     }
-                    Some(RuntimeMessage::ResponseTooLarge { request_id: id }) if id == request_id => {
+                    Some(RuntimeMessage::ResponseTooLarge { request_id: id, reply }) if id == request_id => {
+                        self.held_reply = Some(reply);
                         return Ending::ResponseTooLarge;
                     }
                     Some(RuntimeMessage::InitError { body, error_type }) => {
@@ -397,7 +412,7 @@ impl Instance {
                     self.dead = true;
                     // A response posted just before exiting still counts.
                     while let Ok(message) = self.messages.try_recv() {
-                        if let RuntimeMessage::Response { request_id: id, body } = message
+                        if let RuntimeMessage::Response { request_id: id, body, .. } = message
                             && id == request_id
                         {
                             kill_process_group(self.pgid);

@@ -493,6 +493,7 @@ impl Registry {
                         Err(back) => instance = back,
                     }
                 }
+                instance.release_reply();
                 pool.idle.push(instance);
                 None
             }

@@ -10,8 +10,8 @@
 //! | call | effect |
 //! |---|---|
 //! | `GET  /2018-06-01/runtime/invocation/next` | [`RuntimeMessage::Next`] (the first time), then blocks until an event |
-//! | `POST /2018-06-01/runtime/invocation/{id}/response` | [`RuntimeMessage::Response`], `202` |
-//! | `POST /2018-06-01/runtime/invocation/{id}/error` | [`RuntimeMessage::Error`], `202` |
+//! | `POST /2018-06-01/runtime/invocation/{id}/response` | [`RuntimeMessage::Response`], `202` once the instance releases it ([`HeldReply`]) |
+//! | `POST /2018-06-01/runtime/invocation/{id}/error` | [`RuntimeMessage::Error`], `202` likewise |
 //! | `POST /2018-06-01/runtime/init/error` | [`RuntimeMessage::InitError`], `202` |
 
 use std::convert::Infallible;
@@ -27,7 +27,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::MAX_PAYLOAD_BYTES;
@@ -47,6 +47,14 @@ pub(crate) struct Event {
     pub payload: Bytes,
 }
 
+/// The runtime's pending reply to an invocation's answer (`/response` or `/error`): the server
+/// holds the reply until this is dropped. The instance drops it once the answer has been handed to
+/// the caller and the instance's next event, if an invocation was waiting for it, is queued: the
+/// reply and that event then reach the runtime together (in one write when the runtime pipelined
+/// its next poll), and the runtime never polls before the gateway has taken the answer.
+#[derive(Debug)]
+pub(crate) struct HeldReply(#[allow(dead_code)] oneshot::Sender<()>);
+
 /// What the runtime told us, in order.
 #[derive(Debug)]
 pub(crate) enum RuntimeMessage {
@@ -56,15 +64,18 @@ pub(crate) enum RuntimeMessage {
     Response {
         request_id: String,
         body: Bytes,
+        reply: HeldReply,
     },
-    /// The response exceeded [`MAX_PAYLOAD_BYTES`]; the runtime got `413`.
+    /// The response exceeded [`MAX_PAYLOAD_BYTES`]; the runtime gets `413`.
     ResponseTooLarge {
         request_id: String,
+        reply: HeldReply,
     },
     Error {
         request_id: String,
         body: Bytes,
         error_type: Option<String>,
+        reply: HeldReply,
     },
     InitError {
         body: Bytes,
@@ -144,7 +155,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                         let shared = shared.clone();
                         async move { Ok::<_, Infallible>(handle(&shared, req).await) }
                     });
+                    // Runtimes may pipeline their answer and the next poll (Tollgate's Node
+                    // bootstrap does): the `202` is then held until the poll is read, and goes
+                    // out in the same write as the next event when one is ready by then.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .pipeline_flush(true)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
@@ -318,9 +333,11 @@ async fn answer(
             );
         }
         Err(_) => {
+            let (reply, released) = hold_reply();
             let _ = shared
                 .messages
-                .send(RuntimeMessage::ResponseTooLarge { request_id });
+                .send(RuntimeMessage::ResponseTooLarge { request_id, reply });
+            let _ = released.await;
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLarge",
@@ -328,18 +345,28 @@ async fn answer(
             );
         }
     };
+    let (reply, released) = hold_reply();
     let message = if is_error {
         RuntimeMessage::Error {
             request_id,
             body,
             error_type,
+            reply,
         }
     } else {
-        RuntimeMessage::Response { request_id, body }
+        RuntimeMessage::Response {
+            request_id,
+            body,
+            reply,
+        }
     };
+    // A message that cannot be delivered (the instance is gone) drops its reply at once.
     let _ = shared.messages.send(message);
-    // Let the invocation hand its answer to the caller before the runtime gets its `202`: on a
-    // busy core the runtime, woken by the `202`, would otherwise run (and poll `/next`) first.
-    tokio::task::yield_now().await;
+    let _ = released.await;
     accepted()
+}
+
+fn hold_reply() -> (HeldReply, oneshot::Receiver<()>) {
+    let (sender, receiver) = oneshot::channel();
+    (HeldReply(sender), receiver)
 }

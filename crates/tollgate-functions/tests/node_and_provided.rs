@@ -152,6 +152,75 @@ async fn node_handlers() {
     functions.shutdown().await;
 }
 
+/// The bootstrap pipelines each answer with its next poll, and the server holds the answer's
+/// reply until the next event is queued: answers, errors and an oversized response, under
+/// concurrent invocations that queue for the same instance, must each reach their own caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_pipelined_answers() {
+    if !have("node") {
+        eprintln!("skipped: node is not installed");
+        return;
+    }
+    let env = Env::new();
+    let code = env.code(
+        "pipelined",
+        &[(
+            "index.js",
+            r#"
+exports.handler = async (event, context) => {
+  if (event.big) return 'x'.repeat(7 * 1024 * 1024);
+  if (event.n % 3 === 1) throw new RangeError('odd ' + event.n);
+  return { n: event.n, id: context.awsRequestId };
+};
+"#,
+        )],
+    );
+    let functions = functions(env.settings());
+    functions.upsert(config("pipelined", "nodejs20.x", "index.handler", &code));
+
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..24 {
+        let functions = functions.clone();
+        calls.spawn(async move {
+            let payload = format!(r#"{{"n": {n}}}"#);
+            let outcome = functions
+                .invoke("pipelined", "$LATEST", Invocation::new(payload))
+                .await
+                .expect("invoke");
+            (n, outcome)
+        });
+    }
+    for (n, outcome) in calls.join_all().await {
+        let doc = json(&outcome);
+        if n % 3 == 1 {
+            assert_eq!(outcome.function_error.as_deref(), Some("Unhandled"), "{doc}");
+            assert_eq!(doc["errorType"], "RangeError");
+            assert_eq!(doc["errorMessage"], format!("odd {n}"));
+        } else {
+            assert_eq!(outcome.function_error, None, "{doc}");
+            assert_eq!(doc["n"], n);
+            assert_eq!(doc["id"], outcome.request_id.as_str());
+        }
+    }
+
+    let big = functions
+        .invoke("pipelined", "$LATEST", Invocation::new(r#"{"big": true}"#))
+        .await
+        .expect("invoke");
+    assert_eq!(big.function_error.as_deref(), Some("Unhandled"));
+    assert_eq!(json(&big)["errorType"], "Function.ResponseSizeTooLarge");
+    // The function keeps answering after the refused response.
+    for n in [3, 6] {
+        let after = functions
+            .invoke("pipelined", "$LATEST", Invocation::new(format!(r#"{{"n": {n}}}"#)))
+            .await
+            .expect("invoke");
+        assert_eq!(after.function_error, None, "{:?}", after.payload);
+        assert_eq!(json(&after)["n"], n);
+    }
+    functions.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_id_is_always_passed() {
     let env = Env::new();
