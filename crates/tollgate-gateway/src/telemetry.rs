@@ -13,11 +13,12 @@ use std::time::{Duration, Instant, SystemTime};
 use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
 use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
-use tollgate_telemetry::{Counter, Registry, RestMetrics};
+use tollgate_telemetry::access_log::push_decimal;
+use tollgate_telemetry::{AccessValues, Counter, Registry, RestMetrics};
 
 use crate::trace_export::SpanExporter;
 
-use crate::context::{RequestInfo, clf_time};
+use crate::context::{RequestInfo, clf_time, write_clf_time};
 
 /// Lines waiting for the writer; beyond this they are dropped (and counted).
 pub const ACCESS_LOG_QUEUE: usize = 16 * 1024;
@@ -75,7 +76,7 @@ pub struct Telemetry {
 enum Line {
     Access {
         stage: Arc<StagePlan>,
-        values: Vec<Option<String>>,
+        values: AccessValues,
     },
     Execution {
         stage: Arc<StagePlan>,
@@ -232,7 +233,7 @@ pub struct Record<'a> {
     pub error: Option<(String, &'static str)>,
     /// Access-log values known once the request was read (aligned with the format's
     /// variables); none when the request failed before.
-    pub captured: Option<Vec<Option<String>>>,
+    pub captured: Option<AccessValues>,
     /// Execution-log steps, when the stage (or one of its methods) logs executions.
     pub execution: Option<Vec<String>>,
     /// How the request's execution is logged: the stage's, then its method's once routed.
@@ -340,13 +341,11 @@ impl<'a> Record<'a> {
         let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
             return;
         };
-        self.captured = Some(
-            format
-                .variables()
-                .iter()
-                .map(|name| access_context(info, name))
-                .collect(),
-        );
+        let mut values = format.values();
+        for (index, name) in format.variables().iter().enumerate() {
+            values.set(index, |out| write_access_context(info, name, out));
+        }
+        self.captured = Some(values);
     }
 
     fn access_values(
@@ -354,74 +353,122 @@ impl<'a> Record<'a> {
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
-    ) -> Vec<Option<String>> {
+    ) -> AccessValues {
         let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
-            return Vec::new();
+            return AccessValues::default();
         };
-        let mut values = self
-            .captured
-            .take()
-            .unwrap_or_else(|| vec![None; format.variables().len()]);
-        for (name, slot) in format.variables().iter().zip(values.iter_mut()) {
-            if let Some(v) = self.final_value(name, status, response_length, latency) {
-                *slot = Some(v);
-            } else if slot.is_none() {
-                *slot = self.basic_value(name);
+        let mut values = self.captured.take().unwrap_or_else(|| format.values());
+        for (index, name) in format.variables().iter().enumerate() {
+            if is_final(name) {
+                values.set(index, |out| {
+                    self.write_final_value(name, status, response_length, latency, out)
+                });
+            } else if !values.is_set(index) {
+                values.set(index, |out| self.write_basic_value(name, out));
             }
         }
         values
     }
 
-    /// The variables known only once the response is out.
-    fn final_value(
+    /// Appends a variable known only once the response is out (see [`is_final`]); `false`
+    /// when it has no value.
+    fn write_final_value(
         &self,
         name: &str,
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
-    ) -> Option<String> {
-        Some(match name {
-            "status" => status.to_string(),
-            "responseLength" => response_length?.to_string(),
-            "responseLatency" => latency.as_millis().to_string(),
-            "integrationLatency" | "integration.latency" => {
-                self.integration_latency?.as_millis().to_string()
-            }
+        out: &mut String,
+    ) -> bool {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let number = match name {
+            "status" => Some(u64::from(status)),
+            "responseLength" => response_length,
+            "responseLatency" => Some(millis(latency)),
+            "integrationLatency" | "integration.latency" => self.integration_latency.map(millis),
             "integrationStatus" | "integration.integrationStatus" | "integration.status" => {
-                self.integration_status?.to_string()
+                self.integration_status.map(u64::from)
             }
-            "error.message" => self.error.as_ref()?.0.clone(),
-            "error.messageString" => format!("\"{}\"", self.error.as_ref()?.0),
-            "error.responseType" => self.error.as_ref()?.1.to_string(),
-            _ => return None,
-        })
+            _ => None,
+        };
+        if let Some(number) = number {
+            push_decimal(out, number);
+            return true;
+        }
+        let Some((message, response_type)) = &self.error else {
+            return false;
+        };
+        match name {
+            "error.message" => out.push_str(message),
+            "error.messageString" => {
+                out.push('"');
+                out.push_str(message);
+                out.push('"');
+            }
+            "error.responseType" => out.push_str(response_type),
+            _ => return false,
+        }
+        true
     }
 
-    /// What is known of a request that failed before it was read (no route, throttled ...).
-    fn basic_value(&self, name: &str) -> Option<String> {
-        Some(match name {
-            "requestId" => self.request_id.to_string(),
-            "extendedRequestId" => self.extended_id.to_string(),
-            "apiId" => self.api_id.to_string(),
-            "stage" => self.stage_name.to_string(),
-            "httpMethod" => self.http_method.to_string(),
-            "identity.sourceIp" => self.source_ip.to_string(),
-            "requestTime" => clf_time(self.received),
-            "requestTimeEpoch" => self
-                .received
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .ok()?
-                .as_millis()
-                .to_string(),
-            _ => return None,
-        })
+    /// Appends what is known of a request that failed before it was read (no route,
+    /// throttled ...); `false` when the variable is not one of those.
+    fn write_basic_value(&self, name: &str, out: &mut String) -> bool {
+        let value = match name {
+            "requestId" => self.request_id,
+            "extendedRequestId" => self.extended_id,
+            "apiId" => self.api_id,
+            "stage" => self.stage_name,
+            "httpMethod" => self.http_method,
+            "identity.sourceIp" => {
+                use std::fmt::Write as _;
+                return write!(out, "{}", self.source_ip).is_ok();
+            }
+            "requestTime" => {
+                write_clf_time(self.received, out);
+                return true;
+            }
+            "requestTimeEpoch" => {
+                let Ok(since_epoch) = self.received.duration_since(SystemTime::UNIX_EPOCH) else {
+                    return false;
+                };
+                push_decimal(out, u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX));
+                return true;
+            }
+            _ => return false,
+        };
+        out.push_str(value);
+        true
     }
 }
 
-/// `$context.name` as access logs see it: the request's context plus the log-only names.
-fn access_context(info: &RequestInfo<'_>, name: &str) -> Option<String> {
+/// Whether a variable is known only once the response is out: its value replaces anything
+/// captured before.
+fn is_final(name: &str) -> bool {
+    matches!(
+        name,
+        "status"
+            | "responseLength"
+            | "responseLatency"
+            | "integrationLatency"
+            | "integration.latency"
+            | "integrationStatus"
+            | "integration.integrationStatus"
+            | "integration.status"
+            | "error.message"
+            | "error.messageString"
+            | "error.responseType"
+    )
+}
+
+/// Appends `$context.name` as access logs see it: the request's context plus the log-only
+/// names; `false` when it has no value.
+fn write_access_context(info: &RequestInfo<'_>, name: &str, out: &mut String) -> bool {
     match name {
-        "xrayTraceId" => Some(format!("Root={}", info.trace_id())),
+        "xrayTraceId" => {
+            use std::fmt::Write as _;
+            write!(out, "Root={}", info.trace_id()).is_ok()
+        }
         "identity.caller"
         | "identity.user"
         | "identity.userArn"
@@ -431,8 +478,8 @@ fn access_context(info: &RequestInfo<'_>, name: &str) -> Option<String> {
         | "identity.cognitoIdentityPoolId"
         | "identity.cognitoAuthenticationType"
         | "identity.cognitoAuthenticationProvider"
-        | "identity.principalOrgId" => None,
-        _ => info.context(name),
+        | "identity.principalOrgId" => false,
+        _ => info.write_context(name, out),
     }
 }
 
@@ -444,8 +491,7 @@ fn write_lines(
     written: &Counter,
     dropped: &Counter,
 ) {
-    let mut files: HashMap<PathBuf, LogFile> = HashMap::new();
-    let stdout = std::io::stdout();
+    let mut outputs = Outputs::new(destination);
     let mut line = String::with_capacity(512);
     loop {
         std::thread::sleep(ACCESS_LOG_FLUSH);
@@ -474,36 +520,96 @@ fn write_lines(
                     }
                 }
             }
-            let ok = match destination.path(&entry) {
-                None => stdout.lock().write_all(line.as_bytes()).is_ok(),
-                Some(path) => {
-                    let file = match files.entry(path) {
-                        std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            match LogFile::open(v.key().clone()) {
-                                Ok(f) => Some(v.insert(f)),
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "cannot open an access log");
-                                    None
-                                }
-                            }
-                        }
-                    };
-                    file.is_some_and(|f| f.write(line.as_bytes()).is_ok())
-                }
-            };
-            if ok {
+            if outputs.write(&entry, line.as_bytes()) {
                 written.inc();
             } else {
                 dropped.inc();
             }
         }
-        let _ = stdout.lock().flush();
-        for file in files.values_mut() {
-            let _ = file.out.flush();
-        }
+        outputs.flush();
         if !open {
             return;
+        }
+    }
+}
+
+/// The files (and stdout) the writer appends to. Which output a stage's lines go to is
+/// resolved once per stage and batch of lines, not per line.
+struct Outputs {
+    destination: AccessLogDestination,
+    files: Vec<LogFile>,
+    by_path: HashMap<PathBuf, usize>,
+    /// `(stage, access line?, index in files or none for stdout)` for the current batch; holds
+    /// the stages' plans only until the batch is written, so a plan's address is never
+    /// mistaken for a later one's.
+    resolved: Vec<(Arc<StagePlan>, bool, Option<usize>)>,
+}
+
+impl Outputs {
+    fn new(destination: AccessLogDestination) -> Self {
+        Self {
+            destination,
+            files: Vec::new(),
+            by_path: HashMap::new(),
+            resolved: Vec::new(),
+        }
+    }
+
+    /// Appends `bytes` where `entry`'s lines go; `false` when they could not be written.
+    fn write(&mut self, entry: &Line, bytes: &[u8]) -> bool {
+        let stage = match entry {
+            Line::Access { stage, .. } | Line::Execution { stage, .. } => stage,
+        };
+        let access = matches!(entry, Line::Access { .. });
+        let known = self
+            .resolved
+            .iter()
+            .find(|(s, a, _)| *a == access && Arc::ptr_eq(s, stage))
+            .map(|(_, _, output)| *output);
+        let output = match known {
+            Some(output) => output,
+            None => {
+                let output = match self.destination.path(entry) {
+                    None => None,
+                    Some(path) => match self.open(path) {
+                        Some(index) => Some(index),
+                        None => return false,
+                    },
+                };
+                self.resolved.push((Arc::clone(stage), access, output));
+                output
+            }
+        };
+        match output {
+            None => std::io::stdout().lock().write_all(bytes).is_ok(),
+            Some(index) => self.files[index].write(bytes).is_ok(),
+        }
+    }
+
+    /// The index of the file at `path`, opened on first use.
+    fn open(&mut self, path: PathBuf) -> Option<usize> {
+        if let Some(&index) = self.by_path.get(&path) {
+            return Some(index);
+        }
+        match LogFile::open(path.clone()) {
+            Ok(file) => {
+                self.files.push(file);
+                self.by_path.insert(path, self.files.len() - 1);
+                Some(self.files.len() - 1)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open an access log");
+                None
+            }
+        }
+    }
+
+    /// Flushes every output and forgets the batch's stages.
+    fn flush(&mut self) {
+        self.resolved.clear();
+        let _ = std::io::stdout().lock().flush();
+        for file in &mut self.files {
+            let _ = file.out.flush();
         }
     }
 }
