@@ -14,7 +14,7 @@ use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
 use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
 use tollgate_telemetry::access_log::push_decimal;
-use tollgate_telemetry::{AccessValues, Counter, Registry, RestMetrics};
+use tollgate_telemetry::{AccessValues, Counter, Registry, RestMetrics, SpareValues};
 
 use crate::trace_export::SpanExporter;
 
@@ -67,6 +67,8 @@ impl AccessLogDestination {
 pub struct Telemetry {
     pub registry: Arc<Registry>,
     access_log: SyncSender<Line>,
+    /// Access-log value buffers the writer gave back, for the next requests.
+    spare: Arc<SpareValues>,
     dropped: Arc<Counter>,
     traces: Option<SpanExporter>,
 }
@@ -111,15 +113,20 @@ impl Telemetry {
         let dropped = registry.counter(ACCESS_LOG_DROPPED, &[]);
         let written = registry.counter(ACCESS_LOG_WRITTEN, &[]);
         let writer_dropped = Arc::clone(&dropped);
+        let spare = Arc::new(SpareValues::default());
+        let writer_spare = Arc::clone(&spare);
         let spawned = std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || write_lines(rx, destination, &written, &writer_dropped));
+            .spawn(move || {
+                write_lines(rx, destination, (&written, &writer_dropped), &writer_spare);
+            });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the access-log writer; lines will be dropped");
         }
         Arc::new(Self {
             registry,
             access_log: tx,
+            spare,
             dropped,
             traces,
         })
@@ -231,9 +238,11 @@ pub struct Record<'a> {
     pub integration_status: Option<u16>,
     /// `(message, responseType)` of the error the request was answered with.
     pub error: Option<(String, &'static str)>,
-    /// Access-log values known once the request was read (aligned with the format's
-    /// variables); none when the request failed before.
-    pub captured: Option<AccessValues>,
+    /// The access-log values (aligned with the format's variables), when the stage logs.
+    pub access: Option<AccessValues>,
+    /// Whether the values known once the request was read are in [`access`](Self::access)
+    /// (not when the request failed before).
+    pub captured: bool,
     /// Execution-log steps, when the stage (or one of its methods) logs executions.
     pub execution: Option<Vec<String>>,
     /// How the request's execution is logged: the stage's, then its method's once routed.
@@ -304,7 +313,8 @@ impl<'a> Record<'a> {
             integration_latency: None,
             integration_status: None,
             error: None,
-            captured: None,
+            access: None,
+            captured: false,
             execution: None,
             log: ExecutionLogging::default(),
             trace: None,
@@ -312,8 +322,12 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// The request reached `stage`: from now on its metrics and logs are recorded.
-    pub fn reached(&mut self, stage: &Arc<StagePlan>) {
+    /// The request reached `stage`: from now on its metrics and logs are recorded (into
+    /// buffers from `telemetry`).
+    pub fn reached(&mut self, stage: &Arc<StagePlan>, telemetry: &Telemetry) {
+        if let Some(format) = &stage.access_log {
+            self.access = Some(telemetry.spare.take(format.variables().len()));
+        }
         self.log = stage.execution_log;
         if stage.logs_executions {
             self.execution = Some(vec![
@@ -341,11 +355,11 @@ impl<'a> Record<'a> {
         let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
             return;
         };
-        let mut values = format.values();
+        let values = self.access.get_or_insert_with(|| format.values());
         for (index, name) in format.variables().iter().enumerate() {
             values.set(index, |out| write_access_context(info, name, out));
         }
-        self.captured = Some(values);
+        self.captured = true;
     }
 
     fn access_values(
@@ -357,7 +371,7 @@ impl<'a> Record<'a> {
         let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
             return AccessValues::default();
         };
-        let mut values = self.captured.take().unwrap_or_else(|| format.values());
+        let mut values = self.access.take().unwrap_or_else(|| format.values());
         for (index, name) in format.variables().iter().enumerate() {
             if is_final(name) {
                 values.set(index, |out| {
@@ -488,11 +502,12 @@ fn write_access_context(info: &RequestInfo<'_>, name: &str, out: &mut String) ->
 fn write_lines(
     rx: Receiver<Line>,
     destination: AccessLogDestination,
-    written: &Counter,
-    dropped: &Counter,
+    (written, dropped): (&Counter, &Counter),
+    spare: &SpareValues,
 ) {
     let mut outputs = Outputs::new(destination);
     let mut line = String::with_capacity(512);
+    let mut used = Vec::new();
     loop {
         std::thread::sleep(ACCESS_LOG_FLUSH);
         let mut open = true;
@@ -525,7 +540,11 @@ fn write_lines(
             } else {
                 dropped.inc();
             }
+            if let Line::Access { values, .. } = entry {
+                used.push(values);
+            }
         }
+        spare.give_back(&mut used);
         outputs.flush();
         if !open {
             return;

@@ -3,6 +3,8 @@
 //! A variable with no value renders as `-`, as API Gateway writes it. A request's values go
 //! into one [`AccessValues`] buffer, written in place (no `String` per value).
 
+use std::sync::{Mutex, PoisonError};
+
 /// The presets the API Gateway console offers (Common Log Format, JSON, XML, CSV).
 pub mod presets {
     pub const CLF: &str = "$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] \"$context.httpMethod $context.resourcePath $context.protocol\" $context.status $context.responseLength $context.requestId";
@@ -146,6 +148,13 @@ impl AccessValues {
         }
     }
 
+    /// Empties the values and makes room for `variables` of them, keeping the buffers.
+    pub fn reset(&mut self, variables: usize) {
+        self.text.clear();
+        self.spans.clear();
+        self.spans.resize(variables, (UNSET, 0));
+    }
+
     /// Whether variable `index` has a value.
     pub fn is_set(&self, index: usize) -> bool {
         self.spans.get(index).is_some_and(|&(start, _)| start != UNSET)
@@ -158,6 +167,51 @@ impl AccessValues {
             return None;
         }
         self.text.get(start as usize..end as usize)
+    }
+}
+
+/// Value buffers kept for reuse: the access-log writer gives back those it has written and
+/// requests take them, so that steady logging allocates nothing (and no buffer is freed by
+/// another thread than the one that allocated it).
+#[derive(Debug, Default)]
+pub struct SpareValues(Mutex<Vec<AccessValues>>);
+
+/// Spare buffers kept at most (a writer's batch of lines is of that order at 10k req/s).
+const MAX_SPARE: usize = 1024;
+/// A buffer grown past this (a long error message, a huge header) is dropped, not kept.
+const MAX_SPARE_BYTES: usize = 4096;
+
+impl SpareValues {
+    /// A spare buffer emptied for `variables` values, else a new one.
+    pub fn take(&self, variables: usize) -> AccessValues {
+        let spare = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        match spare {
+            Some(mut values) => {
+                values.reset(variables);
+                values
+            }
+            None => AccessValues::new(variables),
+        }
+    }
+
+    /// Keeps the buffers of `used` (emptied) for later requests, up to [`MAX_SPARE`].
+    pub fn give_back(&self, used: &mut Vec<AccessValues>) {
+        let mut spare = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = MAX_SPARE.saturating_sub(spare.len());
+        spare.extend(
+            used.drain(..)
+                .filter(|v| v.text.capacity() <= MAX_SPARE_BYTES)
+                .take(room),
+        );
+    }
+
+    /// Buffers kept now.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -265,6 +319,31 @@ mod tests {
         assert_eq!(values.get(1), None);
         assert_eq!(values.get(2), Some("0"));
         assert_eq!(values.get(7), None);
+    }
+
+    #[test]
+    fn spare_buffers_come_back_empty_and_bounded() {
+        let spare = SpareValues::default();
+        let mut first = spare.take(2);
+        first.set(1, |out| {
+            out.push_str("x");
+            true
+        });
+        let mut big = spare.take(1);
+        big.set(0, |out| {
+            out.push_str(&"y".repeat(MAX_SPARE_BYTES + 1));
+            true
+        });
+        let mut used = vec![first, big];
+        spare.give_back(&mut used);
+        assert!(used.is_empty());
+        assert_eq!(spare.len(), 1);
+        let again = spare.take(3);
+        assert!(spare.is_empty());
+        assert!((0..3).all(|i| !again.is_set(i)));
+        let mut many: Vec<AccessValues> = (0..MAX_SPARE + 5).map(|_| spare.take(1)).collect();
+        spare.give_back(&mut many);
+        assert_eq!(spare.len(), MAX_SPARE);
     }
 
     #[test]
