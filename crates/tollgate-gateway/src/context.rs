@@ -184,7 +184,10 @@ impl RequestInfo<'_> {
             "domainName" => &self.domain_name,
             "domainPrefix" => self.domain_name.split('.').next().unwrap_or(""),
             "requestTimeEpoch" => {
-                tollgate_telemetry::access_log::push_decimal(out, u64::try_from(self.epoch_millis()).unwrap_or(u64::MAX));
+                tollgate_telemetry::access_log::push_decimal(
+                    out,
+                    u64::try_from(self.epoch_millis()).unwrap_or(u64::MAX),
+                );
                 return true;
             }
             "requestTime" => {

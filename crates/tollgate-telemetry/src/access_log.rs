@@ -157,7 +157,9 @@ impl AccessValues {
 
     /// Whether variable `index` has a value.
     pub fn is_set(&self, index: usize) -> bool {
-        self.spans.get(index).is_some_and(|&(start, _)| start != UNSET)
+        self.spans
+            .get(index)
+            .is_some_and(|&(start, _)| start != UNSET)
     }
 
     /// The value of variable `index`.
@@ -291,7 +293,10 @@ mod tests {
 
     #[test]
     fn literal_line_breaks_become_spaces_when_compiled() {
-        assert_eq!(render("a\r\nb $context.x\n", |_| Some("v".into())), "a  b v ");
+        assert_eq!(
+            render("a\r\nb $context.x\n", |_| Some("v".into())),
+            "a  b v "
+        );
     }
 
     #[test]
