@@ -5,15 +5,15 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
 use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
+use tollgate_telemetry::access_log::push_decimal;
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
 use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
-use tollgate_telemetry::access_log::push_decimal;
 use tollgate_telemetry::{AccessValues, Counter, Registry, RestMetrics, SpareValues};
 
 use crate::trace_export::SpanExporter;
@@ -29,12 +29,16 @@ pub const ACCESS_LOG_FLUSH: Duration = Duration::from_millis(50);
 /// An access-log file is rotated (to `.1`) past this size.
 pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// What follows a stage's name in the file that names its mapped access-log file.
+pub const DESTINATION_POINTER: &str = ".destination";
+
 /// Where access-log lines go.
 #[derive(Debug, Clone)]
 pub enum AccessLogDestination {
     /// `{dir}/access/{apiId}/{stage}.log` (and `{dir}/execution/...` for execution logs),
     /// rotated by size; the access logs of stages whose `destinationArn` is in `destinations`
-    /// go to that file instead.
+    /// go to that file instead, and `{dir}/access/{apiId}/{stage}`[`DESTINATION_POINTER`]
+    /// names it (one line), for `tollgate logs`.
     Files {
         dir: PathBuf,
         destinations: HashMap<String, PathBuf>,
@@ -43,21 +47,29 @@ pub enum AccessLogDestination {
 }
 
 impl AccessLogDestination {
-    /// The file a line goes to (none: stdout).
-    fn path(&self, line: &Line) -> Option<PathBuf> {
-        let Self::Files { dir, destinations } = self else {
+    /// The file a line goes to (none: stdout), and whether it is a `destinationArn`'s.
+    fn path(&self, line: &Line) -> Option<(PathBuf, bool)> {
+        let Self::Files { destinations, .. } = self else {
             return None;
         };
         let stage = line.stage();
         if let (Line::Access { .. }, Some(arn)) = (line, &stage.access_log_destination)
             && let Some(path) = destinations.get(arn)
         {
-            return Some(path.clone());
+            return Some((path.clone(), true));
         }
+        Some((self.stage_file(line.kind(), stage, ".log")?, false))
+    }
+
+    /// `{dir}/{kind}/{apiId}/{stage}{suffix}`.
+    fn stage_file(&self, kind: &str, stage: &StagePlan, suffix: &str) -> Option<PathBuf> {
+        let Self::Files { dir, .. } = self else {
+            return None;
+        };
         Some(
-            dir.join(line.kind())
+            dir.join(kind)
                 .join(&stage.api_id)
-                .join(format!("{}.log", stage.stage)),
+                .join(format!("{}{suffix}", stage.stage)),
         )
     }
 }
@@ -446,7 +458,10 @@ impl<'a> Record<'a> {
                 let Ok(since_epoch) = self.received.duration_since(SystemTime::UNIX_EPOCH) else {
                     return false;
                 };
-                push_decimal(out, u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX));
+                push_decimal(
+                    out,
+                    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
+                );
                 return true;
             }
             _ => return false,
@@ -562,6 +577,8 @@ struct Outputs {
     /// the stages' plans only until the batch is written, so a plan's address is never
     /// mistaken for a later one's.
     resolved: Vec<(Arc<StagePlan>, bool, Option<usize>)>,
+    /// The mapped file each stage's pointer names (written when it changes).
+    pointers: HashMap<PathBuf, PathBuf>,
 }
 
 impl Outputs {
@@ -571,6 +588,7 @@ impl Outputs {
             files: Vec::new(),
             by_path: HashMap::new(),
             resolved: Vec::new(),
+            pointers: HashMap::new(),
         }
     }
 
@@ -590,10 +608,15 @@ impl Outputs {
             None => {
                 let output = match self.destination.path(entry) {
                     None => None,
-                    Some(path) => match self.open(path) {
-                        Some(index) => Some(index),
-                        None => return false,
-                    },
+                    Some((path, mapped)) => {
+                        if mapped {
+                            self.point_to(stage, &path);
+                        }
+                        match self.open(path) {
+                            Some(index) => Some(index),
+                            None => return false,
+                        }
+                    }
                 };
                 self.resolved.push((Arc::clone(stage), access, output));
                 output
@@ -602,6 +625,29 @@ impl Outputs {
         match output {
             None => std::io::stdout().lock().write_all(bytes).is_ok(),
             Some(index) => self.files[index].write(bytes).is_ok(),
+        }
+    }
+
+    /// Makes the stage's pointer name `mapped`, its `destinationArn`'s file.
+    fn point_to(&mut self, stage: &StagePlan, mapped: &Path) {
+        let Some(pointer) = self
+            .destination
+            .stage_file("access", stage, DESTINATION_POINTER)
+        else {
+            return;
+        };
+        if self.pointers.get(&pointer).is_some_and(|p| p == mapped) {
+            return;
+        }
+        let written = pointer
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&pointer, format!("{}\n", mapped.display())));
+        match written {
+            Ok(()) => {
+                self.pointers.insert(pointer, mapped.to_path_buf());
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot note where an access log goes"),
         }
     }
 
