@@ -535,3 +535,11 @@ def test_access_log_destination_arn_mapped_to_a_file(spawn_server, tmp_path):
     rid = call("GET", url).headers["x-amzn-RequestId"]
     wait_for(lambda: rid in mapped.read_text().splitlines(), message="the request's line")
     assert not (data_dir / "logs" / "access" / api.id / "test.log").exists()
+
+    # `tollgate logs` finds the mapped file through the stage, with or without --stage.
+    for args in (("--api", api.id, "--stage", "test"), ("--api", api.id)):
+        out = logs_cli(srv, *args)
+        assert out.returncode == 0, out.stderr
+        assert rid in out.stdout.splitlines(), args
+    entries = [json.loads(l) for l in logs_cli(srv, "--api", api.id, "--json").stdout.splitlines()]
+    assert any(e["message"] == rid and e["stage"] == "test" and e["apiId"] == api.id for e in entries)

@@ -193,34 +193,9 @@ struct Shared {
 pub struct Functions {
     shared: Arc<Shared>,
     sweeper: std::sync::Mutex<Option<JoinHandle<()>>>,
-    /// Lambda's metrics per function, once [`Functions::record_metrics`] was called.
-    metrics: std::sync::OnceLock<FunctionMetricsSet>,
-}
-
-/// The metric handles of each function, resolved on its first invocation.
-struct FunctionMetricsSet {
-    registry: Arc<tollgate_telemetry::Registry>,
-    by_name: std::sync::Mutex<
-        std::collections::HashMap<String, Arc<tollgate_telemetry::FunctionMetrics>>,
-    >,
-}
-
-impl FunctionMetricsSet {
-    fn of(&self, name: &str) -> Arc<tollgate_telemetry::FunctionMetrics> {
-        let mut by_name = self
-            .by_name
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(m) = by_name.get(name) {
-            return Arc::clone(m);
-        }
-        let m = Arc::new(tollgate_telemetry::FunctionMetrics::resolve(
-            &self.registry,
-            name,
-        ));
-        by_name.insert(name.to_string(), Arc::clone(&m));
-        m
-    }
+    /// Where Lambda's metrics go, once [`Functions::record_metrics`] was called (each pool
+    /// resolves its function's handles there once).
+    metrics: std::sync::OnceLock<Arc<tollgate_telemetry::Registry>>,
 }
 
 impl Drop for Functions {
@@ -286,50 +261,14 @@ impl Functions {
     /// Records Lambda's metrics (`Invocations`, `Errors`, `Throttles`, `Duration`,
     /// `ConcurrentExecutions` by `FunctionName`) into `registry` from now on.
     pub fn record_metrics(&self, registry: Arc<tollgate_telemetry::Registry>) {
-        let _ = self.metrics.set(FunctionMetricsSet {
-            registry,
-            by_name: std::sync::Mutex::default(),
-        });
+        let _ = self.metrics.set(registry);
     }
 
     /// Invokes a function version synchronously, recording its metrics.
-    pub async fn invoke(
-        &self,
-        name: &str,
-        qualifier: &str,
-        invocation: Invocation,
-    ) -> Result<InvokeOutcome, InvokeError> {
-        let Some(set) = self.metrics.get() else {
-            return self.invoke_unrecorded(name, qualifier, invocation).await;
-        };
-        let metrics = set.of(name);
-        let started = std::time::Instant::now();
-        metrics.concurrent.add(1);
-        let result = self.invoke_unrecorded(name, qualifier, invocation).await;
-        metrics.concurrent.add(-1);
-        match &result {
-            Ok(outcome) => {
-                metrics.invocations.inc();
-                metrics.duration.record(started.elapsed());
-                if outcome.function_error.is_some() {
-                    metrics.errors.inc();
-                }
-            }
-            Err(InvokeError::Throttled { .. }) => metrics.throttles.inc(),
-            Err(InvokeError::Failed(_)) => {
-                metrics.invocations.inc();
-                metrics.errors.inc();
-            }
-            Err(_) => {}
-        }
-        result
-    }
-
-    /// Invokes a function version synchronously.
     ///
     /// The invocation runs in its own task: if the caller stops waiting (a client hung up), the
     /// function still completes and its instance returns to the pool, as in Lambda.
-    async fn invoke_unrecorded(
+    pub async fn invoke(
         &self,
         name: &str,
         qualifier: &str,
@@ -341,7 +280,44 @@ impl Functions {
             )));
         }
         self.ensure_sweeper();
-        let (lease, discard) = self.shared.registry.acquire(name, qualifier)?;
+        let telemetry = self.metrics.get().map(|registry| &**registry);
+        let (metrics, admitted) = self.shared.registry.acquire(name, qualifier, telemetry);
+        let Some(metrics) = metrics else {
+            return self.run_admitted(admitted?, invocation).await;
+        };
+        if let Err(InvokeError::Throttled { .. }) = &admitted {
+            metrics.throttles.inc();
+        }
+        let started = std::time::Instant::now();
+        metrics.concurrent.add(1);
+        let result = match admitted {
+            Ok(admitted) => self.run_admitted(admitted, invocation).await,
+            Err(e) => Err(e),
+        };
+        metrics.concurrent.add(-1);
+        match &result {
+            Ok(outcome) => {
+                metrics.invocations.inc();
+                metrics.duration.record(started.elapsed());
+                if outcome.function_error.is_some() {
+                    metrics.errors.inc();
+                }
+            }
+            Err(InvokeError::Failed(_)) => {
+                metrics.invocations.inc();
+                metrics.errors.inc();
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Runs an admitted invocation in its own task.
+    async fn run_admitted(
+        &self,
+        (lease, discard): pool::Admitted,
+        invocation: Invocation,
+    ) -> Result<InvokeOutcome, InvokeError> {
         drop(discard);
         let shared = self.shared.clone();
         tokio::spawn(async move { shared.run(lease, invocation).await })

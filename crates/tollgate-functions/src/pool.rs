@@ -39,6 +39,7 @@ use tokio::sync::{Notify, oneshot};
 use crate::instance::Instance;
 use crate::util::kill_process_group;
 use crate::{FunctionConfig, InvokeError};
+use tollgate_telemetry::FunctionMetrics;
 
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
@@ -140,6 +141,8 @@ struct Pool {
     waiters: VecDeque<oneshot::Sender<Instance>>,
     /// Typical init duration (a moving average of the pool's cold starts).
     init_estimate: Option<Duration>,
+    /// The function's metric handles, resolved on the pool's first invocation.
+    metrics: Option<Arc<FunctionMetrics>>,
 }
 
 impl Pool {
@@ -153,6 +156,7 @@ impl Pool {
             idle: Vec::new(),
             waiters: VecDeque::new(),
             init_estimate: None,
+            metrics: None,
         }
     }
 
@@ -220,6 +224,9 @@ pub(crate) struct Registry {
 }
 
 /// What an admitted invocation runs with.
+/// An admitted invocation's lease, and the instances to drop once the lock is released.
+pub(crate) type Admitted = (Lease, Vec<Instance>);
+
 pub(crate) struct Lease {
     pub config: Arc<FunctionConfig>,
     pub generation: u64,
@@ -326,12 +333,27 @@ impl Registry {
     }
 
     /// Admits an invocation or throttles it. The returned instances are to be dropped by the
-    /// caller (dead idle instances, evictions), after the lock is gone.
+    /// caller (dead idle instances, evictions), after the lock is gone. With `telemetry`, also
+    /// returns the function's metric handles (resolved once per pool, then an `Arc` clone) for
+    /// every invocation of an existing function, admitted or throttled.
     pub(crate) fn acquire(
         self: &Arc<Self>,
         name: &str,
         qualifier: &str,
-    ) -> Result<(Lease, Vec<Instance>), InvokeError> {
+        telemetry: Option<&tollgate_telemetry::Registry>,
+    ) -> (Option<Arc<FunctionMetrics>>, Result<Admitted, InvokeError>) {
+        let mut metrics = None;
+        let admitted = self.admit(name, qualifier, telemetry, &mut metrics);
+        (metrics, admitted)
+    }
+
+    fn admit(
+        self: &Arc<Self>,
+        name: &str,
+        qualifier: &str,
+        telemetry: Option<&tollgate_telemetry::Registry>,
+        metrics: &mut Option<Arc<FunctionMetrics>>,
+    ) -> Result<Admitted, InvokeError> {
         let mut discard = Vec::new();
         let mut inner = lock(&self.inner);
         if inner.shutting_down {
@@ -339,12 +361,21 @@ impl Registry {
                 "function runtime is shutting down".to_owned(),
             ));
         }
-        let Some(pool) = inner.pools.get(&(name.to_owned(), qualifier.to_owned())) else {
+        let Some(pool) = inner
+            .pools
+            .get_mut(&(name.to_owned(), qualifier.to_owned()))
+        else {
             return Err(InvokeError::NotFound(format!(
                 "Function not found: arn:aws:lambda:{}:{}:function:{name}:{qualifier}",
                 self.region, self.account_id
             )));
         };
+        if let Some(telemetry) = telemetry {
+            let handles = pool
+                .metrics
+                .get_or_insert_with(|| Arc::new(FunctionMetrics::resolve(telemetry, name)));
+            *metrics = Some(Arc::clone(handles));
+        }
         let config = pool.config.clone();
         let generation = pool.generation;
         let running = inner.in_flight.get(name).copied().unwrap_or(0);

@@ -162,50 +162,86 @@ impl RequestInfo<'_> {
 
     /// `$context.name` for the variables the data plane knows today.
     pub fn context(&self, name: &str) -> Option<String> {
-        Some(match name {
-            "requestId" => self.request_id.clone(),
-            "extendedRequestId" => self.extended_request_id.clone(),
-            "apiId" => self.api_id.to_string(),
-            "stage" => self.stage.to_string(),
-            "deploymentId" => self.deployment_id.to_string(),
-            "accountId" => self.account_id.to_string(),
-            "resourceId" => self.method.resource_id.clone(),
-            "resourcePath" => self.method.resource_path.clone(),
-            "httpMethod" => self.http_method.clone(),
-            "path" => self.full_path.clone(),
-            "protocol" => self.protocol.to_string(),
-            "domainName" => self.domain_name.clone(),
-            "domainPrefix" => self.domain_name.split('.').next().unwrap_or("").to_string(),
-            "requestTimeEpoch" => self.epoch_millis().to_string(),
-            "requestTime" => clf_time(self.received),
-            "identity.sourceIp" => self.source_ip.clone(),
-            "identity.userAgent" => self.header("user-agent").unwrap_or("").to_string(),
-            "identity.apiKey" => self.api_key.as_ref()?.1.clone(),
-            "identity.apiKeyId" => self.api_key.as_ref()?.0.clone(),
-            "authorizer.principalId" => self.authorization.as_ref()?.principal_id.clone(),
+        let mut value = String::new();
+        self.write_context(name, &mut value).then_some(value)
+    }
+
+    /// Appends `$context.name` to `out`; `false` when the variable has no value (and nothing
+    /// was appended). What [`context`](Self::context) returns, without a `String` per value.
+    pub fn write_context(&self, name: &str, out: &mut String) -> bool {
+        let value: &str = match name {
+            "requestId" => &self.request_id,
+            "extendedRequestId" => &self.extended_request_id,
+            "apiId" => self.api_id,
+            "stage" => self.stage,
+            "deploymentId" => self.deployment_id,
+            "accountId" => self.account_id,
+            "resourceId" => &self.method.resource_id,
+            "resourcePath" => &self.method.resource_path,
+            "httpMethod" => &self.http_method,
+            "path" => &self.full_path,
+            "protocol" => self.protocol,
+            "domainName" => &self.domain_name,
+            "domainPrefix" => self.domain_name.split('.').next().unwrap_or(""),
+            "requestTimeEpoch" => {
+                tollgate_telemetry::access_log::push_decimal(
+                    out,
+                    u64::try_from(self.epoch_millis()).unwrap_or(u64::MAX),
+                );
+                return true;
+            }
+            "requestTime" => {
+                write_clf_time(self.received, out);
+                return true;
+            }
+            "identity.sourceIp" => &self.source_ip,
+            "identity.userAgent" => self
+                .headers
+                .get(hyper::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+            "identity.apiKey" | "identity.apiKeyId" => {
+                let Some((id, value)) = &self.api_key else {
+                    return false;
+                };
+                if name == "identity.apiKey" { value } else { id }
+            }
+            "authorizer.principalId" => match &self.authorization {
+                Some(authorization) => &authorization.principal_id,
+                None => return false,
+            },
             "identity.accountId" | "identity.caller" | "identity.accessKey" | "identity.user"
             | "identity.userArn" => {
                 let field = &name["identity.".len()..];
-                self.iam_identity()
-                    .into_iter()
-                    .find(|(n, _)| *n == field)
-                    .map(|(_, v)| v)?
-            }
-            other if other.starts_with("authorizer.claims.") => {
-                let claims = self.authorization.as_ref()?.claims.as_ref()?;
-                match claims.get(&other["authorizer.claims.".len()..])? {
-                    serde_json::Value::String(s) => s.clone(),
-                    v => v.to_string(),
-                }
+                let Some((_, value)) = self.iam_identity().into_iter().find(|(n, _)| *n == field)
+                else {
+                    return false;
+                };
+                out.push_str(&value);
+                return true;
             }
             other => {
-                let key = other.strip_prefix("authorizer.")?;
-                match self.authorization.as_ref()?.context.get(key)? {
-                    serde_json::Value::String(s) => s.clone(),
-                    v => v.to_string(),
+                let claim = other.strip_prefix("authorizer.claims.");
+                let found = match (claim, self.authorization.as_ref()) {
+                    (Some(claim), Some(authorization)) => authorization
+                        .claims
+                        .as_ref()
+                        .and_then(|claims| claims.get(claim)),
+                    (None, Some(authorization)) => other
+                        .strip_prefix("authorizer.")
+                        .and_then(|key| authorization.context.get(key)),
+                    (_, None) => None,
+                };
+                match found {
+                    Some(serde_json::Value::String(s)) => out.push_str(s),
+                    Some(v) => out.push_str(&v.to_string()),
+                    None => return false,
                 }
+                return true;
             }
-        })
+        };
+        out.push_str(value);
+        true
     }
 
     /// The value of a mapping source on the request side.
@@ -463,6 +499,13 @@ fn traceparent_to_xray(header: &str) -> Option<String> {
 
 /// `$context.requestTime`: the CLF-formatted time, `24/Nov/2026:13:11:41 +0000`.
 pub fn clf_time(at: SystemTime) -> String {
+    let mut out = String::with_capacity(26);
+    write_clf_time(at, &mut out);
+    out
+}
+
+/// Appends [`clf_time`] to `out`, digit by digit (no `fmt`: access logs write one per request).
+pub fn write_clf_time(at: SystemTime, out: &mut String) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -481,13 +524,22 @@ pub fn clf_time(at: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
-        MONTHS[(month - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let two_digits = |out: &mut String, n: u64| {
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+    };
+    two_digits(out, day as u64);
+    out.push('/');
+    out.push_str(MONTHS[(month - 1) as usize]);
+    out.push('/');
+    tollgate_telemetry::access_log::push_decimal(out, year.max(0) as u64);
+    out.push(':');
+    two_digits(out, rem / 3600);
+    out.push(':');
+    two_digits(out, rem % 3600 / 60);
+    out.push(':');
+    two_digits(out, rem % 60);
+    out.push_str(" +0000");
 }
 
 #[cfg(test)]

@@ -381,7 +381,7 @@ impl Gateway {
         };
         drop(snapshot);
         let variant = stage.pick(fastrand::f64() * 100.0);
-        record.reached(&stage);
+        record.reached(&stage, &self.telemetry);
         record.trace = self.telemetry.trace(&stage, request.headers());
         let request_id = record.request_id;
         match self
@@ -529,7 +529,7 @@ impl Gateway {
             endpoint_body: None,
         };
         let result = self.serve_method(variant, &mut info, guarded, record).await;
-        if record.captured.is_none() {
+        if !record.captured {
             record.capture(&info);
         }
         result

@@ -5,19 +5,20 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
 use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
+use tollgate_telemetry::access_log::push_decimal;
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
 use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
-use tollgate_telemetry::{Counter, Registry, RestMetrics};
+use tollgate_telemetry::{AccessValues, Counter, Registry, RestMetrics, SpareValues};
 
 use crate::trace_export::SpanExporter;
 
-use crate::context::{RequestInfo, clf_time};
+use crate::context::{RequestInfo, clf_time, write_clf_time};
 
 /// Lines waiting for the writer; beyond this they are dropped (and counted).
 pub const ACCESS_LOG_QUEUE: usize = 16 * 1024;
@@ -28,12 +29,16 @@ pub const ACCESS_LOG_FLUSH: Duration = Duration::from_millis(50);
 /// An access-log file is rotated (to `.1`) past this size.
 pub const ACCESS_LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// What follows a stage's name in the file that names its mapped access-log file.
+pub const DESTINATION_POINTER: &str = ".destination";
+
 /// Where access-log lines go.
 #[derive(Debug, Clone)]
 pub enum AccessLogDestination {
     /// `{dir}/access/{apiId}/{stage}.log` (and `{dir}/execution/...` for execution logs),
     /// rotated by size; the access logs of stages whose `destinationArn` is in `destinations`
-    /// go to that file instead.
+    /// go to that file instead, and `{dir}/access/{apiId}/{stage}`[`DESTINATION_POINTER`]
+    /// names it (one line), for `tollgate logs`.
     Files {
         dir: PathBuf,
         destinations: HashMap<String, PathBuf>,
@@ -42,21 +47,29 @@ pub enum AccessLogDestination {
 }
 
 impl AccessLogDestination {
-    /// The file a line goes to (none: stdout).
-    fn path(&self, line: &Line) -> Option<PathBuf> {
-        let Self::Files { dir, destinations } = self else {
+    /// The file a line goes to (none: stdout), and whether it is a `destinationArn`'s.
+    fn path(&self, line: &Line) -> Option<(PathBuf, bool)> {
+        let Self::Files { destinations, .. } = self else {
             return None;
         };
         let stage = line.stage();
         if let (Line::Access { .. }, Some(arn)) = (line, &stage.access_log_destination)
             && let Some(path) = destinations.get(arn)
         {
-            return Some(path.clone());
+            return Some((path.clone(), true));
         }
+        Some((self.stage_file(line.kind(), stage, ".log")?, false))
+    }
+
+    /// `{dir}/{kind}/{apiId}/{stage}{suffix}`.
+    fn stage_file(&self, kind: &str, stage: &StagePlan, suffix: &str) -> Option<PathBuf> {
+        let Self::Files { dir, .. } = self else {
+            return None;
+        };
         Some(
-            dir.join(line.kind())
+            dir.join(kind)
                 .join(&stage.api_id)
-                .join(format!("{}.log", stage.stage)),
+                .join(format!("{}{suffix}", stage.stage)),
         )
     }
 }
@@ -66,6 +79,8 @@ impl AccessLogDestination {
 pub struct Telemetry {
     pub registry: Arc<Registry>,
     access_log: SyncSender<Line>,
+    /// Access-log value buffers the writer gave back, for the next requests.
+    spare: Arc<SpareValues>,
     dropped: Arc<Counter>,
     traces: Option<SpanExporter>,
 }
@@ -75,7 +90,7 @@ pub struct Telemetry {
 enum Line {
     Access {
         stage: Arc<StagePlan>,
-        values: Vec<Option<String>>,
+        values: AccessValues,
     },
     Execution {
         stage: Arc<StagePlan>,
@@ -110,15 +125,20 @@ impl Telemetry {
         let dropped = registry.counter(ACCESS_LOG_DROPPED, &[]);
         let written = registry.counter(ACCESS_LOG_WRITTEN, &[]);
         let writer_dropped = Arc::clone(&dropped);
+        let spare = Arc::new(SpareValues::default());
+        let writer_spare = Arc::clone(&spare);
         let spawned = std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || write_lines(rx, destination, &written, &writer_dropped));
+            .spawn(move || {
+                write_lines(rx, destination, (&written, &writer_dropped), &writer_spare);
+            });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the access-log writer; lines will be dropped");
         }
         Arc::new(Self {
             registry,
             access_log: tx,
+            spare,
             dropped,
             traces,
         })
@@ -230,9 +250,11 @@ pub struct Record<'a> {
     pub integration_status: Option<u16>,
     /// `(message, responseType)` of the error the request was answered with.
     pub error: Option<(String, &'static str)>,
-    /// Access-log values known once the request was read (aligned with the format's
-    /// variables); none when the request failed before.
-    pub captured: Option<Vec<Option<String>>>,
+    /// The access-log values (aligned with the format's variables), when the stage logs.
+    pub access: Option<AccessValues>,
+    /// Whether the values known once the request was read are in [`access`](Self::access)
+    /// (not when the request failed before).
+    pub captured: bool,
     /// Execution-log steps, when the stage (or one of its methods) logs executions.
     pub execution: Option<Vec<String>>,
     /// How the request's execution is logged: the stage's, then its method's once routed.
@@ -303,7 +325,8 @@ impl<'a> Record<'a> {
             integration_latency: None,
             integration_status: None,
             error: None,
-            captured: None,
+            access: None,
+            captured: false,
             execution: None,
             log: ExecutionLogging::default(),
             trace: None,
@@ -311,8 +334,12 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// The request reached `stage`: from now on its metrics and logs are recorded.
-    pub fn reached(&mut self, stage: &Arc<StagePlan>) {
+    /// The request reached `stage`: from now on its metrics and logs are recorded (into
+    /// buffers from `telemetry`).
+    pub fn reached(&mut self, stage: &Arc<StagePlan>, telemetry: &Telemetry) {
+        if let Some(format) = &stage.access_log {
+            self.access = Some(telemetry.spare.take(format.variables().len()));
+        }
         self.log = stage.execution_log;
         if stage.logs_executions {
             self.execution = Some(vec![
@@ -340,13 +367,11 @@ impl<'a> Record<'a> {
         let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
             return;
         };
-        self.captured = Some(
-            format
-                .variables()
-                .iter()
-                .map(|name| access_context(info, name))
-                .collect(),
-        );
+        let values = self.access.get_or_insert_with(|| format.values());
+        for (index, name) in format.variables().iter().enumerate() {
+            values.set(index, |out| write_access_context(info, name, out));
+        }
+        self.captured = true;
     }
 
     fn access_values(
@@ -354,74 +379,125 @@ impl<'a> Record<'a> {
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
-    ) -> Vec<Option<String>> {
+    ) -> AccessValues {
         let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
-            return Vec::new();
+            return AccessValues::default();
         };
-        let mut values = self
-            .captured
-            .take()
-            .unwrap_or_else(|| vec![None; format.variables().len()]);
-        for (name, slot) in format.variables().iter().zip(values.iter_mut()) {
-            if let Some(v) = self.final_value(name, status, response_length, latency) {
-                *slot = Some(v);
-            } else if slot.is_none() {
-                *slot = self.basic_value(name);
+        let mut values = self.access.take().unwrap_or_else(|| format.values());
+        for (index, name) in format.variables().iter().enumerate() {
+            if is_final(name) {
+                values.set(index, |out| {
+                    self.write_final_value(name, status, response_length, latency, out)
+                });
+            } else if !values.is_set(index) {
+                values.set(index, |out| self.write_basic_value(name, out));
             }
         }
         values
     }
 
-    /// The variables known only once the response is out.
-    fn final_value(
+    /// Appends a variable known only once the response is out (see [`is_final`]); `false`
+    /// when it has no value.
+    fn write_final_value(
         &self,
         name: &str,
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
-    ) -> Option<String> {
-        Some(match name {
-            "status" => status.to_string(),
-            "responseLength" => response_length?.to_string(),
-            "responseLatency" => latency.as_millis().to_string(),
-            "integrationLatency" | "integration.latency" => {
-                self.integration_latency?.as_millis().to_string()
-            }
+        out: &mut String,
+    ) -> bool {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let number = match name {
+            "status" => Some(u64::from(status)),
+            "responseLength" => response_length,
+            "responseLatency" => Some(millis(latency)),
+            "integrationLatency" | "integration.latency" => self.integration_latency.map(millis),
             "integrationStatus" | "integration.integrationStatus" | "integration.status" => {
-                self.integration_status?.to_string()
+                self.integration_status.map(u64::from)
             }
-            "error.message" => self.error.as_ref()?.0.clone(),
-            "error.messageString" => format!("\"{}\"", self.error.as_ref()?.0),
-            "error.responseType" => self.error.as_ref()?.1.to_string(),
-            _ => return None,
-        })
+            _ => None,
+        };
+        if let Some(number) = number {
+            push_decimal(out, number);
+            return true;
+        }
+        let Some((message, response_type)) = &self.error else {
+            return false;
+        };
+        match name {
+            "error.message" => out.push_str(message),
+            "error.messageString" => {
+                out.push('"');
+                out.push_str(message);
+                out.push('"');
+            }
+            "error.responseType" => out.push_str(response_type),
+            _ => return false,
+        }
+        true
     }
 
-    /// What is known of a request that failed before it was read (no route, throttled ...).
-    fn basic_value(&self, name: &str) -> Option<String> {
-        Some(match name {
-            "requestId" => self.request_id.to_string(),
-            "extendedRequestId" => self.extended_id.to_string(),
-            "apiId" => self.api_id.to_string(),
-            "stage" => self.stage_name.to_string(),
-            "httpMethod" => self.http_method.to_string(),
-            "identity.sourceIp" => self.source_ip.to_string(),
-            "requestTime" => clf_time(self.received),
-            "requestTimeEpoch" => self
-                .received
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .ok()?
-                .as_millis()
-                .to_string(),
-            _ => return None,
-        })
+    /// Appends what is known of a request that failed before it was read (no route,
+    /// throttled ...); `false` when the variable is not one of those.
+    fn write_basic_value(&self, name: &str, out: &mut String) -> bool {
+        let value = match name {
+            "requestId" => self.request_id,
+            "extendedRequestId" => self.extended_id,
+            "apiId" => self.api_id,
+            "stage" => self.stage_name,
+            "httpMethod" => self.http_method,
+            "identity.sourceIp" => {
+                use std::fmt::Write as _;
+                return write!(out, "{}", self.source_ip).is_ok();
+            }
+            "requestTime" => {
+                write_clf_time(self.received, out);
+                return true;
+            }
+            "requestTimeEpoch" => {
+                let Ok(since_epoch) = self.received.duration_since(SystemTime::UNIX_EPOCH) else {
+                    return false;
+                };
+                push_decimal(
+                    out,
+                    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX),
+                );
+                return true;
+            }
+            _ => return false,
+        };
+        out.push_str(value);
+        true
     }
 }
 
-/// `$context.name` as access logs see it: the request's context plus the log-only names.
-fn access_context(info: &RequestInfo<'_>, name: &str) -> Option<String> {
+/// Whether a variable is known only once the response is out: its value replaces anything
+/// captured before.
+fn is_final(name: &str) -> bool {
+    matches!(
+        name,
+        "status"
+            | "responseLength"
+            | "responseLatency"
+            | "integrationLatency"
+            | "integration.latency"
+            | "integrationStatus"
+            | "integration.integrationStatus"
+            | "integration.status"
+            | "error.message"
+            | "error.messageString"
+            | "error.responseType"
+    )
+}
+
+/// Appends `$context.name` as access logs see it: the request's context plus the log-only
+/// names; `false` when it has no value.
+fn write_access_context(info: &RequestInfo<'_>, name: &str, out: &mut String) -> bool {
     match name {
-        "xrayTraceId" => Some(format!("Root={}", info.trace_id())),
+        "xrayTraceId" => {
+            use std::fmt::Write as _;
+            write!(out, "Root={}", info.trace_id()).is_ok()
+        }
         "identity.caller"
         | "identity.user"
         | "identity.userArn"
@@ -431,8 +507,8 @@ fn access_context(info: &RequestInfo<'_>, name: &str) -> Option<String> {
         | "identity.cognitoIdentityPoolId"
         | "identity.cognitoAuthenticationType"
         | "identity.cognitoAuthenticationProvider"
-        | "identity.principalOrgId" => None,
-        _ => info.context(name),
+        | "identity.principalOrgId" => false,
+        _ => info.write_context(name, out),
     }
 }
 
@@ -441,12 +517,12 @@ fn access_context(info: &RequestInfo<'_>, name: &str) -> Option<String> {
 fn write_lines(
     rx: Receiver<Line>,
     destination: AccessLogDestination,
-    written: &Counter,
-    dropped: &Counter,
+    (written, dropped): (&Counter, &Counter),
+    spare: &SpareValues,
 ) {
-    let mut files: HashMap<PathBuf, LogFile> = HashMap::new();
-    let stdout = std::io::stdout();
+    let mut outputs = Outputs::new(destination);
     let mut line = String::with_capacity(512);
+    let mut used = Vec::new();
     loop {
         std::thread::sleep(ACCESS_LOG_FLUSH);
         let mut open = true;
@@ -474,36 +550,131 @@ fn write_lines(
                     }
                 }
             }
-            let ok = match destination.path(&entry) {
-                None => stdout.lock().write_all(line.as_bytes()).is_ok(),
-                Some(path) => {
-                    let file = match files.entry(path) {
-                        std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            match LogFile::open(v.key().clone()) {
-                                Ok(f) => Some(v.insert(f)),
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "cannot open an access log");
-                                    None
-                                }
-                            }
-                        }
-                    };
-                    file.is_some_and(|f| f.write(line.as_bytes()).is_ok())
-                }
-            };
-            if ok {
+            if outputs.write(&entry, line.as_bytes()) {
                 written.inc();
             } else {
                 dropped.inc();
             }
+            if let Line::Access { values, .. } = entry {
+                used.push(values);
+            }
         }
-        let _ = stdout.lock().flush();
-        for file in files.values_mut() {
-            let _ = file.out.flush();
-        }
+        spare.give_back(&mut used);
+        outputs.flush();
         if !open {
             return;
+        }
+    }
+}
+
+/// The files (and stdout) the writer appends to. Which output a stage's lines go to is
+/// resolved once per stage and batch of lines, not per line.
+struct Outputs {
+    destination: AccessLogDestination,
+    files: Vec<LogFile>,
+    by_path: HashMap<PathBuf, usize>,
+    /// `(stage, access line?, index in files or none for stdout)` for the current batch; holds
+    /// the stages' plans only until the batch is written, so a plan's address is never
+    /// mistaken for a later one's.
+    resolved: Vec<(Arc<StagePlan>, bool, Option<usize>)>,
+    /// The mapped file each stage's pointer names (written when it changes).
+    pointers: HashMap<PathBuf, PathBuf>,
+}
+
+impl Outputs {
+    fn new(destination: AccessLogDestination) -> Self {
+        Self {
+            destination,
+            files: Vec::new(),
+            by_path: HashMap::new(),
+            resolved: Vec::new(),
+            pointers: HashMap::new(),
+        }
+    }
+
+    /// Appends `bytes` where `entry`'s lines go; `false` when they could not be written.
+    fn write(&mut self, entry: &Line, bytes: &[u8]) -> bool {
+        let stage = match entry {
+            Line::Access { stage, .. } | Line::Execution { stage, .. } => stage,
+        };
+        let access = matches!(entry, Line::Access { .. });
+        let known = self
+            .resolved
+            .iter()
+            .find(|(s, a, _)| *a == access && Arc::ptr_eq(s, stage))
+            .map(|(_, _, output)| *output);
+        let output = match known {
+            Some(output) => output,
+            None => {
+                let output = match self.destination.path(entry) {
+                    None => None,
+                    Some((path, mapped)) => {
+                        if mapped {
+                            self.point_to(stage, &path);
+                        }
+                        match self.open(path) {
+                            Some(index) => Some(index),
+                            None => return false,
+                        }
+                    }
+                };
+                self.resolved.push((Arc::clone(stage), access, output));
+                output
+            }
+        };
+        match output {
+            None => std::io::stdout().lock().write_all(bytes).is_ok(),
+            Some(index) => self.files[index].write(bytes).is_ok(),
+        }
+    }
+
+    /// Makes the stage's pointer name `mapped`, its `destinationArn`'s file.
+    fn point_to(&mut self, stage: &StagePlan, mapped: &Path) {
+        let Some(pointer) = self
+            .destination
+            .stage_file("access", stage, DESTINATION_POINTER)
+        else {
+            return;
+        };
+        if self.pointers.get(&pointer).is_some_and(|p| p == mapped) {
+            return;
+        }
+        let written = pointer
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&pointer, format!("{}\n", mapped.display())));
+        match written {
+            Ok(()) => {
+                self.pointers.insert(pointer, mapped.to_path_buf());
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot note where an access log goes"),
+        }
+    }
+
+    /// The index of the file at `path`, opened on first use.
+    fn open(&mut self, path: PathBuf) -> Option<usize> {
+        if let Some(&index) = self.by_path.get(&path) {
+            return Some(index);
+        }
+        match LogFile::open(path.clone()) {
+            Ok(file) => {
+                self.files.push(file);
+                self.by_path.insert(path, self.files.len() - 1);
+                Some(self.files.len() - 1)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open an access log");
+                None
+            }
+        }
+    }
+
+    /// Flushes every output and forgets the batch's stages.
+    fn flush(&mut self) {
+        self.resolved.clear();
+        let _ = std::io::stdout().lock().flush();
+        for file in &mut self.files {
+            let _ = file.out.flush();
         }
     }
 }

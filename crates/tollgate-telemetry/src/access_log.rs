@@ -1,6 +1,9 @@
 //! Access-log formats: `accessLogSettings.format` compiled once into literal text and
 //! `$context` variables, rendered after the response from values captured by the request.
-//! A variable with no value renders as `-`, as API Gateway writes it.
+//! A variable with no value renders as `-`, as API Gateway writes it. A request's values go
+//! into one [`AccessValues`] buffer, written in place (no `String` per value).
+
+use std::sync::{Mutex, PoisonError};
 
 /// The presets the API Gateway console offers (Common Log Format, JSON, XML, CSV).
 pub mod presets {
@@ -68,6 +71,13 @@ impl AccessLogFormat {
         if !literal.is_empty() {
             segments.push(Segment::Literal(literal));
         }
+        for segment in &mut segments {
+            if let Segment::Literal(text) = segment
+                && text.contains(['\n', '\r'])
+            {
+                *text = text.replace(['\n', '\r'], " ");
+            }
+        }
         Self {
             segments,
             variables,
@@ -79,13 +89,18 @@ impl AccessLogFormat {
         &self.variables
     }
 
+    /// An empty set of values for this format's variables.
+    pub fn values(&self) -> AccessValues {
+        AccessValues::new(self.variables.len())
+    }
+
     /// One line from the captured values (aligned with [`variables`](Self::variables)); line
     /// breaks in values or the format become spaces, so that one request is one line.
-    pub fn render(&self, values: &[Option<String>], out: &mut String) {
+    pub fn render(&self, values: &AccessValues, out: &mut String) {
         for segment in &self.segments {
             match segment {
-                Segment::Literal(text) => push_single_line(out, text),
-                Segment::Variable(i) => match values.get(*i).and_then(Option::as_deref) {
+                Segment::Literal(text) => out.push_str(text),
+                Segment::Variable(i) => match values.get(*i) {
                     Some(value) if !value.is_empty() => push_single_line(out, value),
                     _ => out.push('-'),
                 },
@@ -94,8 +109,133 @@ impl AccessLogFormat {
     }
 }
 
+/// The values of one request's access-log variables, written one after the other into a
+/// single buffer (two allocations per request, whatever the number of variables): each
+/// variable's value is a span of that buffer, or unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessValues {
+    text: String,
+    /// `(start, end)` in `text` per variable; `start == UNSET` when the variable has no value.
+    spans: Vec<(u32, u32)>,
+}
+
+const UNSET: u32 = u32::MAX;
+
+/// Bytes reserved per variable up front (ids, addresses, times and paths fit).
+const BYTES_PER_VALUE: usize = 24;
+
+impl AccessValues {
+    /// Room for `variables` values, none set.
+    pub fn new(variables: usize) -> Self {
+        Self {
+            text: String::with_capacity(variables * BYTES_PER_VALUE),
+            spans: vec![(UNSET, 0); variables],
+        }
+    }
+
+    /// Sets variable `index` to what `write` appends to the buffer, when it returns `true`
+    /// (`false`: the variable has no value, and what it appended is dropped). Replaces an
+    /// earlier value; an index out of range is ignored.
+    pub fn set(&mut self, index: usize, write: impl FnOnce(&mut String) -> bool) {
+        if index >= self.spans.len() {
+            return;
+        }
+        let start = self.text.len();
+        if write(&mut self.text) && self.text.len() <= UNSET as usize {
+            self.spans[index] = (start as u32, self.text.len() as u32);
+        } else {
+            self.text.truncate(start);
+        }
+    }
+
+    /// Empties the values and makes room for `variables` of them, keeping the buffers.
+    pub fn reset(&mut self, variables: usize) {
+        self.text.clear();
+        self.spans.clear();
+        self.spans.resize(variables, (UNSET, 0));
+    }
+
+    /// Whether variable `index` has a value.
+    pub fn is_set(&self, index: usize) -> bool {
+        self.spans
+            .get(index)
+            .is_some_and(|&(start, _)| start != UNSET)
+    }
+
+    /// The value of variable `index`.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let &(start, end) = self.spans.get(index)?;
+        if start == UNSET {
+            return None;
+        }
+        self.text.get(start as usize..end as usize)
+    }
+}
+
+/// Value buffers kept for reuse: the access-log writer gives back those it has written and
+/// requests take them, so that steady logging allocates nothing (and no buffer is freed by
+/// another thread than the one that allocated it).
+#[derive(Debug, Default)]
+pub struct SpareValues(Mutex<Vec<AccessValues>>);
+
+/// Spare buffers kept at most (a writer's batch of lines is of that order at 10k req/s).
+const MAX_SPARE: usize = 1024;
+/// A buffer grown past this (a long error message, a huge header) is dropped, not kept.
+const MAX_SPARE_BYTES: usize = 4096;
+
+impl SpareValues {
+    /// A spare buffer emptied for `variables` values, else a new one.
+    pub fn take(&self, variables: usize) -> AccessValues {
+        let spare = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        match spare {
+            Some(mut values) => {
+                values.reset(variables);
+                values
+            }
+            None => AccessValues::new(variables),
+        }
+    }
+
+    /// Keeps the buffers of `used` (emptied) for later requests, up to [`MAX_SPARE`].
+    pub fn give_back(&self, used: &mut Vec<AccessValues>) {
+        let mut spare = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = MAX_SPARE.saturating_sub(spare.len());
+        spare.extend(
+            used.drain(..)
+                .filter(|v| v.text.capacity() <= MAX_SPARE_BYTES)
+                .take(room),
+        );
+    }
+
+    /// Buffers kept now.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Appends `n` in decimal, without going through `fmt`.
+pub fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
 fn push_single_line(out: &mut String, text: &str) {
-    if !text.contains(['\n', '\r']) {
+    if !text.bytes().any(|b| b == b'\n' || b == b'\r') {
         out.push_str(text);
         return;
     }
@@ -110,7 +250,16 @@ mod tests {
 
     fn render(format: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
         let compiled = AccessLogFormat::compile(format);
-        let values: Vec<Option<String>> = compiled.variables().iter().map(|v| lookup(v)).collect();
+        let mut values = compiled.values();
+        for (i, name) in compiled.variables().iter().enumerate() {
+            values.set(i, |out| match lookup(name) {
+                Some(v) => {
+                    out.push_str(&v);
+                    true
+                }
+                None => false,
+            });
+        }
         let mut out = String::new();
         compiled.render(&values, &mut out);
         out
@@ -140,6 +289,66 @@ mod tests {
             _ => None,
         });
         assert_eq!(line, "x y|-|-");
+    }
+
+    #[test]
+    fn literal_line_breaks_become_spaces_when_compiled() {
+        assert_eq!(
+            render("a\r\nb $context.x\n", |_| Some("v".into())),
+            "a  b v "
+        );
+    }
+
+    #[test]
+    fn values_are_spans_of_one_buffer() {
+        let mut values = AccessValues::new(3);
+        values.set(0, |out| {
+            out.push_str("first");
+            true
+        });
+        values.set(1, |out| {
+            out.push_str("dropped");
+            false
+        });
+        values.set(2, |out| {
+            push_decimal(out, 0);
+            true
+        });
+        values.set(0, |out| {
+            push_decimal(out, 18_446_744_073_709_551_615);
+            true
+        });
+        values.set(7, |_| true);
+        assert_eq!(values.get(0), Some("18446744073709551615"));
+        assert!(!values.is_set(1));
+        assert_eq!(values.get(1), None);
+        assert_eq!(values.get(2), Some("0"));
+        assert_eq!(values.get(7), None);
+    }
+
+    #[test]
+    fn spare_buffers_come_back_empty_and_bounded() {
+        let spare = SpareValues::default();
+        let mut first = spare.take(2);
+        first.set(1, |out| {
+            out.push_str("x");
+            true
+        });
+        let mut big = spare.take(1);
+        big.set(0, |out| {
+            out.push_str(&"y".repeat(MAX_SPARE_BYTES + 1));
+            true
+        });
+        let mut used = vec![first, big];
+        spare.give_back(&mut used);
+        assert!(used.is_empty());
+        assert_eq!(spare.len(), 1);
+        let again = spare.take(3);
+        assert!(spare.is_empty());
+        assert!((0..3).all(|i| !again.is_set(i)));
+        let mut many: Vec<AccessValues> = (0..MAX_SPARE + 5).map(|_| spare.take(1)).collect();
+        spare.give_back(&mut many);
+        assert_eq!(spare.len(), MAX_SPARE);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod process;
 pub mod registry;
 pub mod trace;
 
-pub use access_log::AccessLogFormat;
+pub use access_log::{AccessLogFormat, AccessValues, SpareValues};
 pub use families::{FunctionMetrics, HttpApiMetrics, RestMetrics, WebSocketMetrics, WsOutcome};
 pub use metric::{Counter, Gauge, Histogram};
 pub use registry::{OPENMETRICS_CONTENT_TYPE, Registry};

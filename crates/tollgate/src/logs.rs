@@ -3,7 +3,10 @@
 //! - `tollgate logs FUNCTION` (or `--function NAME`): a function's log (START / END / REPORT
 //!   lines and what the function printed).
 //! - `tollgate logs --api ID [--stage NAME]`: the access logs of an API's stages (all of them
-//!   without `--stage`); with `--execution`, their execution logs.
+//!   without `--stage`), wherever they go: a stage whose `destinationArn` is mapped to a file
+//!   (`[access-log-destinations]`) leaves a pointer to it beside its own log; that file is
+//!   read whole, lines of other stages writing to it included. With `--execution`, the
+//!   stages' execution logs.
 //!
 //! `--since 10m` / `1h` / `2d` / an RFC 3339 time keeps the lines from then on, `--follow`
 //! keeps printing new lines, `--json` prints one JSON object per line.
@@ -110,12 +113,15 @@ fn sources(args: &LogsArgs, data_dir: &Path) -> Result<Vec<Source>, String> {
     };
     let dir = data_dir.join("logs").join(kind).join(api);
     if let Some(stage) = &args.stage {
-        return Ok(vec![Source::stage(
-            kind,
-            api,
-            stage,
-            dir.join(format!("{stage}.log")),
-        )]);
+        let own = dir.join(format!("{stage}.log"));
+        let mapped = mapped_file(&dir, stage);
+        // The stage's own file, unless it has only ever logged to a mapped one.
+        let mut found = Vec::new();
+        if mapped.is_none() || own.exists() {
+            found.push(Source::stage(kind, api, stage, own));
+        }
+        found.extend(mapped.map(|path| Source::stage(kind, api, stage, path)));
+        return Ok(found);
     }
     let mut found: Vec<Source> = std::fs::read_dir(&dir)
         .into_iter()
@@ -123,11 +129,17 @@ fn sources(args: &LogsArgs, data_dir: &Path) -> Result<Vec<Source>, String> {
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
+            if let Some(stage) = name.strip_suffix(tollgate_gateway::telemetry::DESTINATION_POINTER)
+            {
+                let path = mapped_file(&dir, stage)?;
+                return Some(Source::stage(kind, api, stage, path));
+            }
             let stage = name.strip_suffix(".log")?;
             Some(Source::stage(kind, api, stage, entry.path()))
         })
         .collect();
     found.sort_by(|a, b| a.path.cmp(&b.path));
+    found.dedup_by(|a, b| a.path == b.path);
     if found.is_empty() && !args.follow {
         return Err(format!(
             "no {kind} logs for API {api} in {}",
@@ -135,6 +147,18 @@ fn sources(args: &LogsArgs, data_dir: &Path) -> Result<Vec<Source>, String> {
         ));
     }
     Ok(found)
+}
+
+/// The file a stage's `destinationArn` maps its access log to, from the pointer the server
+/// leaves in the stage's log directory (see `tollgate_gateway::telemetry::DESTINATION_POINTER`).
+fn mapped_file(dir: &Path, stage: &str) -> Option<PathBuf> {
+    let pointer = dir.join(format!(
+        "{stage}{}",
+        tollgate_gateway::telemetry::DESTINATION_POINTER
+    ));
+    let text = std::fs::read_to_string(pointer).ok()?;
+    let path = text.trim_end_matches(['\n', '\r']);
+    (!path.is_empty()).then(|| PathBuf::from(path))
 }
 
 pub fn run(args: LogsArgs) -> Result<(), String> {
