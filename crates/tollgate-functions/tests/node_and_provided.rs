@@ -193,7 +193,11 @@ exports.handler = async (event, context) => {
     for (n, outcome) in calls.join_all().await {
         let doc = json(&outcome);
         if n % 3 == 1 {
-            assert_eq!(outcome.function_error.as_deref(), Some("Unhandled"), "{doc}");
+            assert_eq!(
+                outcome.function_error.as_deref(),
+                Some("Unhandled"),
+                "{doc}"
+            );
             assert_eq!(doc["errorType"], "RangeError");
             assert_eq!(doc["errorMessage"], format!("odd {n}"));
         } else {
@@ -212,7 +216,11 @@ exports.handler = async (event, context) => {
     // The function keeps answering after the refused response.
     for n in [3, 6] {
         let after = functions
-            .invoke("pipelined", "$LATEST", Invocation::new(format!(r#"{{"n": {n}}}"#)))
+            .invoke(
+                "pipelined",
+                "$LATEST",
+                Invocation::new(format!(r#"{{"n": {n}}}"#)),
+            )
             .await
             .expect("invoke");
         assert_eq!(after.function_error, None, "{:?}", after.payload);

@@ -110,23 +110,32 @@ impl RequestInfo<'_> {
     /// the trace id of a W3C `traceparent`, as X-Ray maps it), else a new
     /// `1-{epoch seconds hex}-{24 hex}`.
     pub fn trace_id(&self) -> String {
+        let mut id = String::with_capacity(35);
+        self.write_trace_id(&mut id);
+        id
+    }
+
+    /// [`RequestInfo::trace_id`], appended to `out` (no `format!`: this runs for every proxied
+    /// request).
+    fn write_trace_id(&self, out: &mut String) {
         if let Some(trace) = &self.trace {
-            return trace.xray_trace_id();
+            return out.push_str(&trace.xray_trace_id());
         }
         if let Some(root) = self.header("x-amzn-trace-id").and_then(xray_root) {
-            return root.to_string();
+            return out.push_str(root);
         }
         if let Some(id) = self.header("traceparent").and_then(traceparent_to_xray) {
-            return id;
+            return out.push_str(&id);
         }
         let secs = self
             .received
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let mut id = format!("1-{secs:08x}-");
-        id.extend(self.request_id.chars().filter(|c| *c != '-').take(24));
-        id
+        out.push_str("1-");
+        push_hex8(out, secs);
+        out.push('-');
+        out.extend(self.request_id.chars().filter(|c| *c != '-').take(24));
     }
 
     /// `X-Amzn-Trace-Id` for what the request calls (an integration, a function):
@@ -134,7 +143,12 @@ impl RequestInfo<'_> {
     pub fn xray_header(&self) -> String {
         match &self.trace {
             Some(trace) => trace.xray_header(),
-            None => format!("Root={}", self.trace_id()),
+            None => {
+                let mut header = String::with_capacity(40);
+                header.push_str("Root=");
+                self.write_trace_id(&mut header);
+                header
+            }
         }
     }
 
@@ -465,6 +479,15 @@ impl Overrides {
     }
 }
 
+/// `value` in lowercase hex, at least eight digits (as `{value:08x}` writes it).
+fn push_hex8(out: &mut String, value: u64) {
+    let digits = (16 - (value.leading_zeros() / 4) as usize).max(8);
+    for shift in (0..digits).rev() {
+        let nibble = (value >> (shift * 4)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+    }
+}
+
 /// The `Root=` of an `X-Amzn-Trace-Id` header, when it is a well-formed X-Ray trace id.
 fn xray_root(header: &str) -> Option<&str> {
     let root = header
@@ -545,6 +568,15 @@ pub fn write_clf_time(at: SystemTime, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_like_format() {
+        for value in [0, 1, 0xabc, 0x6941_f2a3, u64::from(u32::MAX) + 1, u64::MAX] {
+            let mut out = String::new();
+            push_hex8(&mut out, value);
+            assert_eq!(out, format!("{value:08x}"));
+        }
+    }
 
     #[test]
     fn trace_ids_from_callers() {

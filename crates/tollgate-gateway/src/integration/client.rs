@@ -401,13 +401,22 @@ mod tests {
 
     #[tokio::test]
     async fn an_oversized_answer_and_an_unreachable_backend_are_errors() {
-        let big = format!("HTTP/1.1 200 OK\r\ncontent-length: 2000\r\n\r\n{}", "x".repeat(2000));
+        let big = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: 2000\r\n\r\n{}",
+            "x".repeat(2000)
+        );
         let (authority, _) = backend(big.leak(), usize::MAX).await;
         let client = BackendClient::new().unwrap();
-        assert!(matches!(get(&client, &authority).await, Err(CallError::Body(_))));
+        assert!(matches!(
+            get(&client, &authority).await,
+            Err(CallError::Body(_))
+        ));
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let gone = closed.local_addr().unwrap().to_string();
         drop(closed);
-        assert!(matches!(get(&client, &gone).await, Err(CallError::Network(_))));
+        assert!(matches!(
+            get(&client, &gone).await,
+            Err(CallError::Network(_))
+        ));
     }
 }

@@ -435,7 +435,10 @@ mod tests {
             ("x-kept", "1"),
         ]);
         strip_hop_by_hop(&mut h);
-        assert_eq!(h.keys().map(HeaderName::as_str).collect::<Vec<_>>(), ["x-kept"]);
+        assert_eq!(
+            h.keys().map(HeaderName::as_str).collect::<Vec<_>>(),
+            ["x-kept"]
+        );
     }
 
     #[test]
