@@ -117,7 +117,7 @@ impl RequestInfo<'_> {
 
     /// [`RequestInfo::trace_id`], appended to `out` (no `format!`: this runs for every proxied
     /// request).
-    fn write_trace_id(&self, out: &mut String) {
+    pub(crate) fn write_trace_id(&self, out: &mut String) {
         if let Some(trace) = &self.trace {
             return out.push_str(&trace.xray_trace_id());
         }

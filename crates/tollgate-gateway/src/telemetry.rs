@@ -495,8 +495,9 @@ fn is_final(name: &str) -> bool {
 fn write_access_context(info: &RequestInfo<'_>, name: &str, out: &mut String) -> bool {
     match name {
         "xrayTraceId" => {
-            use std::fmt::Write as _;
-            write!(out, "Root={}", info.trace_id()).is_ok()
+            out.push_str("Root=");
+            info.write_trace_id(out);
+            true
         }
         "identity.caller"
         | "identity.user"
