@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HOST, HeaderValue};
 use hyper::{Method, Request, Response, Uri};
 use percent_encoding::utf8_percent_encode;
 use tollgate_plan::http_api::{HttpIntegrationPlan, PayloadVersion};
@@ -104,22 +103,12 @@ pub async fn http_proxy(
     let mut headers = outgoing.headers;
     strip_hop_by_hop(&mut headers);
     append_forwarded_for(&mut headers, &request.source_ip, "http");
-    let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-    if let Ok(host) = HeaderValue::from_str(&authority) {
-        headers.insert(HOST, host);
-    }
     let mut backend_request = Request::new(Full::new(request.body.clone()));
     *backend_request.method_mut() = method;
     *backend_request.uri_mut() = uri;
     *backend_request.headers_mut() = headers;
     let (parts, body) = client
-        .call(
-            backend_request,
-            &authority,
-            false,
-            plan.timeout,
-            MAX_RESPONSE_BYTES,
-        )
+        .call(backend_request, false, plan.timeout, MAX_RESPONSE_BYTES)
         .await
         .map_err(|e| match e {
             CallError::Network(e) => HttpApiError::Internal(format!("backend unreachable: {e}")),

@@ -6,7 +6,7 @@
 //! Plain `http` backends, the proxy's hot path, keep their own HTTP/1.1 connections (hyper's,
 //! by authority), without the general-purpose pool's per-request machinery.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,8 @@ pub struct BackendClient {
 /// its kept-alive HTTP/1.1 connections.
 struct Backend {
     slots: Semaphore,
-    idle: Mutex<Vec<(PlainSender, Instant)>>,
+    /// Oldest first: reuse takes the newest, expiry drops from the front.
+    idle: Mutex<VecDeque<(PlainSender, Instant)>>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -109,7 +110,7 @@ impl BackendClient {
         }
         let backend = Arc::new(Backend {
             slots: Semaphore::new(MAX_CONCURRENT_PER_BACKEND),
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(VecDeque::new()),
         });
         backends.insert(authority.to_string(), Arc::clone(&backend));
         backend
@@ -128,24 +129,32 @@ pub enum CallError {
 }
 
 impl BackendClient {
-    /// Sends `request` to the backend at `authority` (its URI's) and reads the whole response,
-    /// at most `max_body` bytes of body, within `timeout` (waiting for a slot included).
+    /// Sends `request` (an absolute `http` or `https` URI; its `Host` header is set to the URI's
+    /// authority) and reads the whole response, at most `max_body` bytes of body, within
+    /// `timeout` (waiting for a slot included).
     pub async fn call(
         &self,
-        request: hyper::Request<Full<Bytes>>,
-        authority: &str,
+        mut request: hyper::Request<Full<Bytes>>,
         insecure: bool,
         timeout: std::time::Duration,
         max_body: usize,
     ) -> Result<(hyper::http::response::Parts, Bytes), CallError> {
         use http_body_util::{BodyExt, Limited};
+        let authority = request
+            .uri()
+            .authority()
+            .cloned()
+            .ok_or_else(|| CallError::Network("the backend address has no host".into()))?;
+        if let Ok(host) = hyper::header::HeaderValue::from_str(authority.as_str()) {
+            request.headers_mut().insert(hyper::header::HOST, host);
+        }
         let call = async {
-            let backend = self.backend(authority);
+            let backend = self.backend(authority.as_str());
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = backend.slots.acquire().await;
             let plain = request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP);
             let (response, connection) = if plain {
-                let (response, sender) = backend.send(request).await?;
+                let (response, sender) = backend.send(request, &authority).await?;
                 (response, Some(sender))
             } else {
                 let response = Box::pin(self.client(insecure).request(request))
@@ -176,16 +185,14 @@ type PlainSender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 /// new one, and the connection comes back once its response has been read whole; one that broke
 /// or idled too long is dropped (which closes it).
 impl Backend {
-    /// Sends `request` (an absolute `http` URI) on a kept-alive connection, or a new one.
+    /// Sends `request` (an absolute `http` URI naming `authority`) on a kept-alive connection,
+    /// or a new one.
     async fn send(
         &self,
         mut request: hyper::Request<Full<Bytes>>,
+        authority: &hyper::http::uri::Authority,
     ) -> Result<(hyper::Response<hyper::body::Incoming>, PlainSender), CallError> {
         let uri = std::mem::take(request.uri_mut());
-        let authority = uri
-            .authority()
-            .cloned()
-            .ok_or_else(|| CallError::Network("the backend address has no host".into()))?;
         // HTTP/1.1 to an origin server: the request line carries the path and query only.
         let mut parts = uri.into_parts();
         parts.scheme = None;
@@ -208,7 +215,7 @@ impl Backend {
                 },
             }
         }
-        let mut sender = Box::pin(dial(&authority)).await?;
+        let mut sender = Box::pin(dial(authority)).await?;
         let response = sender
             .send_request(request)
             .await
@@ -216,11 +223,12 @@ impl Backend {
         Ok((response, sender))
     }
 
-    /// The most recently used idle connection that is still open and fresh.
+    /// The most recently used idle connection that is still open.
     fn take(&self) -> Option<PlainSender> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some((sender, since)) = idle.pop() {
-            if !sender.is_closed() && since.elapsed() < IDLE_TIMEOUT {
+        expire(&mut idle, IDLE_TIMEOUT);
+        while let Some((sender, _)) = idle.pop_back() {
+            if !sender.is_closed() {
                 return Some(sender);
             }
         }
@@ -233,9 +241,21 @@ impl Backend {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        expire(&mut idle, IDLE_TIMEOUT);
         if idle.len() < MAX_IDLE_PER_BACKEND {
-            idle.push((sender, Instant::now()));
+            idle.push_back((sender, Instant::now()));
         }
+    }
+}
+
+/// Drops (and so closes) the connections idle for `max_idle` or more: the oldest, at the front,
+/// even when traffic only ever reuses the newest.
+fn expire(idle: &mut VecDeque<(PlainSender, Instant)>, max_idle: Duration) {
+    while idle
+        .front()
+        .is_some_and(|(_, since)| since.elapsed() >= max_idle)
+    {
+        idle.pop_front();
     }
 }
 
@@ -352,11 +372,10 @@ mod tests {
     async fn get(client: &BackendClient, authority: &str) -> Result<(u16, Bytes), CallError> {
         let request = hyper::Request::builder()
             .uri(format!("http://{authority}/hello?x=1"))
-            .header("host", authority)
             .body(Full::new(Bytes::new()))
             .unwrap();
         client
-            .call(request, authority, false, Duration::from_secs(5), 1024)
+            .call(request, false, Duration::from_secs(5), 1024)
             .await
             .map(|(parts, body)| (parts.status.as_u16(), body))
     }
@@ -372,6 +391,22 @@ mod tests {
             assert_eq!((status, &body[..]), (200, &b"hello"[..]));
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn idle_connections_expire_oldest_first() {
+        let (authority, _) = backend(OK, usize::MAX).await;
+        let client = BackendClient::new().unwrap();
+        // Two requests at once: two connections, both idle afterwards.
+        let (a, b) = tokio::join!(get(&client, &authority), get(&client, &authority));
+        assert_eq!((a.unwrap().0, b.unwrap().0), (200, 200));
+        let backend = client.backend(&authority);
+        let mut idle = backend.idle.lock().unwrap();
+        assert_eq!(idle.len(), 2);
+        expire(&mut idle, Duration::from_secs(60));
+        assert_eq!(idle.len(), 2);
+        expire(&mut idle, Duration::ZERO);
+        assert!(idle.is_empty());
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, Uri};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tollgate_plan::{IntegrationPlan, Passthrough, Source, Target, template_for};
@@ -356,7 +356,6 @@ pub async fn run(
         }
         headers
     };
-    headers.remove(HOST);
     for (name, value) in &mapped.headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::try_from(name.as_str()),
@@ -364,11 +363,6 @@ pub async fn run(
         ) {
             headers.insert(name, value);
         }
-    }
-    let authority = uri.authority().cloned();
-    let authority = authority.as_ref().map_or("", |a| a.as_str());
-    if let Ok(host) = HeaderValue::from_str(authority) {
-        headers.insert(HOST, host);
     }
     let mut backend_request = Request::new(Full::new(body));
     *backend_request.method_mut() = method;
@@ -378,7 +372,6 @@ pub async fn run(
     let (parts, body) = client
         .call(
             backend_request,
-            authority,
             plan.insecure_skip_verification,
             plan.timeout,
             MAX_RESPONSE_BYTES,
