@@ -103,7 +103,7 @@ pub async fn http_proxy(
     let mut headers = outgoing.headers;
     strip_hop_by_hop(&mut headers);
     append_forwarded_for(&mut headers, &request.source_ip, "http");
-    let mut backend_request = Request::new(Full::new(request.body.clone()));
+    let mut backend_request = Request::new(request.body.clone());
     *backend_request.method_mut() = method;
     *backend_request.uri_mut() = uri;
     *backend_request.headers_mut() = headers;

@@ -3,8 +3,8 @@
 //! for `tlsConfig.insecureSkipVerification`, and a cap on concurrent requests per backend so
 //! that a slow backend gets back-pressure instead of unbounded sockets.
 //!
-//! Plain `http` backends, the proxy's hot path, keep their own HTTP/1.1 connections (hyper's,
-//! by authority), without the general-purpose pool's per-request machinery.
+//! Plain `http` backends, the proxy's hot path, keep their own HTTP/1.1 connections, driven by
+//! the request's own task ([`super::http1`]), without the general-purpose client's machinery.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::ClientConfig;
 use tokio::sync::Semaphore;
+
+use super::http1::{self, Connection, ExchangeError};
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
@@ -42,7 +44,7 @@ pub struct BackendClient {
 struct Backend {
     slots: Semaphore,
     /// Oldest first: reuse takes the newest, expiry drops from the front.
-    idle: Mutex<VecDeque<(PlainSender, Instant)>>,
+    idle: Mutex<VecDeque<(Connection, Instant)>>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -134,7 +136,7 @@ impl BackendClient {
     /// `timeout` (waiting for a slot included).
     pub async fn call(
         &self,
-        mut request: hyper::Request<Full<Bytes>>,
+        mut request: hyper::Request<Bytes>,
         insecure: bool,
         timeout: std::time::Duration,
         max_body: usize,
@@ -152,25 +154,18 @@ impl BackendClient {
             let backend = self.backend(authority.as_str());
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = backend.slots.acquire().await;
-            let plain = request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP);
-            let (response, connection) = if plain {
-                let (response, sender) = backend.send(request, &authority).await?;
-                (response, Some(sender))
-            } else {
-                let response = Box::pin(self.client(insecure).request(request))
-                    .await
-                    .map_err(|e| CallError::Network(e.to_string()))?;
-                (response, None)
-            };
+            if request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP) {
+                return backend.exchange(&request, &authority, max_body).await;
+            }
+            let response = Box::pin(self.client(insecure).request(request.map(Full::new)))
+                .await
+                .map_err(|e| CallError::Network(e.to_string()))?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, max_body)
                 .collect()
                 .await
                 .map_err(|e| CallError::Body(e.to_string()))?
                 .to_bytes();
-            if let Some(sender) = connection {
-                backend.put_back(sender);
-            }
             Ok((parts, body))
         };
         tokio::time::timeout(timeout, call)
@@ -179,78 +174,79 @@ impl BackendClient {
     }
 }
 
-type PlainSender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+impl From<ExchangeError> for CallError {
+    fn from(e: ExchangeError) -> Self {
+        match e {
+            ExchangeError::Closed(m) | ExchangeError::Head(m) => CallError::Network(m),
+            ExchangeError::Body(m) => CallError::Body(m),
+        }
+    }
+}
 
-/// Plain `http` backends: a request takes the most recently used idle connection or dials a
-/// new one, and the connection comes back once its response has been read whole; one that broke
-/// or idled too long is dropped (which closes it).
+/// Plain `http` backends: a request takes the most recently used idle connection that is still
+/// open, or dials a new one, and the connection comes back once its answer has been read whole
+/// and allows another request.
 impl Backend {
     /// Sends `request` (an absolute `http` URI naming `authority`) on a kept-alive connection,
-    /// or a new one.
-    async fn send(
+    /// or a new one, and reads the whole answer.
+    async fn exchange(
         &self,
-        mut request: hyper::Request<Full<Bytes>>,
+        request: &hyper::Request<Bytes>,
         authority: &hyper::http::uri::Authority,
-    ) -> Result<(hyper::Response<hyper::body::Incoming>, PlainSender), CallError> {
-        let uri = std::mem::take(request.uri_mut());
-        // HTTP/1.1 to an origin server: the request line carries the path and query only.
-        let mut parts = uri.into_parts();
-        parts.scheme = None;
-        parts.authority = None;
-        if parts.path_and_query.is_none() {
-            parts.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static("/"));
-        }
-        *request.uri_mut() = hyper::Uri::from_parts(parts)
-            .map_err(|e| CallError::Network(format!("backend address: {e}")))?;
-        while let Some(mut sender) = self.take() {
-            if sender.ready().await.is_err() {
-                continue;
+        max_body: usize,
+    ) -> Result<(hyper::http::response::Parts, Bytes), CallError> {
+        let body = request.body();
+        let mut head = Vec::with_capacity(512);
+        http1::write_head(request, body.len(), &mut head);
+        let head_request = request.method() == hyper::Method::HEAD;
+        loop {
+            let mut connection = match self.take() {
+                Some(connection) => connection,
+                None => Box::pin(dial(authority)).await?,
+            };
+            match connection
+                .exchange(&head, body, head_request, max_body)
+                .await
+            {
+                Ok(answer) => {
+                    if answer.keep_alive {
+                        self.put_back(connection);
+                    }
+                    return Ok((answer.parts, answer.body));
+                }
+                // A kept-alive connection the backend had closed: the request goes out again,
+                // on another idle connection or a new one (which does not retry).
+                Err(ExchangeError::Closed(_)) if connection.reused() => continue,
+                Err(e) => return Err(e.into()),
             }
-            match sender.try_send_request(request).await {
-                Ok(response) => return Ok((response, sender)),
-                // The connection closed before the request went out: another one gets it.
-                Err(mut e) => match e.take_message() {
-                    Some(unsent) => request = unsent,
-                    None => return Err(CallError::Network(e.into_error().to_string())),
-                },
-            }
         }
-        let mut sender = Box::pin(dial(authority)).await?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| CallError::Network(e.to_string()))?;
-        Ok((response, sender))
     }
 
     /// The most recently used idle connection that is still open.
-    fn take(&self) -> Option<PlainSender> {
+    fn take(&self) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         expire(&mut idle, IDLE_TIMEOUT);
-        while let Some((sender, _)) = idle.pop_back() {
-            if !sender.is_closed() {
-                return Some(sender);
+        while let Some((connection, _)) = idle.pop_back() {
+            if connection.is_open() {
+                return Some(connection);
             }
         }
         None
     }
 
-    /// Keeps a connection whose response has been read whole for the next request.
-    fn put_back(&self, sender: PlainSender) {
-        if sender.is_closed() {
-            return;
-        }
+    /// Keeps a connection whose answer has been read whole for the next request.
+    fn put_back(&self, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         expire(&mut idle, IDLE_TIMEOUT);
         if idle.len() < MAX_IDLE_PER_BACKEND {
-            idle.push_back((sender, Instant::now()));
+            idle.push_back((connection, Instant::now()));
         }
     }
 }
 
 /// Drops (and so closes) the connections idle for `max_idle` or more: the oldest, at the front,
 /// even when traffic only ever reuses the newest.
-fn expire(idle: &mut VecDeque<(PlainSender, Instant)>, max_idle: Duration) {
+fn expire(idle: &mut VecDeque<(Connection, Instant)>, max_idle: Duration) {
     while idle
         .front()
         .is_some_and(|(_, since)| since.elapsed() >= max_idle)
@@ -259,8 +255,8 @@ fn expire(idle: &mut VecDeque<(PlainSender, Instant)>, max_idle: Duration) {
     }
 }
 
-/// Opens a connection to `authority` (port 80 when it names none) and starts serving it.
-async fn dial(authority: &hyper::http::uri::Authority) -> Result<PlainSender, CallError> {
+/// Opens a connection to `authority` (port 80 when it names none).
+async fn dial(authority: &hyper::http::uri::Authority) -> Result<Connection, CallError> {
     let host = authority.host();
     let host = host
         .strip_prefix('[')
@@ -269,17 +265,7 @@ async fn dial(authority: &hyper::http::uri::Authority) -> Result<PlainSender, Ca
     let stream = tokio::net::TcpStream::connect((host, authority.port_u16().unwrap_or(80)))
         .await
         .map_err(|e| CallError::Network(format!("cannot connect to {authority}: {e}")))?;
-    let _ = stream.set_nodelay(true);
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| CallError::Network(e.to_string()))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "backend connection ended with an error");
-        }
-    });
-    Ok(sender)
+    Ok(Connection::new(stream))
 }
 
 /// `tlsConfig.insecureSkipVerification`: any certificate is accepted, signatures still checked
@@ -372,7 +358,7 @@ mod tests {
     async fn get(client: &BackendClient, authority: &str) -> Result<(u16, Bytes), CallError> {
         let request = hyper::Request::builder()
             .uri(format!("http://{authority}/hello?x=1"))
-            .body(Full::new(Bytes::new()))
+            .body(Bytes::new())
             .unwrap();
         client
             .call(request, false, Duration::from_secs(5), 1024)

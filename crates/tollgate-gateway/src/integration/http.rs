@@ -364,7 +364,7 @@ pub async fn run(
             headers.insert(name, value);
         }
     }
-    let mut backend_request = Request::new(Full::new(body));
+    let mut backend_request = Request::new(body);
     *backend_request.method_mut() = method;
     *backend_request.uri_mut() = uri;
     *backend_request.headers_mut() = headers;
