@@ -37,6 +37,12 @@ fn address(api_id: &str, stage: &str, path: &str) -> Option<Address> {
     })
 }
 
+/// The API id of an `{apiId}.execute-api.{anything}` host name: its first label.
+fn execute_api_id(host: &str) -> Option<&str> {
+    let (api_id, rest) = host.split_once('.')?;
+    rest.starts_with("execute-api.").then_some(api_id)
+}
+
 /// Resolves a request's `Host` header and path; `None` when it is not a data-plane request.
 pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
     if let Some(host) = host {
@@ -47,7 +53,7 @@ pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
                 host
             }
         });
-        if let Some((api_id, _)) = name.split_once(".execute-api.") {
+        if let Some(api_id) = execute_api_id(name) {
             let (stage, rest) = split_stage(path);
             return address(api_id, stage, rest);
         }
@@ -58,8 +64,12 @@ pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
         if marker != "_user_request_" {
             return None;
         }
-        let tail = parts.next().unwrap_or("");
-        return address(api_id, stage, &format!("/{tail}"));
+        // The path from the slash before the tail on: `/` when there is no tail.
+        let tail = match parts.next() {
+            Some(_) => &rest[api_id.len() + stage.len() + marker.len() + 2..],
+            None => "/",
+        };
+        return address(api_id, stage, tail);
     }
     if let Some(rest) = path.strip_prefix("/_aws/execute-api/") {
         let (api_id, rest) = rest.split_once('/').unwrap_or((rest, ""));
@@ -84,7 +94,7 @@ pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
 /// after the API id in `/_aws/execute-api/{apiId}/{path}`. `None` for the
 /// `/restapis/{apiId}/{stage}/_user_request_/` form, which always names its stage.
 pub fn stageless_path<'p>(host: Option<&str>, path: &'p str) -> Option<&'p str> {
-    if host.is_some_and(|h| h.contains(".execute-api.")) {
+    if host.is_some_and(|h| execute_api_id(h).is_some()) {
         return Some(path);
     }
     let rest = path.strip_prefix("/_aws/execute-api/")?;
@@ -118,6 +128,9 @@ mod tests {
             resolve(Some("abc123.execute-api.localhost"), "/"),
             a("abc123", "", "/")
         );
+        // The API id is the first label only; other hosts are not host style.
+        assert_eq!(resolve(Some("a.b.execute-api.localhost"), "/dev/x"), None);
+        assert_eq!(resolve(Some("execute-api.localhost"), "/dev/x"), None);
     }
 
     #[test]

@@ -6,8 +6,12 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use hyper::HeaderMap;
+use hyper::header::HeaderName;
 use percent_encoding::percent_decode_str;
 use tollgate_plan::{MethodPlan, Source};
+
+pub(crate) const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// A request, read in full, with everything mappings and integrations may ask for.
 pub struct RequestInfo<'a> {
@@ -78,6 +82,11 @@ impl RequestInfo<'_> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// [`RequestInfo::header`] by a name known in advance (no parsing of the name).
+    pub fn header_value(&self, name: &HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// The last value of a query parameter, as API Gateway's single-value view has it.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query
@@ -121,10 +130,13 @@ impl RequestInfo<'_> {
         if let Some(trace) = &self.trace {
             return out.push_str(&trace.xray_trace_id());
         }
-        if let Some(root) = self.header("x-amzn-trace-id").and_then(xray_root) {
+        if let Some(root) = self.header_value(&X_AMZN_TRACE_ID).and_then(xray_root) {
             return out.push_str(root);
         }
-        if let Some(id) = self.header("traceparent").and_then(traceparent_to_xray) {
+        if let Some(id) = self
+            .header_value(&TRACEPARENT)
+            .and_then(traceparent_to_xray)
+        {
             return out.push_str(&id);
         }
         let secs = self
@@ -135,7 +147,15 @@ impl RequestInfo<'_> {
         out.push_str("1-");
         push_hex8(out, secs);
         out.push('-');
-        out.extend(self.request_id.chars().filter(|c| *c != '-').take(24));
+        let mut digits = [0u8; 24];
+        let hex = self.request_id.bytes().filter(|b| *b != b'-');
+        let n = digits
+            .iter_mut()
+            .zip(hex)
+            .map(|(slot, b)| *slot = b)
+            .count();
+        // The request id is ASCII (a UUID), so its bytes are whole characters.
+        out.push_str(std::str::from_utf8(&digits[..n]).unwrap_or_default());
     }
 
     /// `X-Amzn-Trace-Id` for what the request calls (an integration, a function):
@@ -482,10 +502,26 @@ impl Overrides {
 /// `value` in lowercase hex, at least eight digits (as `{value:08x}` writes it).
 fn push_hex8(out: &mut String, value: u64) {
     let digits = (16 - (value.leading_zeros() / 4) as usize).max(8);
-    for shift in (0..digits).rev() {
-        let nibble = (value >> (shift * 4)) & 0xf;
-        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+    let mut text = [0u8; 16];
+    for (i, shift) in (0..digits).rev().enumerate() {
+        text[i] = b"0123456789abcdef"[((value >> (shift * 4)) & 0xf) as usize];
     }
+    out.push_str(std::str::from_utf8(&text[..digits]).unwrap_or_default());
+}
+
+/// A client's address as text; IPv4 without `fmt` (every request needs its source IP).
+pub(crate) fn ip_text(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(itoa::Buffer::new().format(octet));
+    }
+    out
 }
 
 /// The `Root=` of an `X-Amzn-Trace-Id` header, when it is a well-formed X-Ray trace id.
@@ -568,6 +604,14 @@ pub fn write_clf_time(at: SystemTime, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_text_is_what_display_writes() {
+        for ip in ["0.0.0.0", "127.0.0.1", "10.200.3.255", "::1", "2001:db8::7"] {
+            let parsed: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(parsed), parsed.to_string());
+        }
+    }
 
     #[test]
     fn hex_like_format() {

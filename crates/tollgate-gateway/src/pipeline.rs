@@ -512,7 +512,7 @@ impl Gateway {
             headers: parts.headers,
             path_params,
             body,
-            source_ip: remote.ip().to_string(),
+            source_ip: crate::context::ip_text(remote.ip()),
             domain_name,
             protocol: match parts.version {
                 hyper::Version::HTTP_10 => "HTTP/1.0",

@@ -36,7 +36,8 @@ pub fn request_id() -> String {
         out[at + 1] = HEX[usize::from(b & 0x0f)];
         at += 2;
     }
-    out.iter().map(|&c| char::from(c)).collect()
+    // Only ASCII hex digits and dashes were written.
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ where
         path_params,
         raw_path_params,
         body,
-        source_ip: remote.ip().to_string(),
+        source_ip: crate::context::ip_text(remote.ip()),
         domain_name,
         protocol: match parts.version {
             hyper::Version::HTTP_10 => "HTTP/1.0",

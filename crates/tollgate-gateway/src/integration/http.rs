@@ -15,7 +15,7 @@ use tollgate_plan::{IntegrationPlan, Passthrough, Source, Target, template_for};
 use super::BackendClient;
 use super::client::CallError;
 use super::respond::{IntegrationAnswer, respond};
-use crate::context::{Overrides, RequestInfo};
+use crate::context::{Overrides, RequestInfo, TRACEPARENT, X_AMZN_TRACE_ID};
 use crate::error::GatewayError;
 
 /// Largest backend response the gateway reads (API Gateway's payload limit).
@@ -38,8 +38,6 @@ const HOP_BY_HOP: [HeaderName; 10] = [
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// What percent-encoding a mapped (decoded) value needs to go back into a URL path segment.
 const PATH_SEGMENT: &AsciiSet = &CONTROLS
@@ -232,25 +230,29 @@ fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: &str) 
 }
 
 /// Removes the hop-by-hop headers, and those the `Connection` header names. Only the names
-/// present are removed (most messages carry none of them, or just `Connection`).
+/// present are removed (most messages carry none of them, or just `Content-Length`), found in
+/// one pass over the names without collecting them.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let present: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| HOP_BY_HOP.contains(name))
-        .cloned()
-        .collect();
-    if present.is_empty() {
-        return;
+    let mut present = [false; 10];
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
+            present[i] = true;
+        }
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(hyper::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::try_from(n.trim()).ok())
-        .filter(|n| headers.contains_key(n))
-        .collect();
-    for name in present.iter().chain(&named) {
+    // `Connection` is the first: the names it lists go too.
+    if present[0] {
+        let named: Vec<HeaderName> = headers
+            .get_all(hyper::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::try_from(n.trim()).ok())
+            .collect();
+        for name in &named {
+            headers.remove(name);
+        }
+    }
+    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, p)| *p) {
         headers.remove(name);
     }
 }

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 /// An answer's head (status line and headers) may be this large at most.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// An answer may carry this many headers at most.
-const MAX_HEADERS: usize = 128;
+const MAX_HEADERS: usize = 100;
 /// A chunk-size line (with extensions) may be this long at most.
 const MAX_CHUNK_LINE: usize = 1024;
 /// Bodies up to this size go out in the same write as the head.
@@ -254,9 +254,12 @@ struct Head {
 
 /// Parses a complete answer head at the start of `buf`, or `None` when more bytes are needed.
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, ExchangeError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut slots);
-    let length = match parsed.parse(buf) {
+    // Header slots left uninitialised: httparse writes the ones it uses.
+    let mut slots =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let length = match config.parse_response_with_uninit_headers(&mut parsed, buf, &mut slots) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(ExchangeError::Head(format!("malformed answer head: {e}"))),

@@ -192,7 +192,7 @@ where
         stage: address.stage.clone(),
         domain_name: header(&request, "host").unwrap_or("localhost").to_string(),
         connected_at: now,
-        source_ip: remote.ip().to_string(),
+        source_ip: crate::context::ip_text(remote.ip()),
         user_agent: header(&request, "user-agent").unwrap_or("").to_string(),
         last_active: AtomicU64::new(now),
         plan,
