@@ -148,8 +148,7 @@ impl Connection {
     async fn read_head(&mut self) -> Result<(Parts, Framing, bool), ExchangeError> {
         let mut received_any = false;
         loop {
-            if let Some(head) = parse_head(&self.buf)? {
-                self.buf.advance(head.length);
+            if let Some(head) = parse_head(&mut self.buf)? {
                 if head.parts.status.is_informational()
                     && head.parts.status != StatusCode::SWITCHING_PROTOCOLS
                 {
@@ -248,12 +247,11 @@ struct Head {
     parts: Parts,
     framing: Framing,
     keep_alive: bool,
-    /// Bytes the head took in the buffer.
-    length: usize,
 }
 
-/// Parses a complete answer head at the start of `buf`, or `None` when more bytes are needed.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, ExchangeError> {
+/// Takes a complete answer head off the start of `buf`, or `None` when more bytes are needed.
+/// Header values share the buffer's memory (no copy per value).
+fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeError> {
     // Header slots left uninitialised: httparse writes the ones it uses.
     let mut slots =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -273,7 +271,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ExchangeError> {
     } else {
         Version::HTTP_11
     };
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    // Each value as a range of the head, which becomes shared bytes once parsing is done.
+    let base = buf.as_ptr() as usize;
+    let mut fields = Vec::with_capacity(parsed.headers.len());
     let mut chunked = false;
     let mut content_length: Option<u64> = None;
     let mut close = false;
@@ -281,8 +281,6 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ExchangeError> {
     for header in parsed.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes())
             .map_err(|_| ExchangeError::Head(format!("invalid header name {:?}", header.name)))?;
-        let value = HeaderValue::from_bytes(header.value)
-            .map_err(|_| ExchangeError::Head(format!("invalid value of header {name}")))?;
         if name == hyper::header::TRANSFER_ENCODING {
             // Chunked only counts as the last coding applied.
             chunked = last_token(header.value).eq_ignore_ascii_case(b"chunked");
@@ -304,6 +302,14 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ExchangeError> {
                 keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
             }
         }
+        let start = header.value.as_ptr() as usize - base;
+        fields.push((name, start..start + header.value.len()));
+    }
+    let head = buf.split_to(length).freeze();
+    let mut headers = HeaderMap::with_capacity(fields.len());
+    for (name, range) in fields {
+        let value = HeaderValue::from_maybe_shared(head.slice(range))
+            .map_err(|_| ExchangeError::Head(format!("invalid value of header {name}")))?;
         headers.append(name, value);
     }
     let framing = match (chunked, content_length) {
@@ -320,7 +326,6 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ExchangeError> {
         parts,
         framing,
         keep_alive,
-        length,
     }))
 }
 
@@ -553,15 +558,18 @@ mod tests {
 
     #[test]
     fn heads_give_framing_and_keep_alive() {
-        let head = |wire: &str| parse_head(wire.as_bytes()).unwrap().unwrap();
-        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello");
+        let parse = |wire: &[u8]| parse_head(&mut BytesMut::from(wire));
+        let head = |wire: &str| parse(wire.as_bytes()).unwrap().unwrap();
+        // The head is taken off the buffer; what follows stays.
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello"[..],
+        );
+        let h = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!(&buf[..], b"hello");
         assert_eq!(h.framing, Framing::Length(5));
         assert!(h.keep_alive);
-        assert_eq!(
-            h.length,
-            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\n".len()
-        );
-        assert_eq!(h.parts.headers.get_all("x-a").iter().count(), 2);
+        let values: Vec<_> = h.parts.headers.get_all("x-a").iter().collect();
+        assert_eq!(values, ["1", "2"]);
 
         let h = head(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
@@ -576,22 +584,14 @@ mod tests {
                 .keep_alive
         );
 
-        assert!(
-            parse_head(b"HTTP/1.1 200 OK\r\nContent-Le")
-                .unwrap()
-                .is_none()
-        );
+        assert!(parse(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap().is_none());
         for bad in [
             &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"[..],
             b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             b"HTTP/1.1 abc OK\r\n\r\n",
             b"garbage\r\n\r\n",
         ] {
-            assert!(
-                parse_head(bad).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
