@@ -91,6 +91,7 @@ def test_proxy_sets_x_forwarded_for(echo):
     resp = call("GET", echo("/echo"))
     xff = json_of(resp)["headers"].get("x-forwarded-for", "")
     assert [p.strip() for p in xff.split(",")][-1] == "127.0.0.1", xff
+    assert json_of(resp)["headers"].get("x-forwarded-proto") == "http"
 
 
 def test_proxy_appends_to_x_forwarded_for(echo):

@@ -98,3 +98,34 @@ def test_websocket_api_over_wss(tls_server, monkeypatch):
         ws.send(json.dumps({"text": "over tls"}))
         answer = recv_json(ws)
         assert answer["route"] == "$default" and answer["connected"]
+
+
+def test_http_proxy_backends_see_https_as_the_forwarded_protocol(tls_server):
+    import threading
+
+    from dataplane_support import _BackendServer
+
+    srv, cert = tls_server
+    echo = _BackendServer()
+    thread = threading.Thread(target=echo.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        apigw = client(srv, cert, "apigateway")
+        api = apigw.create_rest_api(name="tls-proxy")["id"]
+        root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+        apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+        apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="HTTP_PROXY",
+                              integrationHttpMethod="GET",
+                              uri=f"http://127.0.0.1:{echo.server_address[1]}/echo")
+        apigw.create_deployment(restApiId=api, stageName="dev")
+        url = f"{srv.url}/restapis/{api}/dev/_user_request_/"
+        response = requests.get(url, verify=cert, timeout=10)
+        assert response.status_code == 200, response.text
+        headers = response.json()["headers"]
+        # As on AWS, which only serves HTTPS: the backend learns how the client came in.
+        assert headers["x-forwarded-proto"] == "https"
+        assert headers["x-forwarded-for"] == "127.0.0.1"
+    finally:
+        echo.shutdown()
+        echo.server_close()
+        thread.join(timeout=5)

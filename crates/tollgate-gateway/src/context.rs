@@ -34,6 +34,8 @@ pub struct RequestInfo<'a> {
     pub path_params: Vec<(String, String, String)>,
     pub body: Bytes,
     pub source_ip: String,
+    /// `http` or `https`, as the client reached the gateway.
+    pub scheme: &'static str,
     pub domain_name: String,
     pub protocol: &'static str,
     pub stage_variables: &'a HashMap<String, String>,
@@ -112,7 +114,7 @@ impl RequestInfo<'_> {
 
     /// `http` or `https`, as the client reached the gateway.
     pub fn protocol_scheme(&self) -> &'static str {
-        "http"
+        self.scheme
     }
 
     /// The X-Ray style trace id of this request: the caller's (`X-Amzn-Trace-Id: Root=...`, or

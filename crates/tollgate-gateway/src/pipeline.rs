@@ -51,6 +51,16 @@ pub struct GatewayConfig {
     pub account_id: String,
     /// Where the tokens of `COGNITO_USER_POOLS` authorizers' user pools come from.
     pub cognito_user_pools: Vec<CognitoUserPool>,
+    /// Whether clients reach the gateway over TLS (integrations then see
+    /// `X-Forwarded-Proto: https`).
+    pub tls: bool,
+}
+
+impl GatewayConfig {
+    /// `http` or `https`, as clients reach the gateway.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
 }
 
 /// A Cognito user pool as this gateway knows it: tokens carry `issuer` as `iss` and are signed
@@ -438,6 +448,7 @@ impl Gateway {
             region: &self.config.region,
             account_id: &self.config.account_id,
             request_id,
+            scheme: self.config.scheme(),
         };
         crate::http_api::serve(ctx, stages, request, address, stageless, remote).await
     }
@@ -513,6 +524,7 @@ impl Gateway {
             path_params,
             body,
             source_ip: crate::context::ip_text(remote.ip()),
+            scheme: self.config.scheme(),
             domain_name,
             protocol: match parts.version {
                 hyper::Version::HTTP_10 => "HTTP/1.0",
@@ -1034,6 +1046,7 @@ impl Gateway {
             path_params: Vec::new(),
             body: Bytes::from(test.body),
             source_ip: "test-invoke-source-ip".into(),
+            scheme: self.config.scheme(),
             domain_name: "testPrefix.testDomainName".into(),
             protocol: "HTTP/1.1",
             stage_variables: &test.stage_variables,

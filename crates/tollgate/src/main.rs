@@ -237,6 +237,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
             cognito_user_pools: settings.cognito_user_pools.clone(),
+            tls: tls.is_some(),
         },
         Some(invoker as Arc<dyn tollgate_gateway::integration::lambda::FunctionInvoker>),
         Arc::clone(&credentials),

@@ -102,7 +102,7 @@ pub async fn http_proxy(
         .map_err(|e| HttpApiError::Internal(format!("integration method: {e}")))?;
     let mut headers = outgoing.headers;
     strip_hop_by_hop(&mut headers);
-    append_forwarded_for(&mut headers, &request.source_ip, "http");
+    append_forwarded_for(&mut headers, &request.source_ip, request.scheme);
     let mut backend_request = Request::new(request.body.clone());
     *backend_request.method_mut() = method;
     *backend_request.uri_mut() = uri;

@@ -43,6 +43,8 @@ pub struct HttpApiContext<'a> {
     pub region: &'a str,
     pub account_id: &'a str,
     pub request_id: &'a str,
+    /// `http` or `https`, as clients reach the gateway.
+    pub scheme: &'static str,
 }
 
 /// The stage a request goes to, and the path within it.
@@ -209,6 +211,7 @@ where
         raw_path_params,
         body,
         source_ip: crate::context::ip_text(remote.ip()),
+        scheme: ctx.scheme,
         domain_name,
         protocol: match parts.version {
             hyper::Version::HTTP_10 => "HTTP/1.0",

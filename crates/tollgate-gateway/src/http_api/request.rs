@@ -28,6 +28,8 @@ pub struct HttpRequest<'a> {
     pub raw_path_params: Vec<(String, String)>,
     pub body: Bytes,
     pub source_ip: String,
+    /// `http` or `https`, as the client reached the gateway.
+    pub scheme: &'static str,
     pub domain_name: String,
     pub protocol: &'static str,
     pub received: SystemTime,
