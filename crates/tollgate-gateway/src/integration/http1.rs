@@ -590,6 +590,12 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             b"HTTP/1.1 abc OK\r\n\r\n",
             b"garbage\r\n\r\n",
+            format!(
+                "HTTP/1.1 200 OK\r\n{}\r\n",
+                "x-a: 1\r\n".repeat(MAX_HEADERS + 1)
+            )
+            .leak()
+            .as_bytes(),
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
