@@ -373,13 +373,15 @@ impl Gateway {
             return Ok(Box::pin(crate::websocket::callback(&self.websocket, request, id)).await);
         }
         let snapshot = self.plans.snapshot();
-        if let Some(plan) = PlanSet::websocket(&snapshot, &address.api_id, &address.stage) {
-            drop(snapshot);
-            let serve = crate::websocket::serve(&self.websocket, plan, request, address, remote);
-            return Ok(Box::pin(serve).await);
-        }
         let stage = match PlanSet::lookup(&snapshot, &address.api_id, &address.stage) {
             Lookup::Stage(plan) => Arc::clone(plan),
+            Lookup::WebSocket(plan) => {
+                let plan = Arc::clone(plan);
+                drop(snapshot);
+                let serve =
+                    crate::websocket::serve(&self.websocket, plan, request, address, remote);
+                return Ok(Box::pin(serve).await);
+            }
             Lookup::Http(stages) => {
                 drop(snapshot);
                 let serve =

@@ -20,25 +20,30 @@ use tollgate_plan::{StageGuards, StagePlan};
 use tollgate_shared::SharedState;
 use tollgate_store::{Key, Store, StoreError};
 
+/// Maps looked up by name on every request: a fast hasher (keys are only ever inserted from
+/// the store, so lookups with any name cannot degrade them).
+pub type ByName<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// The stages of one API: a REST API's, or (`http` set) an HTTP API's.
 #[derive(Default)]
 pub struct ApiPlans {
-    pub stages: HashMap<String, Arc<StagePlan>>,
+    pub stages: ByName<Arc<StagePlan>>,
     pub http: Option<Arc<HttpStages>>,
     /// A WebSocket API's deployed stages, by name.
-    pub websocket: HashMap<String, Arc<WsStagePlan>>,
+    pub websocket: ByName<Arc<WsStagePlan>>,
 }
 
 /// What a lookup found.
 pub enum Lookup<'a> {
     Stage(&'a Arc<StagePlan>),
+    WebSocket(&'a Arc<WsStagePlan>),
     /// An HTTP API: its stages (which one serves depends on the path; see `http_api`).
     Http(Arc<HttpStages>),
     NoStage,
     NoApi,
 }
 
-type Snapshot = HashMap<String, Arc<ApiPlans>>;
+type Snapshot = ByName<Arc<ApiPlans>>;
 
 /// The deployed stages of an HTTP API, by name.
 pub type HttpStages = HashMap<String, Arc<HttpStagePlan>>;
@@ -76,7 +81,7 @@ impl PlanSet {
         use tollgate_telemetry::families::{CONFIG_VERSION, PLAN_COMPILE};
         let feed = store.subscribe();
         let set = Arc::new(Self {
-            current: ArcSwap::from_pointee(HashMap::new()),
+            current: ArcSwap::from_pointee(Snapshot::default()),
             store,
             shared,
             compile_time: registry.histogram(PLAN_COMPILE, &[]),
@@ -94,21 +99,19 @@ impl PlanSet {
     }
 
     pub fn lookup<'a>(snapshot: &'a Snapshot, api_id: &str, stage: &str) -> Lookup<'a> {
-        match snapshot.get(api_id) {
-            None => Lookup::NoApi,
-            Some(api) => match api.stages.get(stage) {
-                Some(plan) => Lookup::Stage(plan),
-                None => match &api.http {
-                    Some(http) => Lookup::Http(Arc::clone(http)),
-                    None => Lookup::NoStage,
-                },
-            },
+        let Some(api) = snapshot.get(api_id) else {
+            return Lookup::NoApi;
+        };
+        if let Some(plan) = api.stages.get(stage) {
+            return Lookup::Stage(plan);
         }
-    }
-
-    /// The plan of a WebSocket API's stage, if that is what the address names.
-    pub fn websocket(snapshot: &Snapshot, api_id: &str, stage: &str) -> Option<Arc<WsStagePlan>> {
-        snapshot.get(api_id)?.websocket.get(stage).cloned()
+        if let Some(plan) = api.websocket.get(stage) {
+            return Lookup::WebSocket(plan);
+        }
+        match &api.http {
+            Some(http) => Lookup::Http(Arc::clone(http)),
+            None => Lookup::NoStage,
+        }
     }
 
     async fn follow(
@@ -138,7 +141,7 @@ impl PlanSet {
     }
 
     async fn reload_all(&self) -> Result<(), StoreError> {
-        let mut all = HashMap::new();
+        let mut all = Snapshot::default();
         let rest = self.store.list("", RESTAPI).await?;
         let http = self.store.list("", HTTP_API).await?;
         for api in rest.into_iter().chain(http) {
@@ -244,7 +247,7 @@ impl PlanSet {
     /// Compiles every deployed stage of an HTTP API.
     async fn compile_http_api(&self, api_id: &str) -> Result<ApiPlans, StoreError> {
         let mut stages = HashMap::new();
-        let mut websocket = HashMap::new();
+        let mut websocket = ByName::default();
         for doc in self.store.list(api_id, V2_STAGE).await? {
             let Ok(stage) = serde_json::from_value::<StageRecord>(doc.body) else {
                 tracing::error!(api_id, stage = doc.id, "stored stage is unreadable");
@@ -281,9 +284,8 @@ impl PlanSet {
             });
         }
         Ok(ApiPlans {
-            stages: HashMap::new(),
             http: Some(Arc::new(stages)),
-            websocket: HashMap::new(),
+            ..ApiPlans::default()
         })
     }
 

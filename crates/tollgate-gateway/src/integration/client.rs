@@ -6,7 +6,7 @@
 //! Plain `http` backends, the proxy's hot path, keep their own HTTP/1.1 connections, driven by
 //! the request's own task ([`super::http1`]), without the general-purpose client's machinery.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ pub struct BackendClient {
     verified: HttpClient,
     unverified: HttpClient,
     /// Each backend (scheme, host and port) this node has called, by authority.
-    backends: Mutex<HashMap<String, Arc<Backend>>>,
+    backends: Mutex<crate::plans::ByName<Arc<Backend>>>,
 }
 
 /// What the client keeps per backend: its cap on concurrent requests, and (for plain `http`)
@@ -92,7 +92,7 @@ impl BackendClient {
         Ok(Self {
             verified: build(verified),
             unverified: build(unverified),
-            backends: Mutex::new(HashMap::new()),
+            backends: Mutex::default(),
         })
     }
 
