@@ -9,6 +9,7 @@ use hyper::HeaderMap;
 use hyper::header::HeaderName;
 use percent_encoding::percent_decode_str;
 use tollgate_plan::{MethodPlan, Source};
+use tollgate_telemetry::access_log::{Variable, push_ascii, push_decimal};
 
 pub(crate) const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -205,69 +206,74 @@ impl RequestInfo<'_> {
     /// Appends `$context.name` to `out`; `false` when the variable has no value (and nothing
     /// was appended). What [`context`](Self::context) returns, without a `String` per value.
     pub fn write_context(&self, name: &str, out: &mut String) -> bool {
-        let value: &str = match name {
-            "requestId" => &self.request_id,
-            "extendedRequestId" => &self.extended_request_id,
-            "apiId" => self.api_id,
-            "stage" => self.stage,
-            "deploymentId" => self.deployment_id,
-            "accountId" => self.account_id,
-            "resourceId" => &self.method.resource_id,
-            "resourcePath" => &self.method.resource_path,
-            "httpMethod" => &self.http_method,
-            "path" => &self.full_path,
-            "protocol" => self.protocol,
-            "domainName" => &self.domain_name,
-            "domainPrefix" => self.domain_name.split('.').next().unwrap_or(""),
-            "requestTimeEpoch" => {
-                tollgate_telemetry::access_log::push_decimal(
-                    out,
-                    u64::try_from(self.epoch_millis()).unwrap_or(u64::MAX),
-                );
+        self.write_variable(&Variable::parse(name), out)
+    }
+
+    /// Appends the value of `variable` to `out`; `false` when it has none here (those known
+    /// only once the response is out, `xrayTraceId`, unknown names).
+    pub fn write_variable(&self, variable: &Variable, out: &mut String) -> bool {
+        let value: &str = match variable {
+            Variable::RequestId => &self.request_id,
+            Variable::ExtendedRequestId => &self.extended_request_id,
+            Variable::ApiId => self.api_id,
+            Variable::Stage => self.stage,
+            Variable::DeploymentId => self.deployment_id,
+            Variable::AccountId => self.account_id,
+            Variable::ResourceId => &self.method.resource_id,
+            Variable::ResourcePath => &self.method.resource_path,
+            Variable::HttpMethod => &self.http_method,
+            Variable::Path => &self.full_path,
+            Variable::Protocol => self.protocol,
+            Variable::DomainName => &self.domain_name,
+            Variable::DomainPrefix => self.domain_name.split('.').next().unwrap_or(""),
+            Variable::RequestTimeEpoch => {
+                push_decimal(out, u64::try_from(self.epoch_millis()).unwrap_or(u64::MAX));
                 return true;
             }
-            "requestTime" => {
+            Variable::RequestTime => {
                 write_clf_time(self.received, out);
                 return true;
             }
-            "identity.sourceIp" => &self.source_ip,
-            "identity.userAgent" => self
+            Variable::SourceIp => &self.source_ip,
+            Variable::UserAgent => self
                 .headers
                 .get(hyper::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or(""),
-            "identity.apiKey" | "identity.apiKeyId" => {
+            Variable::ApiKey | Variable::ApiKeyId => {
                 let Some((id, value)) = &self.api_key else {
                     return false;
                 };
-                if name == "identity.apiKey" { value } else { id }
+                if *variable == Variable::ApiKey {
+                    value
+                } else {
+                    id
+                }
             }
-            "authorizer.principalId" => match &self.authorization {
+            Variable::PrincipalId => match &self.authorization {
                 Some(authorization) => &authorization.principal_id,
                 None => return false,
             },
-            "identity.accountId" | "identity.caller" | "identity.accessKey" | "identity.user"
-            | "identity.userArn" => {
-                let field = &name["identity.".len()..];
-                let Some((_, value)) = self.iam_identity().into_iter().find(|(n, _)| *n == field)
-                else {
+            Variable::IamAccountId
+            | Variable::IamCaller
+            | Variable::IamAccessKey
+            | Variable::IamUser
+            | Variable::IamUserArn => {
+                let Some(p) = &self.iam else {
                     return false;
                 };
-                out.push_str(&value);
-                return true;
+                match variable {
+                    Variable::IamAccountId => &p.account_id,
+                    Variable::IamUserArn => &p.arn,
+                    _ => &p.access_key_id,
+                }
             }
-            other => {
-                let claim = other.strip_prefix("authorizer.claims.");
-                let found = match (claim, self.authorization.as_ref()) {
-                    (Some(claim), Some(authorization)) => authorization
-                        .claims
-                        .as_ref()
-                        .and_then(|claims| claims.get(claim)),
-                    (None, Some(authorization)) => other
-                        .strip_prefix("authorizer.")
-                        .and_then(|key| authorization.context.get(key)),
-                    (_, None) => None,
-                };
+            Variable::Claim(_) | Variable::AuthorizerContext(_) => {
+                let found = self.authorization.as_ref().and_then(|a| match variable {
+                    Variable::Claim(claim) => a.claims.as_ref()?.get(&**claim),
+                    Variable::AuthorizerContext(key) => a.context.get(&**key),
+                    _ => None,
+                });
                 match found {
                     Some(serde_json::Value::String(s)) => out.push_str(s),
                     Some(v) => out.push_str(&v.to_string()),
@@ -275,6 +281,7 @@ impl RequestInfo<'_> {
                 }
                 return true;
             }
+            _ => return false,
         };
         out.push_str(value);
         true
@@ -565,7 +572,7 @@ pub fn clf_time(at: SystemTime) -> String {
     out
 }
 
-/// Appends [`clf_time`] to `out`, digit by digit (no `fmt`: access logs write one per request).
+/// Appends [`clf_time`] to `out`, built in place (no `fmt`: access logs write one per request).
 pub fn write_clf_time(at: SystemTime, out: &mut String) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -585,21 +592,33 @@ pub fn write_clf_time(at: SystemTime, out: &mut String) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let two_digits = |out: &mut String, n: u64| {
-        out.push(char::from(b'0' + (n / 10 % 10) as u8));
-        out.push(char::from(b'0' + (n % 10) as u8));
-    };
-    two_digits(out, day as u64);
-    out.push('/');
-    out.push_str(MONTHS[(month - 1) as usize]);
-    out.push('/');
-    tollgate_telemetry::access_log::push_decimal(out, year.max(0) as u64);
-    out.push(':');
-    two_digits(out, rem / 3600);
-    out.push(':');
-    two_digits(out, rem % 3600 / 60);
-    out.push(':');
-    two_digits(out, rem % 60);
+    let digit = |n: u64| b'0' + (n % 10) as u8;
+    let name = MONTHS[(month - 1) as usize].as_bytes();
+    let day = day as u64;
+    let date = [
+        digit(day / 10),
+        digit(day),
+        b'/',
+        name[0],
+        name[1],
+        name[2],
+        b'/',
+    ];
+    push_ascii(out, &date);
+    push_decimal(out, year.max(0) as u64);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let time = [
+        b':',
+        digit(h / 10),
+        digit(h),
+        b':',
+        digit(m / 10),
+        digit(m),
+        b':',
+        digit(s / 10),
+        digit(s),
+    ];
+    push_ascii(out, &time);
     out.push_str(" +0000");
 }
 

@@ -1,6 +1,6 @@
 //! What a request leaves behind: its metrics (handles resolved in the plan, so recording is a
-//! few atomic adds) and its access-log line (values captured on the request path, the line
-//! formatted and written by a writer thread, never blocking a request).
+//! few atomic adds) and its access-log line (rendered on the request path into a reused
+//! buffer, written by a writer thread, never blocking a request).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -11,10 +11,10 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
 use tollgate_plan::{ExecutionLogging, LogLevel, StagePlan};
-use tollgate_telemetry::access_log::push_decimal;
+use tollgate_telemetry::access_log::{Variable, push_decimal};
 use tollgate_telemetry::families::{ACCESS_LOG_DROPPED, ACCESS_LOG_WRITTEN};
 use tollgate_telemetry::trace::{Incoming, Span, SpanContext, SpanKind};
-use tollgate_telemetry::{AccessValues, Counter, Registry, RestMetrics, SpareValues};
+use tollgate_telemetry::{AccessLine, Counter, Registry, RestMetrics, SpareLines};
 
 use crate::trace_export::SpanExporter;
 
@@ -79,18 +79,18 @@ impl AccessLogDestination {
 pub struct Telemetry {
     pub registry: Arc<Registry>,
     access_log: SyncSender<Line>,
-    /// Access-log value buffers the writer gave back, for the next requests.
-    spare: Arc<SpareValues>,
+    /// Access-log line buffers the writer gave back, for the next requests.
+    spare: Arc<SpareLines>,
     dropped: Arc<Counter>,
     traces: Option<SpanExporter>,
 }
 
-/// What the writer thread writes: a stage's access-log line (rendered by the writer) or the
-/// execution-log lines of one request.
+/// What the writer thread writes: a stage's access-log line or the execution-log lines of one
+/// request.
 enum Line {
     Access {
         stage: Arc<StagePlan>,
-        values: AccessValues,
+        line: AccessLine,
     },
     Execution {
         stage: Arc<StagePlan>,
@@ -125,7 +125,7 @@ impl Telemetry {
         let dropped = registry.counter(ACCESS_LOG_DROPPED, &[]);
         let written = registry.counter(ACCESS_LOG_WRITTEN, &[]);
         let writer_dropped = Arc::clone(&dropped);
-        let spare = Arc::new(SpareValues::default());
+        let spare = Arc::new(SpareLines::default());
         let writer_spare = Arc::clone(&spare);
         let spawned = std::thread::Builder::new()
             .name("access-log".into())
@@ -205,11 +205,10 @@ impl Telemetry {
         if let Some(metrics) = &record.method_metrics {
             metrics.record(status, latency, record.integration_latency);
         }
-        if stage.access_log.is_some() {
-            let values = record.access_values(status, response_length, latency);
+        if let Some(line) = record.access_line(status, response_length, latency) {
             self.send(Line::Access {
                 stage: Arc::clone(&stage),
-                values,
+                line,
             });
         }
         let level = record.log.level;
@@ -250,10 +249,10 @@ pub struct Record<'a> {
     pub integration_status: Option<u16>,
     /// `(message, responseType)` of the error the request was answered with.
     pub error: Option<(String, &'static str)>,
-    /// The access-log values (aligned with the format's variables), when the stage logs.
-    pub access: Option<AccessValues>,
-    /// Whether the values known once the request was read are in [`access`](Self::access)
-    /// (not when the request failed before).
+    /// The access-log line, when the stage logs.
+    pub access: Option<AccessLine>,
+    /// Whether [`access`](Self::access) has the values known once the request was read (not
+    /// when the request failed before).
     pub captured: bool,
     /// Execution-log steps, when the stage (or one of its methods) logs executions.
     pub execution: Option<Vec<String>>,
@@ -337,8 +336,8 @@ impl<'a> Record<'a> {
     /// The request reached `stage`: from now on its metrics and logs are recorded (into
     /// buffers from `telemetry`).
     pub fn reached(&mut self, stage: &Arc<StagePlan>, telemetry: &Telemetry) {
-        if let Some(format) = &stage.access_log {
-            self.access = Some(telemetry.spare.take(format.variables().len()));
+        if stage.access_log.is_some() {
+            self.access = Some(telemetry.spare.take());
         }
         self.log = stage.execution_log;
         if stage.logs_executions {
@@ -362,59 +361,52 @@ impl<'a> Record<'a> {
         self.execution.is_some() && self.log.data_trace
     }
 
-    /// Captures what the access-log format needs from the request (only when the stage logs).
+    /// Renders the access-log line up to what only the response tells (only when the stage
+    /// logs).
     pub fn capture(&mut self, info: &RequestInfo<'_>) {
         let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
             return;
         };
-        let values = self.access.get_or_insert_with(|| format.values());
-        for (index, name) in format.variables().iter().enumerate() {
-            values.set(index, |out| write_access_context(info, name, out));
-        }
+        let line = self.access.get_or_insert_with(AccessLine::default);
+        format.render_request(line, |v, out| write_access_context(info, v, out));
         self.captured = true;
     }
 
-    fn access_values(
+    /// The completed access-log line, when the stage logs.
+    fn access_line(
         &mut self,
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
-    ) -> AccessValues {
-        let Some(format) = self.stage.as_ref().and_then(|s| s.access_log.as_ref()) else {
-            return AccessValues::default();
-        };
-        let mut values = self.access.take().unwrap_or_else(|| format.values());
-        for (index, name) in format.variables().iter().enumerate() {
-            if is_final(name) {
-                values.set(index, |out| {
-                    self.write_final_value(name, status, response_length, latency, out)
-                });
-            } else if !values.is_set(index) {
-                values.set(index, |out| self.write_basic_value(name, out));
-            }
+    ) -> Option<AccessLine> {
+        let format = self.stage.as_ref()?.access_log.as_ref()?;
+        let mut line = self.access.take().unwrap_or_default();
+        if !self.captured {
+            format.render_request(&mut line, |v, out| self.write_basic_value(v, out));
         }
-        values
+        format.fill(&mut line, |v, out| {
+            self.write_final_value(v, status, response_length, latency, out)
+        });
+        Some(line)
     }
 
-    /// Appends a variable known only once the response is out (see [`is_final`]); `false`
-    /// when it has no value.
+    /// Appends a variable known only once the response is out (see [`Variable::is_final`]);
+    /// `false` when it has no value.
     fn write_final_value(
         &self,
-        name: &str,
+        variable: &Variable,
         status: u16,
         response_length: Option<u64>,
         latency: Duration,
         out: &mut String,
     ) -> bool {
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let number = match name {
-            "status" => Some(u64::from(status)),
-            "responseLength" => response_length,
-            "responseLatency" => Some(millis(latency)),
-            "integrationLatency" | "integration.latency" => self.integration_latency.map(millis),
-            "integrationStatus" | "integration.integrationStatus" | "integration.status" => {
-                self.integration_status.map(u64::from)
-            }
+        let number = match variable {
+            Variable::Status => Some(u64::from(status)),
+            Variable::ResponseLength => response_length,
+            Variable::ResponseLatency => Some(millis(latency)),
+            Variable::IntegrationLatency => self.integration_latency.map(millis),
+            Variable::IntegrationStatus => self.integration_status.map(u64::from),
             _ => None,
         };
         if let Some(number) = number {
@@ -424,14 +416,14 @@ impl<'a> Record<'a> {
         let Some((message, response_type)) = &self.error else {
             return false;
         };
-        match name {
-            "error.message" => out.push_str(message),
-            "error.messageString" => {
+        match variable {
+            Variable::ErrorMessage => out.push_str(message),
+            Variable::ErrorMessageString => {
                 out.push('"');
                 out.push_str(message);
                 out.push('"');
             }
-            "error.responseType" => out.push_str(response_type),
+            Variable::ErrorResponseType => out.push_str(response_type),
             _ => return false,
         }
         true
@@ -439,22 +431,22 @@ impl<'a> Record<'a> {
 
     /// Appends what is known of a request that failed before it was read (no route,
     /// throttled ...); `false` when the variable is not one of those.
-    fn write_basic_value(&self, name: &str, out: &mut String) -> bool {
-        let value = match name {
-            "requestId" => self.request_id,
-            "extendedRequestId" => self.extended_id,
-            "apiId" => self.api_id,
-            "stage" => self.stage_name,
-            "httpMethod" => self.http_method,
-            "identity.sourceIp" => {
+    fn write_basic_value(&self, variable: &Variable, out: &mut String) -> bool {
+        let value = match variable {
+            Variable::RequestId => self.request_id,
+            Variable::ExtendedRequestId => self.extended_id,
+            Variable::ApiId => self.api_id,
+            Variable::Stage => self.stage_name,
+            Variable::HttpMethod => self.http_method,
+            Variable::SourceIp => {
                 use std::fmt::Write as _;
                 return write!(out, "{}", self.source_ip).is_ok();
             }
-            "requestTime" => {
+            Variable::RequestTime => {
                 write_clf_time(self.received, out);
                 return true;
             }
-            "requestTimeEpoch" => {
+            Variable::RequestTimeEpoch => {
                 let Ok(since_epoch) = self.received.duration_since(SystemTime::UNIX_EPOCH) else {
                     return false;
                 };
@@ -471,58 +463,34 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Whether a variable is known only once the response is out: its value replaces anything
-/// captured before.
-fn is_final(name: &str) -> bool {
-    matches!(
-        name,
-        "status"
-            | "responseLength"
-            | "responseLatency"
-            | "integrationLatency"
-            | "integration.latency"
-            | "integrationStatus"
-            | "integration.integrationStatus"
-            | "integration.status"
-            | "error.message"
-            | "error.messageString"
-            | "error.responseType"
-    )
-}
-
-/// Appends `$context.name` as access logs see it: the request's context plus the log-only
-/// names; `false` when it has no value.
-fn write_access_context(info: &RequestInfo<'_>, name: &str, out: &mut String) -> bool {
-    match name {
-        "xrayTraceId" => {
+/// Appends `$context.name` as access logs see it: the request's context plus `xrayTraceId`,
+/// without the IAM caller's identity; `false` when it has no value.
+fn write_access_context(info: &RequestInfo<'_>, variable: &Variable, out: &mut String) -> bool {
+    match variable {
+        Variable::XrayTraceId => {
             out.push_str("Root=");
             info.write_trace_id(out);
             true
         }
-        "identity.caller"
-        | "identity.user"
-        | "identity.userArn"
-        | "identity.accountId"
-        | "identity.accessKey"
-        | "identity.cognitoIdentityId"
-        | "identity.cognitoIdentityPoolId"
-        | "identity.cognitoAuthenticationType"
-        | "identity.cognitoAuthenticationProvider"
-        | "identity.principalOrgId" => false,
-        _ => info.write_context(name, out),
+        Variable::IamAccountId
+        | Variable::IamCaller
+        | Variable::IamAccessKey
+        | Variable::IamUser
+        | Variable::IamUserArn => false,
+        _ => info.write_variable(variable, out),
     }
 }
 
-/// The writer thread: renders and appends lines, one file per API and stage (or stdout),
-/// flushing whenever the queue runs dry.
+/// The writer thread: appends lines, one file per API and stage (or stdout), flushing whenever
+/// the queue runs dry.
 fn write_lines(
     rx: Receiver<Line>,
     destination: AccessLogDestination,
     (written, dropped): (&Counter, &Counter),
-    spare: &SpareValues,
+    spare: &SpareLines,
 ) {
     let mut outputs = Outputs::new(destination);
-    let mut line = String::with_capacity(512);
+    let mut text = String::new();
     let mut used = Vec::new();
     loop {
         std::thread::sleep(ACCESS_LOG_FLUSH);
@@ -536,28 +504,24 @@ fn write_lines(
                     break;
                 }
             };
-            line.clear();
-            match &entry {
-                Line::Access { stage, values } => {
-                    if let Some(format) = &stage.access_log {
-                        format.render(values, &mut line);
-                    }
-                    line.push('\n');
-                }
+            let bytes = match &entry {
+                Line::Access { line, .. } => line.text().as_bytes(),
                 Line::Execution { lines, .. } => {
+                    text.clear();
                     for l in lines {
-                        line.push_str(&l.replace('\n', " "));
-                        line.push('\n');
+                        text.push_str(&l.replace('\n', " "));
+                        text.push('\n');
                     }
+                    text.as_bytes()
                 }
-            }
-            if outputs.write(&entry, line.as_bytes()) {
+            };
+            if outputs.write(&entry, bytes) {
                 written.inc();
             } else {
                 dropped.inc();
             }
-            if let Line::Access { values, .. } = entry {
-                used.push(values);
+            if let Line::Access { line, .. } = entry {
+                used.push(line);
             }
         }
         spare.give_back(&mut used);

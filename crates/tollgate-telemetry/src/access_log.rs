@@ -1,9 +1,13 @@
 //! Access-log formats: `accessLogSettings.format` compiled once into literal text and
-//! `$context` variables, rendered after the response from values captured by the request.
-//! A variable with no value renders as `-`, as API Gateway writes it. A request's values go
-//! into one [`AccessValues`] buffer, written in place (no `String` per value).
+//! `$context` [`Variable`]s, so that requests render no name. A request renders its line in two
+//! steps, straight into one buffer: once it has been read, the literals and the variables known
+//! then ([`AccessLogFormat::render_request`]), leaving a hole for each variable known only once
+//! the response is out; then those ([`AccessLogFormat::fill`]). A variable with no value renders
+//! as `-`, as API Gateway writes it.
 
 use std::sync::{Mutex, PoisonError};
+
+pub use crate::variable::Variable;
 
 /// The presets the API Gateway console offers (Common Log Format, JSON, XML, CSV).
 pub mod presets {
@@ -20,16 +24,19 @@ pub const MAX_FORMAT_BYTES: usize = 3 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
-    /// Index into [`AccessLogFormat::variables`].
-    Variable(usize),
+    /// A variable known once the request is read; `checked`: its value may hold line breaks.
+    Request {
+        variable: Variable,
+        checked: bool,
+    },
+    /// A variable known only once the response is out: a hole until [`AccessLogFormat::fill`].
+    Final(Variable),
 }
 
 /// A compiled format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessLogFormat {
     segments: Vec<Segment>,
-    /// The distinct `$context` variables the format uses, without `$context.`.
-    variables: Vec<String>,
 }
 
 const PREFIX: &str = "$context.";
@@ -39,7 +46,6 @@ impl AccessLogFormat {
     /// trailing `.`) becomes a variable, the rest is literal.
     pub fn compile(format: &str) -> Self {
         let mut segments = Vec::new();
-        let mut variables: Vec<String> = Vec::new();
         let mut literal = String::new();
         let mut rest = format;
         while let Some(at) = rest.find(PREFIX) {
@@ -57,14 +63,13 @@ impl AccessLogFormat {
             if !literal.is_empty() {
                 segments.push(Segment::Literal(std::mem::take(&mut literal)));
             }
-            let index = match variables.iter().position(|v| v == name) {
-                Some(i) => i,
-                None => {
-                    variables.push(name.to_string());
-                    variables.len() - 1
-                }
-            };
-            segments.push(Segment::Variable(index));
+            let variable = Variable::parse(name);
+            segments.push(if variable.is_final() {
+                Segment::Final(variable)
+            } else {
+                let checked = !variable.is_single_line();
+                Segment::Request { variable, checked }
+            });
             rest = &after[name.len()..];
         }
         literal.push_str(rest);
@@ -78,131 +83,135 @@ impl AccessLogFormat {
                 *text = text.replace(['\n', '\r'], " ");
             }
         }
-        Self {
-            segments,
-            variables,
-        }
+        Self { segments }
     }
 
-    /// The variables to capture, in the order [`render`](Self::render) expects their values.
-    pub fn variables(&self) -> &[String] {
-        &self.variables
+    /// The variables the format uses, in order (repeated as often as it names them).
+    pub fn variables(&self) -> impl Iterator<Item = &Variable> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Request { variable, .. } | Segment::Final(variable) => Some(variable),
+            Segment::Literal(_) => None,
+        })
     }
 
-    /// An empty set of values for this format's variables.
-    pub fn values(&self) -> AccessValues {
-        AccessValues::new(self.variables.len())
-    }
-
-    /// One line from the captured values (aligned with [`variables`](Self::variables)); line
-    /// breaks in values or the format become spaces, so that one request is one line.
-    pub fn render(&self, values: &AccessValues, out: &mut String) {
-        for segment in &self.segments {
+    /// Starts `line` over: the literals and the variables known once the request is read,
+    /// each appended by `write` (`false`: no value), and a hole for each final one (see
+    /// [`Variable::is_final`]). Line breaks in values become spaces.
+    pub fn render_request(
+        &self,
+        line: &mut AccessLine,
+        mut write: impl FnMut(&Variable, &mut String) -> bool,
+    ) {
+        line.text.clear();
+        line.holes.clear();
+        for (index, segment) in self.segments.iter().enumerate() {
             match segment {
-                Segment::Literal(text) => out.push_str(text),
-                Segment::Variable(i) => match values.get(*i) {
-                    Some(value) if !value.is_empty() => push_single_line(out, value),
-                    _ => out.push('-'),
-                },
+                Segment::Literal(text) => line.text.push_str(text),
+                Segment::Final(_) => line.holes.push((line.text.len() as u32, index as u32)),
+                Segment::Request { variable, checked } => {
+                    let start = line.text.len();
+                    let written = write(variable, &mut line.text);
+                    end_value(&mut line.text, start, written, *checked);
+                }
             }
         }
     }
+
+    /// Completes a line [`render_request`](Self::render_request) started: each hole gets
+    /// what `write` appends (`false`: no value), and the line its final newline.
+    pub fn fill(
+        &self,
+        line: &mut AccessLine,
+        mut write: impl FnMut(&Variable, &mut String) -> bool,
+    ) {
+        // From the last hole back, so that the positions of the others stay right.
+        while let Some((at, index)) = line.holes.pop() {
+            let Some(Segment::Final(v)) = self.segments.get(index as usize) else {
+                continue;
+            };
+            line.value.clear();
+            let written = write(v, &mut line.value);
+            end_value(&mut line.value, 0, written, !v.is_single_line());
+            line.text.insert_str(at as usize, &line.value);
+        }
+        line.text.push('\n');
+    }
 }
 
-/// The values of one request's access-log variables, written one after the other into a
-/// single buffer (two allocations per request, whatever the number of variables): each
-/// variable's value is a span of that buffer, or unset.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AccessValues {
+/// Ends the value written from `start` on: `-` when there is none (or it is empty); when
+/// `checked`, line breaks turned to spaces.
+#[inline]
+fn end_value(out: &mut String, start: usize, written: bool, checked: bool) {
+    if !written || out.len() == start {
+        out.truncate(start);
+        out.push('-');
+    } else if checked
+        && out.as_bytes()[start..]
+            .iter()
+            .any(|&b| b == b'\n' || b == b'\r')
+    {
+        let single = out[start..].replace(['\n', '\r'], " ");
+        out.truncate(start);
+        out.push_str(&single);
+    }
+}
+
+/// One request's access-log line, rendered in place (see [`AccessLogFormat`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLine {
     text: String,
-    /// `(start, end)` in `text` per variable; `start == UNSET` when the variable has no value.
-    spans: Vec<(u32, u32)>,
+    /// `(byte offset in text, segment index)` of each final variable still to write.
+    holes: Vec<(u32, u32)>,
+    /// Where a final value is written before it goes into its hole.
+    value: String,
 }
 
-const UNSET: u32 = u32::MAX;
+/// Bytes reserved for a line up front (a dozen variables and their literals fit).
+const LINE_BYTES: usize = 512;
 
-/// Bytes reserved per variable up front (ids, addresses, times and paths fit).
-const BYTES_PER_VALUE: usize = 24;
-
-impl AccessValues {
-    /// Room for `variables` values, none set.
-    pub fn new(variables: usize) -> Self {
+impl Default for AccessLine {
+    /// An empty line, with room for a typical one.
+    fn default() -> Self {
         Self {
-            text: String::with_capacity(variables * BYTES_PER_VALUE),
-            spans: vec![(UNSET, 0); variables],
+            text: String::with_capacity(LINE_BYTES),
+            holes: Vec::new(),
+            value: String::new(),
         }
-    }
-
-    /// Sets variable `index` to what `write` appends to the buffer, when it returns `true`
-    /// (`false`: the variable has no value, and what it appended is dropped). Replaces an
-    /// earlier value; an index out of range is ignored.
-    pub fn set(&mut self, index: usize, write: impl FnOnce(&mut String) -> bool) {
-        if index >= self.spans.len() {
-            return;
-        }
-        let start = self.text.len();
-        if write(&mut self.text) && self.text.len() <= UNSET as usize {
-            self.spans[index] = (start as u32, self.text.len() as u32);
-        } else {
-            self.text.truncate(start);
-        }
-    }
-
-    /// Empties the values and makes room for `variables` of them, keeping the buffers.
-    pub fn reset(&mut self, variables: usize) {
-        self.text.clear();
-        self.spans.clear();
-        self.spans.resize(variables, (UNSET, 0));
-    }
-
-    /// Whether variable `index` has a value.
-    pub fn is_set(&self, index: usize) -> bool {
-        self.spans
-            .get(index)
-            .is_some_and(|&(start, _)| start != UNSET)
-    }
-
-    /// The value of variable `index`.
-    pub fn get(&self, index: usize) -> Option<&str> {
-        let &(start, end) = self.spans.get(index)?;
-        if start == UNSET {
-            return None;
-        }
-        self.text.get(start as usize..end as usize)
     }
 }
 
-/// Value buffers kept for reuse: the access-log writer gives back those it has written and
+impl AccessLine {
+    /// The line (ending in a newline once [`AccessLogFormat::fill`] completed it).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Line buffers kept for reuse: the access-log writer gives back those it has written and
 /// requests take them, so that steady logging allocates nothing (and no buffer is freed by
 /// another thread than the one that allocated it).
 #[derive(Debug, Default)]
-pub struct SpareValues(Mutex<Vec<AccessValues>>);
+pub struct SpareLines(Mutex<Vec<AccessLine>>);
 
 /// Spare buffers kept at most (a writer's batch of lines is of that order at 10k req/s).
 const MAX_SPARE: usize = 1024;
 /// A buffer grown past this (a long error message, a huge header) is dropped, not kept.
 const MAX_SPARE_BYTES: usize = 4096;
 
-impl SpareValues {
-    /// A spare buffer emptied for `variables` values, else a new one.
-    pub fn take(&self, variables: usize) -> AccessValues {
+impl SpareLines {
+    /// A spare line buffer, else a new one.
+    pub fn take(&self) -> AccessLine {
         let spare = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        match spare {
-            Some(mut values) => {
-                values.reset(variables);
-                values
-            }
-            None => AccessValues::new(variables),
-        }
+        spare.unwrap_or_default()
     }
 
-    /// Keeps the buffers of `used` (emptied) for later requests, up to [`MAX_SPARE`].
-    pub fn give_back(&self, used: &mut Vec<AccessValues>) {
+    /// Keeps the buffers of `used` for later requests, up to [`MAX_SPARE`].
+    pub fn give_back(&self, used: &mut Vec<AccessLine>) {
         let mut spare = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let room = MAX_SPARE.saturating_sub(spare.len());
         spare.extend(
             used.drain(..)
-                .filter(|v| v.text.capacity() <= MAX_SPARE_BYTES)
+                .filter(|l| l.text.capacity() + l.value.capacity() <= MAX_SPARE_BYTES)
                 .take(room),
         );
     }
@@ -229,124 +238,130 @@ pub fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    push_ascii(out, &digits[at..]);
 }
 
-fn push_single_line(out: &mut String, text: &str) {
-    if !text.bytes().any(|b| b == b'\n' || b == b'\r') {
-        out.push_str(text);
-        return;
-    }
-    for c in text.chars() {
-        out.push(if c == '\n' || c == '\r' { ' ' } else { c });
-    }
+/// Appends `bytes`, ASCII text built in place (digits, a date), reserving room once and
+/// without validating it as UTF-8 (a byte that is not ASCII is written as that code point).
+pub fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.extend(bytes.iter().map(|&b| char::from(b)));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn render(format: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    /// Renders `format` in its two steps, each variable's value from `lookup`.
+    fn render(format: &str, lookup: impl Fn(&Variable) -> Option<String>) -> String {
         let compiled = AccessLogFormat::compile(format);
-        let mut values = compiled.values();
-        for (i, name) in compiled.variables().iter().enumerate() {
-            values.set(i, |out| match lookup(name) {
-                Some(v) => {
-                    out.push_str(&v);
-                    true
-                }
-                None => false,
-            });
-        }
-        let mut out = String::new();
-        compiled.render(&values, &mut out);
-        out
+        let write = |v: &Variable, out: &mut String| match lookup(v) {
+            Some(value) => {
+                out.push_str(&value);
+                true
+            }
+            None => false,
+        };
+        let mut line = AccessLine::default();
+        compiled.render_request(&mut line, write);
+        compiled.fill(&mut line, write);
+        line.text()
+            .strip_suffix('\n')
+            .expect("a whole line")
+            .to_string()
     }
 
     #[test]
     fn variables_and_literals() {
-        let f = AccessLogFormat::compile(
-            "id=$context.requestId s=$context.status. $context.requestId $ $context.",
-        );
+        let format = "id=$context.requestId s=$context.status. $context.requestId $ $context.";
+        let f = AccessLogFormat::compile(format);
         assert_eq!(
-            f.variables(),
-            &["requestId".to_string(), "status".to_string()]
+            f.variables().collect::<Vec<_>>(),
+            [
+                &Variable::RequestId,
+                &Variable::Status,
+                &Variable::RequestId
+            ]
         );
-        let line = render(
-            "id=$context.requestId s=$context.status. $context.requestId $ $context.",
-            |v| Some(format!("<{v}>")),
-        );
-        assert_eq!(line, "id=<requestId> s=<status>. <requestId> $ $context.");
+        let line = render(format, |v| Some(format!("<{v:?}>")));
+        assert_eq!(line, "id=<RequestId> s=<Status>. <RequestId> $ $context.");
+    }
+
+    #[test]
+    fn final_values_fill_their_holes_in_place() {
+        let format = "$context.status $context.path $context.responseLength|$context.responseLatency$context.requestId $context.status";
+        let line = render(format, |v| match v {
+            Variable::Status => Some("200".into()),
+            Variable::Path => Some("/p".into()),
+            Variable::ResponseLatency => Some("7".into()),
+            Variable::RequestId => Some("r".into()),
+            _ => None,
+        });
+        assert_eq!(line, "200 /p -|7r 200");
     }
 
     #[test]
     fn missing_values_are_dashes_and_lines_stay_single() {
-        let line = render("$context.a|$context.b|$context.c", |v| match v {
-            "a" => Some("x\ny".into()),
-            "b" => Some(String::new()),
-            _ => None,
-        });
-        assert_eq!(line, "x y|-|-");
+        let line = render(
+            "$context.authorizer.a|$context.authorizer.b|$context.authorizer.c|$context.error.message",
+            |v| match v {
+                Variable::AuthorizerContext(k) if &**k == "a" => Some("x\ny".into()),
+                Variable::AuthorizerContext(k) if &**k == "b" => Some(String::new()),
+                Variable::ErrorMessage => Some("bad\r\nthing".into()),
+                _ => None,
+            },
+        );
+        assert_eq!(line, "x y|-|-|bad  thing");
     }
 
     #[test]
     fn literal_line_breaks_become_spaces_when_compiled() {
         assert_eq!(
-            render("a\r\nb $context.x\n", |_| Some("v".into())),
+            render("a\r\nb $context.path\n", |_| Some("v".into())),
             "a  b v "
         );
     }
 
     #[test]
-    fn values_are_spans_of_one_buffer() {
-        let mut values = AccessValues::new(3);
-        values.set(0, |out| {
+    fn rendering_again_starts_the_line_over() {
+        let f = AccessLogFormat::compile("$context.requestId $context.status");
+        let mut line = AccessLine::default();
+        f.render_request(&mut line, |_, out| {
             out.push_str("first");
             true
         });
-        values.set(1, |out| {
-            out.push_str("dropped");
-            false
-        });
-        values.set(2, |out| {
-            push_decimal(out, 0);
+        f.render_request(&mut line, |_, out| {
+            out.push_str("second");
             true
         });
-        values.set(0, |out| {
+        f.fill(&mut line, |_, out| {
             push_decimal(out, 18_446_744_073_709_551_615);
             true
         });
-        values.set(7, |_| true);
-        assert_eq!(values.get(0), Some("18446744073709551615"));
-        assert!(!values.is_set(1));
-        assert_eq!(values.get(1), None);
-        assert_eq!(values.get(2), Some("0"));
-        assert_eq!(values.get(7), None);
+        assert_eq!(line.text(), "second 18446744073709551615\n");
     }
 
     #[test]
-    fn spare_buffers_come_back_empty_and_bounded() {
-        let spare = SpareValues::default();
-        let mut first = spare.take(2);
-        first.set(1, |out| {
-            out.push_str("x");
-            true
-        });
-        let mut big = spare.take(1);
-        big.set(0, |out| {
-            out.push_str(&"y".repeat(MAX_SPARE_BYTES + 1));
-            true
-        });
-        let mut used = vec![first, big];
+    fn decimals() {
+        let mut out = String::new();
+        for n in [0, 7, 200, 1_000_000, u64::MAX] {
+            push_decimal(&mut out, n);
+            out.push(' ');
+        }
+        assert_eq!(out, "0 7 200 1000000 18446744073709551615 ");
+    }
+
+    #[test]
+    fn spare_buffers_are_bounded() {
+        let spare = SpareLines::default();
+        let mut big = spare.take();
+        big.text.push_str(&"y".repeat(MAX_SPARE_BYTES + 1));
+        let mut used = vec![spare.take(), big];
         spare.give_back(&mut used);
         assert!(used.is_empty());
         assert_eq!(spare.len(), 1);
-        let again = spare.take(3);
+        spare.take();
         assert!(spare.is_empty());
-        assert!((0..3).all(|i| !again.is_set(i)));
-        let mut many: Vec<AccessValues> = (0..MAX_SPARE + 5).map(|_| spare.take(1)).collect();
+        let mut many: Vec<AccessLine> = (0..MAX_SPARE + 5).map(|_| spare.take()).collect();
         spare.give_back(&mut many);
         assert_eq!(spare.len(), MAX_SPARE);
     }
@@ -354,20 +369,23 @@ mod tests {
     #[test]
     fn presets_compile_to_the_documented_variables() {
         for preset in [presets::CLF, presets::JSON, presets::XML, presets::CSV] {
-            let f = AccessLogFormat::compile(preset);
-            assert!(f.variables().contains(&"requestId".to_string()));
-            assert!(f.variables().contains(&"identity.sourceIp".to_string()));
-            assert!(f.variables().contains(&"status".to_string()));
+            let variables: Vec<_> = AccessLogFormat::compile(preset)
+                .variables()
+                .cloned()
+                .collect();
+            assert!(variables.contains(&Variable::RequestId));
+            assert!(variables.contains(&Variable::SourceIp));
+            assert!(variables.contains(&Variable::Status));
         }
         let clf = render(presets::CLF, |v| match v {
-            "identity.sourceIp" => Some("127.0.0.1".into()),
-            "requestTime" => Some("24/Nov/2026:13:23:43 +0000".into()),
-            "httpMethod" => Some("GET".into()),
-            "resourcePath" => Some("/pets".into()),
-            "protocol" => Some("HTTP/1.1".into()),
-            "status" => Some("200".into()),
-            "responseLength" => Some("12".into()),
-            "requestId" => Some("r-1".into()),
+            Variable::SourceIp => Some("127.0.0.1".into()),
+            Variable::RequestTime => Some("24/Nov/2026:13:23:43 +0000".into()),
+            Variable::HttpMethod => Some("GET".into()),
+            Variable::ResourcePath => Some("/pets".into()),
+            Variable::Protocol => Some("HTTP/1.1".into()),
+            Variable::Status => Some("200".into()),
+            Variable::ResponseLength => Some("12".into()),
+            Variable::RequestId => Some("r-1".into()),
             _ => None,
         });
         assert_eq!(

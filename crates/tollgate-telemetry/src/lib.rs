@@ -8,7 +8,8 @@
 //! - [`families`]: API Gateway's and Lambda's metrics under CloudWatch's names and dimensions,
 //!   and the process's own.
 //! - [`access_log`]: `accessLogSettings.format` compiled into literals and `$context`
-//!   variables; the console's presets.
+//!   variables, rendered in place; the console's presets.
+//! - [`variable`]: `$context` variables, resolved by name once.
 //! - [`process`]: resident memory and CPU time of this process.
 //! - [`trace`]: span contexts (`traceparent`, `X-Amzn-Trace-Id`), spans, OTLP/JSON encoding.
 
@@ -18,8 +19,9 @@ pub mod metric;
 pub mod process;
 pub mod registry;
 pub mod trace;
+pub mod variable;
 
-pub use access_log::{AccessLogFormat, AccessValues, SpareValues};
+pub use access_log::{AccessLine, AccessLogFormat, SpareLines};
 pub use families::{FunctionMetrics, HttpApiMetrics, RestMetrics, WebSocketMetrics, WsOutcome};
 pub use metric::{Counter, Gauge, Histogram};
 pub use registry::{OPENMETRICS_CONTENT_TYPE, Registry};
