@@ -23,6 +23,9 @@ use tokio::net::unix::pipe;
 /// How much of an invocation's log `tail_log` returns (Lambda: the last 4 KB).
 pub(crate) const TAIL_BYTES: usize = 4096;
 
+/// How much of the pipe is read at once.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// A line longer than this is cut, as CloudWatch does with events above 256 KB.
 const MAX_LINE: usize = 256 * 1024;
 
@@ -198,6 +201,9 @@ struct CaptureState {
     /// instance or at [`OutputCapture::flush`], so a quiet invocation costs one write, not three.
     pending: String,
     tail: Tail,
+    /// [`OutputCapture::drain`]'s read buffer, allocated at the first drain and kept: every
+    /// invocation drains, most find the pipe empty.
+    scratch: Vec<u8>,
 }
 
 impl OutputCapture {
@@ -218,7 +224,7 @@ impl OutputCapture {
 
     /// Reads the pipe until the instance closes it. Runs as a task per instance.
     pub(crate) async fn run_reader(self: Arc<Self>, receiver: pipe::Receiver) {
-        let mut buf = vec![0u8; 16 * 1024];
+        let mut buf = vec![0u8; READ_BUFFER];
         loop {
             if receiver.readable().await.is_err() {
                 return;
@@ -242,7 +248,8 @@ impl OutputCapture {
     /// Reads everything already in the pipe, and ends a trailing partial line.
     pub(crate) fn drain(&self) {
         let mut state = lock(&self.state);
-        let mut buf = vec![0u8; 16 * 1024];
+        let mut buf = std::mem::take(&mut state.scratch);
+        buf.resize(READ_BUFFER, 0);
         loop {
             match (&self.raw).read(&mut buf) {
                 Ok(0) => break,
@@ -251,16 +258,20 @@ impl OutputCapture {
                 Err(_) => break, // WouldBlock: the pipe is empty.
             }
         }
+        state.scratch = buf;
         self.flush_partial(&mut state);
     }
 
     /// Adds a line of Tollgate's own (`START`, `END`, `REPORT`). It reaches the file before any
     /// later output of the instance, and at the latest at [`flush`](Self::flush).
-    pub(crate) fn line(&self, line: &str) {
+    /// The line is given in parts, written one after the other (so callers need not join them).
+    pub(crate) fn line(&self, parts: &[&str]) {
         let mut state = lock(&self.state);
-        state.tail.push(line);
+        for part in parts {
+            state.tail.push(part);
+            state.pending.push_str(part);
+        }
         state.tail.push("\n");
-        state.pending.push_str(line);
         state.pending.push('\n');
     }
 
