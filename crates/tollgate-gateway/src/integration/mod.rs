@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod http;
+mod json_text;
 pub mod lambda;
 pub mod mock;
 pub(crate) mod respond;
