@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::bootstraps::{Launcher, RuntimeKind};
-use crate::logs::{FunctionLog, OutputCapture};
+use crate::logs::{FunctionLog, LogBusy, OutputCapture};
 use crate::memory;
 use crate::pool::{ColdStart, LiveSlot, StartPermit};
 use crate::runtime_api::{Event, HeldReply, RuntimeApi, RuntimeMessage};
@@ -101,6 +101,8 @@ pub(crate) struct Instance {
     /// The runtime's reply to the last answer, held until the next event is queued or the
     /// instance goes idle (see [`HeldReply`]).
     held_reply: Option<HeldReply>,
+    /// Held while an invocation runs (see [`LogBusy`]).
+    log_busy: Option<LogBusy>,
 }
 
 impl Drop for Instance {
@@ -221,6 +223,7 @@ impl Instance {
             _slot: slot,
             start_permit: Some(permit),
             held_reply: None,
+            log_busy: None,
         };
         if !instance._slot.set_pgid(pgid) {
             // Shutdown began while this instance was starting.
@@ -272,6 +275,7 @@ impl Instance {
 
     /// Runs one invocation on this instance.
     pub(crate) async fn invoke(&mut self, request_id: &str, invocation: Invocation) -> Finished {
+        self.log_busy = Some(self.output.busy());
         let cold = !self.initialised;
         let mut init_duration = None;
         if cold {
@@ -578,6 +582,7 @@ impl Instance {
         }
         self.output.line(&[&report]);
         self.output.flush();
+        self.log_busy = None;
         let tail = self.output.take_tail();
         self.last_used = Instant::now();
         Finished {

@@ -17,6 +17,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::net::unix::pipe;
 
@@ -83,10 +84,44 @@ pub(crate) struct FunctionLog {
     state: Mutex<FileState>,
 }
 
+/// While invocations of the function are in flight, lines are gathered and written together:
+/// when the last of them ends, when this many bytes are waiting, or this long after the first
+/// waiting line, whichever comes first. A function invoked one call at a time thus has its lines
+/// in the file when each call returns, and one under load costs a write per batch, not per call.
+const BATCH_BYTES: usize = 32 * 1024;
+const BATCH_DELAY: Duration = Duration::from_millis(50);
+
 #[derive(Default)]
 struct FileState {
     file: Option<File>,
     size: u64,
+    /// Lines not yet written (see [`BATCH_BYTES`]).
+    batch: String,
+    /// Whether a task will write the batch at [`BATCH_DELAY`].
+    batch_timer: bool,
+    /// Invocations of the function in flight ([`FunctionLog::busy`]).
+    busy: u32,
+}
+
+/// Counts an invocation of the function as in flight until dropped; the last one to end writes
+/// the lines gathered meanwhile.
+pub(crate) struct LogBusy(Arc<FunctionLog>);
+
+impl Drop for LogBusy {
+    fn drop(&mut self) {
+        let mut state = lock(&self.0.state);
+        state.busy = state.busy.saturating_sub(1);
+        if state.busy == 0 {
+            self.0.write_batch(&mut state);
+        }
+    }
+}
+
+impl Drop for FunctionLog {
+    fn drop(&mut self) {
+        let mut state = lock(&self.state);
+        self.write_batch(&mut state);
+    }
 }
 
 impl FunctionLog {
@@ -98,14 +133,59 @@ impl FunctionLog {
         }
     }
 
-    /// Appends `text` (whole lines). Writes are small appends to the page cache, done inline under
-    /// a mutex: simpler than a writer task, and ordering across instances stays by arrival.
-    pub(crate) fn append(&self, text: &str) {
+    /// Counts an invocation as in flight (see [`BATCH_BYTES`]).
+    pub(crate) fn busy(self: &Arc<Self>) -> LogBusy {
+        lock(&self.state).busy += 1;
+        LogBusy(self.clone())
+    }
+
+    /// Appends `text` (whole lines), at once when no invocation is in flight, otherwise with the
+    /// next batch (see [`BATCH_BYTES`]). Writes are small appends to the page cache, done inline
+    /// under a mutex: ordering across instances stays by arrival.
+    pub(crate) fn append(self: &Arc<Self>, text: &str) {
         if text.is_empty() {
             return;
         }
         let mut state = lock(&self.state);
-        if let Err(error) = self.append_locked(&mut state, text.as_bytes()) {
+        if state.busy == 0 && state.batch.is_empty() {
+            self.write(&mut state, text);
+            return;
+        }
+        state.batch.push_str(text);
+        let batch_limit = BATCH_BYTES.min(usize::try_from(self.limit / 8).unwrap_or(BATCH_BYTES));
+        if state.busy == 0 || state.batch.len() >= batch_limit {
+            self.write_batch(&mut state);
+        } else if !state.batch_timer {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                self.write_batch(&mut state);
+                return;
+            };
+            state.batch_timer = true;
+            let log = Arc::downgrade(self);
+            runtime.spawn(async move {
+                tokio::time::sleep(BATCH_DELAY).await;
+                if let Some(log) = log.upgrade() {
+                    let mut state = lock(&log.state);
+                    state.batch_timer = false;
+                    log.write_batch(&mut state);
+                }
+            });
+        }
+    }
+
+    fn write_batch(&self, state: &mut FileState) {
+        if state.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut state.batch);
+        self.write(state, &batch);
+        // Keep the allocation for the next batch.
+        state.batch = batch;
+        state.batch.clear();
+    }
+
+    fn write(&self, state: &mut FileState, text: &str) {
+        if let Err(error) = self.append_locked(state, text.as_bytes()) {
             tracing::warn!(path = %self.path.display(), %error, "could not write function log");
             state.file = None;
         }
@@ -284,6 +364,12 @@ impl OutputCapture {
         }
     }
 
+    /// Counts an invocation of the instance as in flight, for the function's log (see
+    /// [`FunctionLog::busy`]).
+    pub(crate) fn busy(&self) -> LogBusy {
+        self.log.busy()
+    }
+
     /// Forgets the tail (at the start of a warm invocation; a cold one keeps its init output).
     pub(crate) fn reset_tail(&self) {
         lock(&self.state).tail = Tail::default();
@@ -357,10 +443,48 @@ mod tests {
         assert!(t.ends_with("end\n"));
     }
 
+    #[tokio::test]
+    async fn lines_of_busy_functions_are_batched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.log");
+        let log = Arc::new(FunctionLog::new(path.clone(), 1024 * 1024));
+        let read = || std::fs::read_to_string(&path).unwrap_or_default();
+        log.append("idle\n");
+        assert_eq!(read(), "idle\n", "no invocation in flight: written at once");
+        let first = log.busy();
+        let second = log.busy();
+        log.append("a\n");
+        log.append("b\n");
+        assert_eq!(read(), "idle\n", "gathered while invocations are in flight");
+        drop(first);
+        assert_eq!(read(), "idle\n");
+        drop(second);
+        assert_eq!(
+            read(),
+            "idle\na\nb\n",
+            "the last invocation to end writes the batch"
+        );
+
+        let _busy = log.busy();
+        log.append("late\n");
+        tokio::time::sleep(BATCH_DELAY * 3).await;
+        assert_eq!(
+            read(),
+            "idle\na\nb\nlate\n",
+            "a long invocation does not hold lines back"
+        );
+        log.append(&"x".repeat(BATCH_BYTES));
+        assert_eq!(
+            read().len(),
+            14 + BATCH_BYTES,
+            "a full batch is written at once"
+        );
+    }
+
     #[test]
     fn log_file_rotates_within_bound() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = FunctionLog::new(dir.path().join("f.log"), 4096);
+        let log = Arc::new(FunctionLog::new(dir.path().join("f.log"), 4096));
         for i in 0..1000 {
             log.append(&format!("line {i}\n"));
         }
