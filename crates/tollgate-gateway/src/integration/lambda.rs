@@ -57,15 +57,23 @@ pub enum FunctionCallError {
 /// `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`,
 /// where the function ARN may end in `:{version or alias}`.
 pub fn function_of(uri: &str) -> Option<(String, String)> {
-    let arn = uri.split_once(":lambda:path/2015-03-31/functions/")?.1;
+    let arn = after_colon_marker(uri, ":lambda:path/2015-03-31/functions/")?;
     function_of_arn(arn.strip_suffix("/invocations")?)
+}
+
+/// What follows the first `marker` (which starts with `:`) in `s`. A URI has a few colons, so
+/// trying the marker at each is cheaper than a substring search, which sets up a searcher per
+/// call (this runs on every invocation).
+fn after_colon_marker<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
+    s.match_indices(':')
+        .find_map(|(at, _)| s[at..].strip_prefix(marker))
 }
 
 /// The function and qualifier a function ARN names:
 /// `arn:aws:lambda:{region}:{account}:function:{name}[:{version or alias}]` (a bare name
 /// works too).
 pub fn function_of_arn(arn: &str) -> Option<(String, String)> {
-    let rest = arn.split_once(":function:").map(|(_, r)| r).unwrap_or(arn);
+    let rest = after_colon_marker(arn, ":function:").unwrap_or(arn);
     let (name, qualifier) = match rest.split_once(':') {
         Some((name, qualifier)) => (name, qualifier),
         None => (rest, "$LATEST"),
@@ -686,6 +694,13 @@ mod tests {
         let aliased = uri.replace("function:hello", "function:hello:live");
         assert_eq!(function_of(&aliased), Some(("hello".into(), "live".into())));
         assert_eq!(function_of("http://example.com"), None);
+        assert_eq!(function_of(&uri.replace("/invocations", "")), None);
+        assert_eq!(
+            function_of_arn("arn:aws:lambda:us-east-1:000000000000:function:f:7"),
+            Some(("f".into(), "7".into()))
+        );
+        assert_eq!(function_of_arn("f"), Some(("f".into(), "$LATEST".into())));
+        assert_eq!(function_of_arn(":function:"), None);
     }
 
     #[test]
