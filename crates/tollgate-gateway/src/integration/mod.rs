@@ -3,10 +3,11 @@
 
 pub mod client;
 pub mod http;
-mod json_text;
 pub mod lambda;
 pub mod mock;
 pub(crate) mod respond;
+// JSON text for the Lambda proxy event (lambda.rs).
+mod json_text;
 
 pub use client::BackendClient;
 
