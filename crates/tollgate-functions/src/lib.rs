@@ -399,6 +399,7 @@ impl Functions {
         while self.shared.registry.live_instances() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        self.shared.logs.flush_all();
     }
 
     /// Number of running instances (busy, idle or starting), for metrics and tests.

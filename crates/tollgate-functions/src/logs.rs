@@ -68,6 +68,14 @@ impl LogRegistry {
         self.dir.join(format!("{safe}.log"))
     }
 
+    /// Writes every function's gathered lines (at shutdown, in case an invocation is still in
+    /// flight when the process ends).
+    pub(crate) fn flush_all(&self) {
+        for log in lock(&self.files).values() {
+            log.flush();
+        }
+    }
+
     pub(crate) fn get(&self, name: &str) -> Arc<FunctionLog> {
         let mut files = lock(&self.files);
         files
@@ -119,8 +127,7 @@ impl Drop for LogBusy {
 
 impl Drop for FunctionLog {
     fn drop(&mut self) {
-        let mut state = lock(&self.state);
-        self.write_batch(&mut state);
+        self.flush();
     }
 }
 
@@ -171,6 +178,12 @@ impl FunctionLog {
                 }
             });
         }
+    }
+
+    /// Writes the gathered lines now.
+    fn flush(&self) {
+        let mut state = lock(&self.state);
+        self.write_batch(&mut state);
     }
 
     fn write_batch(&self, state: &mut FileState) {
@@ -479,6 +492,19 @@ mod tests {
             14 + BATCH_BYTES,
             "a full batch is written at once"
         );
+    }
+
+    #[tokio::test]
+    async fn shutdown_writes_what_busy_functions_gathered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let registry = LogRegistry::new(dir.path().to_owned(), 1024 * 1024);
+        let log = registry.get("f");
+        let _busy = log.busy();
+        log.append("gathered\n");
+        let read = || std::fs::read_to_string(registry.path("f")).unwrap_or_default();
+        assert_eq!(read(), "");
+        registry.flush_all();
+        assert_eq!(read(), "gathered\n");
     }
 
     #[test]
