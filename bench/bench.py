@@ -330,10 +330,17 @@ def handler(event, context):
     return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "hello"}
 '''
 
+# The same handler for nodejs20.x (functions_bench.py's throughput part runs a Node handler).
+NODE_LAMBDA_SOURCE = (
+    'exports.handler = async () => '
+    '({statusCode: 200, headers: {"content-type": "text/plain"}, body: "hello"});\n'
+)
 
-def tollgate_lambda_proxy() -> Callable[[Any, Backend], Target]:
-    """ANY /{proxy+} -> AWS_PROXY to a Python function answering 'hello' (warm after the
+
+def tollgate_lambda_proxy(runtime: str = "python3.11") -> Callable[[Any, Backend], Target]:
+    """ANY /{proxy+} -> AWS_PROXY to a Python or Node function answering 'hello' (warm after the
     readiness check and the warm-up)."""
+    node = runtime.startswith("nodejs")
 
     def setup(apigw: Any, backend: Backend) -> Target:
         import io
@@ -342,9 +349,9 @@ def tollgate_lambda_proxy() -> Callable[[Any, Backend], Target]:
         lift_account_throttle(apigw)
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:
-            z.writestr("app.py", LAMBDA_SOURCE)
+            z.writestr("app.js" if node else "app.py", NODE_LAMBDA_SOURCE if node else LAMBDA_SOURCE)
         fn = boto_client(apigw, "lambda").create_function(
-            FunctionName="bench-hello", Runtime="python3.11",
+            FunctionName="bench-hello", Runtime=runtime,
             Role="arn:aws:iam::000000000000:role/bench", Handler="app.handler",
             Code={"ZipFile": code.getvalue()})
         api = apigw.create_rest_api(name="bench-lambda")
@@ -504,6 +511,14 @@ SCENARIOS: list[Scenario] = [
         description="ANY /{proxy+} -> AWS_PROXY to a warm Python function answering 'hello' "
                     "(CPU includes the function's process; nginx: the plain proxy)",
         tollgate=tollgate_lambda_proxy(),
+        nginx=nginx_reverse_proxy("/hello"),
+        expect_body=HELLO_BODY,
+    ),
+    Scenario(
+        name="lambda_proxy_node",
+        description="lambda_proxy with a nodejs20.x function (Tollgate's Node bootstrap, as in "
+                    "functions.sh's throughput part)",
+        tollgate=tollgate_lambda_proxy("nodejs20.x"),
         nginx=nginx_reverse_proxy("/hello"),
         expect_body=HELLO_BODY,
     ),

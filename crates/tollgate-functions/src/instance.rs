@@ -26,12 +26,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::bootstraps::{Launcher, RuntimeKind};
-use crate::logs::{FunctionLog, OutputCapture};
+use crate::logs::{FunctionLog, LogBusy, OutputCapture};
 use crate::memory;
 use crate::pool::{ColdStart, LiveSlot, StartPermit};
 use crate::runtime_api::{Event, HeldReply, RuntimeApi, RuntimeMessage};
 use crate::util::{self, kill_process_group};
 use crate::{FunctionConfig, Invocation, InvokeOutcome, MAX_PAYLOAD_BYTES, RuntimeSettings};
+use tollgate_telemetry::access_log::push_decimal;
 
 /// Lambda's limit for the init phase of an on-demand instance.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,6 +101,8 @@ pub(crate) struct Instance {
     /// The runtime's reply to the last answer, held until the next event is queued or the
     /// instance goes idle (see [`HeldReply`]).
     held_reply: Option<HeldReply>,
+    /// Held while an invocation runs (see [`LogBusy`]).
+    log_busy: Option<LogBusy>,
 }
 
 impl Drop for Instance {
@@ -220,6 +223,7 @@ impl Instance {
             _slot: slot,
             start_permit: Some(permit),
             held_reply: None,
+            log_busy: None,
         };
         if !instance._slot.set_pgid(pgid) {
             // Shutdown began while this instance was starting.
@@ -227,10 +231,10 @@ impl Instance {
             return Err(SpawnError::Internal("shutting down".to_owned()));
         }
         tracing::debug!(function = %instance.config.name, pgid, "function instance started");
-        instance.output.line(&format!(
-            "INIT_START Runtime Version: tollgate:{}",
-            instance.config.runtime
-        ));
+        instance.output.line(&[
+            "INIT_START Runtime Version: tollgate:",
+            &instance.config.runtime,
+        ]);
         Ok(instance)
     }
 
@@ -271,6 +275,7 @@ impl Instance {
 
     /// Runs one invocation on this instance.
     pub(crate) async fn invoke(&mut self, request_id: &str, invocation: Invocation) -> Finished {
+        self.log_busy = Some(self.output.busy());
         let cold = !self.initialised;
         let mut init_duration = None;
         if cold {
@@ -284,10 +289,12 @@ impl Instance {
             self.output.reset_tail();
         }
 
-        self.output.line(&format!(
-            "START RequestId: {request_id} Version: {}",
-            self.config.qualifier
-        ));
+        self.output.line(&[
+            "START RequestId: ",
+            request_id,
+            " Version: ",
+            &self.config.qualifier,
+        ]);
         let started = Instant::now();
         let timeout = self.config.timeout;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -515,7 +522,7 @@ impl Instance {
                     util::rfc3339_millis(SystemTime::now()),
                     self.config.timeout.as_secs_f64()
                 );
-                self.output.line(&message);
+                self.output.line(&[&message]);
                 (
                     json_bytes(&serde_json::json!({ "errorMessage": message })),
                     Some("Unhandled"),
@@ -551,26 +558,31 @@ impl Instance {
             (payload, function_error)
         };
 
-        self.output.line(&format!("END RequestId: {request_id}"));
-        let ms = duration.as_secs_f64() * 1000.0;
-        let mut report = format!(
-            "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
-            ms.ceil().max(1.0) as u64,
-            self.config.memory_mb,
-            self.peak_kib.div_ceil(1024),
-        );
+        self.output.line(&["END RequestId: ", request_id]);
+        let mut report = String::with_capacity(160);
+        report.push_str("REPORT RequestId: ");
+        report.push_str(request_id);
+        report.push_str("\tDuration: ");
+        push_millis(&mut report, duration);
+        report.push_str(" ms\tBilled Duration: ");
+        push_decimal(&mut report, billed_millis(duration));
+        report.push_str(" ms\tMemory Size: ");
+        push_decimal(&mut report, u64::from(self.config.memory_mb));
+        report.push_str(" MB\tMax Memory Used: ");
+        push_decimal(&mut report, self.peak_kib.div_ceil(1024));
+        report.push_str(" MB");
         if let Some(init) = init_duration {
-            report.push_str(&format!(
-                "\tInit Duration: {:.2} ms",
-                init.as_secs_f64() * 1000.0
-            ));
+            report.push_str("\tInit Duration: ");
+            push_millis(&mut report, init);
+            report.push_str(" ms");
         }
         if let Some(status) = status {
             report.push_str("\tStatus: ");
             report.push_str(&status);
         }
-        self.output.line(&report);
+        self.output.line(&[&report]);
         self.output.flush();
+        self.log_busy = None;
         let tail = self.output.take_tail();
         self.last_used = Instant::now();
         Finished {
@@ -585,6 +597,23 @@ impl Instance {
             init_duration,
         }
     }
+}
+
+/// `d` in milliseconds with two decimals (`12.35`), rounded half up, as REPORT lines show
+/// durations.
+fn push_millis(out: &mut String, d: Duration) {
+    let hundredths = (d.as_nanos() + 5_000) / 10_000;
+    push_decimal(out, u64::try_from(hundredths / 100).unwrap_or(u64::MAX));
+    out.push('.');
+    let cents = (hundredths % 100) as u8;
+    out.push(char::from(b'0' + cents / 10));
+    out.push(char::from(b'0' + cents % 10));
+}
+
+/// Lambda bills whole milliseconds, rounded up, at least one.
+fn billed_millis(d: Duration) -> u64 {
+    let ms = d.as_nanos().div_ceil(1_000_000).max(1);
+    u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
 /// The ARN the runtime sees as invoked: qualified unless `$LATEST` (which Lambda reports
@@ -807,6 +836,22 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&doc).expect("json");
         assert_eq!(v["errorType"], "Foo");
         assert_eq!(v["errorMessage"], "oops");
+    }
+
+    #[test]
+    fn report_durations() {
+        let text = |d: Duration| {
+            let mut out = String::new();
+            push_millis(&mut out, d);
+            out
+        };
+        assert_eq!(text(Duration::ZERO), "0.00");
+        assert_eq!(text(Duration::from_nanos(1_234_567)), "1.23");
+        assert_eq!(text(Duration::from_nanos(1_235_000)), "1.24");
+        assert_eq!(text(Duration::from_micros(3_000_090)), "3000.09");
+        assert_eq!(billed_millis(Duration::ZERO), 1);
+        assert_eq!(billed_millis(Duration::from_micros(2_000)), 2);
+        assert_eq!(billed_millis(Duration::from_micros(2_001)), 3);
     }
 
     #[test]

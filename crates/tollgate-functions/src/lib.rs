@@ -31,8 +31,11 @@ mod runtime_api;
 mod util;
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -181,6 +184,56 @@ pub enum InvokeError {
     Failed(String),
 }
 
+/// An invocation, polled by its caller (no task of its own to spawn, schedule and join: that
+/// cost as much as the rest of the invocation's bookkeeping). Once started, an invocation runs to
+/// its end as in Lambda, whatever the caller does: if the caller goes away first (a gateway
+/// timeout, a client hanging up), the rest of it runs in a task of its own, so its `END` and
+/// `REPORT` are still written and its instance goes back to the pool. A panic in it fails the
+/// invocation, not the caller.
+struct Detachable<F: Future<Output = Result<InvokeOutcome, InvokeError>> + Send + 'static>(
+    Option<Pin<Box<F>>>,
+);
+
+impl<F> Future for Detachable<F>
+where
+    F: Future<Output = Result<InvokeOutcome, InvokeError>> + Send + 'static,
+{
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(invocation) = self.0.as_mut() else {
+            return Poll::Ready(Err(InvokeError::Failed(
+                "invocation polled after its end".into(),
+            )));
+        };
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| invocation.as_mut().poll(cx)));
+        let ready = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(result)) => result,
+            Err(_) => Err(InvokeError::Failed(
+                "invocation task failed: it panicked".into(),
+            )),
+        };
+        self.0 = None;
+        Poll::Ready(ready)
+    }
+}
+
+impl<F> Drop for Detachable<F>
+where
+    F: Future<Output = Result<InvokeOutcome, InvokeError>> + Send + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(invocation) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = invocation.await;
+            });
+        }
+    }
+}
+
 /// State shared by [`Functions`], its invocation tasks and the idle sweeper.
 struct Shared {
     settings: RuntimeSettings,
@@ -312,7 +365,8 @@ impl Functions {
         result
     }
 
-    /// Runs an admitted invocation in its own task.
+    /// Runs an admitted invocation in the caller's task; see [`Detachable`] for a caller that
+    /// goes away first.
     async fn run_admitted(
         &self,
         (lease, discard): pool::Admitted,
@@ -320,9 +374,7 @@ impl Functions {
     ) -> Result<InvokeOutcome, InvokeError> {
         drop(discard);
         let shared = self.shared.clone();
-        tokio::spawn(async move { shared.run(lease, invocation).await })
-            .await
-            .map_err(|e| InvokeError::Failed(format!("invocation task failed: {e}")))?
+        Detachable(Some(Box::pin(shared.run(lease, invocation)))).await
     }
 
     /// The function's current log file (older lines are in the same path + `.1`).
@@ -347,6 +399,7 @@ impl Functions {
         while self.shared.registry.live_instances() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        self.shared.logs.flush_all();
     }
 
     /// Number of running instances (busy, idle or starting), for metrics and tests.

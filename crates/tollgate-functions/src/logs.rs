@@ -17,11 +17,15 @@ use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::net::unix::pipe;
 
 /// How much of an invocation's log `tail_log` returns (Lambda: the last 4 KB).
 pub(crate) const TAIL_BYTES: usize = 4096;
+
+/// How much of the pipe is read at once.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// A line longer than this is cut, as CloudWatch does with events above 256 KB.
 const MAX_LINE: usize = 256 * 1024;
@@ -64,6 +68,14 @@ impl LogRegistry {
         self.dir.join(format!("{safe}.log"))
     }
 
+    /// Writes every function's gathered lines (at shutdown, in case an invocation is still in
+    /// flight when the process ends).
+    pub(crate) fn flush_all(&self) {
+        for log in lock(&self.files).values() {
+            log.flush();
+        }
+    }
+
     pub(crate) fn get(&self, name: &str) -> Arc<FunctionLog> {
         let mut files = lock(&self.files);
         files
@@ -80,10 +92,43 @@ pub(crate) struct FunctionLog {
     state: Mutex<FileState>,
 }
 
+/// While invocations of the function are in flight, lines are gathered and written together:
+/// when the last of them ends, when this many bytes are waiting, or this long after the first
+/// waiting line, whichever comes first. A function invoked one call at a time thus has its lines
+/// in the file when each call returns, and one under load costs a write per batch, not per call.
+const BATCH_BYTES: usize = 32 * 1024;
+const BATCH_DELAY: Duration = Duration::from_millis(50);
+
 #[derive(Default)]
 struct FileState {
     file: Option<File>,
     size: u64,
+    /// Lines not yet written (see [`BATCH_BYTES`]).
+    batch: String,
+    /// Whether a task will write the batch at [`BATCH_DELAY`].
+    batch_timer: bool,
+    /// Invocations of the function in flight ([`FunctionLog::busy`]).
+    busy: u32,
+}
+
+/// Counts an invocation of the function as in flight until dropped; the last one to end writes
+/// the lines gathered meanwhile.
+pub(crate) struct LogBusy(Arc<FunctionLog>);
+
+impl Drop for LogBusy {
+    fn drop(&mut self) {
+        let mut state = lock(&self.0.state);
+        state.busy = state.busy.saturating_sub(1);
+        if state.busy == 0 {
+            self.0.write_batch(&mut state);
+        }
+    }
+}
+
+impl Drop for FunctionLog {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 impl FunctionLog {
@@ -95,14 +140,65 @@ impl FunctionLog {
         }
     }
 
-    /// Appends `text` (whole lines). Writes are small appends to the page cache, done inline under
-    /// a mutex: simpler than a writer task, and ordering across instances stays by arrival.
-    pub(crate) fn append(&self, text: &str) {
+    /// Counts an invocation as in flight (see [`BATCH_BYTES`]).
+    pub(crate) fn busy(self: &Arc<Self>) -> LogBusy {
+        lock(&self.state).busy += 1;
+        LogBusy(self.clone())
+    }
+
+    /// Appends `text` (whole lines), at once when no invocation is in flight, otherwise with the
+    /// next batch (see [`BATCH_BYTES`]). Writes are small appends to the page cache, done inline
+    /// under a mutex: ordering across instances stays by arrival.
+    pub(crate) fn append(self: &Arc<Self>, text: &str) {
         if text.is_empty() {
             return;
         }
         let mut state = lock(&self.state);
-        if let Err(error) = self.append_locked(&mut state, text.as_bytes()) {
+        if state.busy == 0 && state.batch.is_empty() {
+            self.write(&mut state, text);
+            return;
+        }
+        state.batch.push_str(text);
+        let batch_limit = BATCH_BYTES.min(usize::try_from(self.limit / 8).unwrap_or(BATCH_BYTES));
+        if state.busy == 0 || state.batch.len() >= batch_limit {
+            self.write_batch(&mut state);
+        } else if !state.batch_timer {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                self.write_batch(&mut state);
+                return;
+            };
+            state.batch_timer = true;
+            let log = Arc::downgrade(self);
+            runtime.spawn(async move {
+                tokio::time::sleep(BATCH_DELAY).await;
+                if let Some(log) = log.upgrade() {
+                    let mut state = lock(&log.state);
+                    state.batch_timer = false;
+                    log.write_batch(&mut state);
+                }
+            });
+        }
+    }
+
+    /// Writes the gathered lines now.
+    fn flush(&self) {
+        let mut state = lock(&self.state);
+        self.write_batch(&mut state);
+    }
+
+    fn write_batch(&self, state: &mut FileState) {
+        if state.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut state.batch);
+        self.write(state, &batch);
+        // Keep the allocation for the next batch.
+        state.batch = batch;
+        state.batch.clear();
+    }
+
+    fn write(&self, state: &mut FileState, text: &str) {
+        if let Err(error) = self.append_locked(state, text.as_bytes()) {
             tracing::warn!(path = %self.path.display(), %error, "could not write function log");
             state.file = None;
         }
@@ -198,6 +294,9 @@ struct CaptureState {
     /// instance or at [`OutputCapture::flush`], so a quiet invocation costs one write, not three.
     pending: String,
     tail: Tail,
+    /// [`OutputCapture::drain`]'s read buffer, allocated at the first drain and kept: every
+    /// invocation drains, most find the pipe empty.
+    scratch: Vec<u8>,
 }
 
 impl OutputCapture {
@@ -218,7 +317,7 @@ impl OutputCapture {
 
     /// Reads the pipe until the instance closes it. Runs as a task per instance.
     pub(crate) async fn run_reader(self: Arc<Self>, receiver: pipe::Receiver) {
-        let mut buf = vec![0u8; 16 * 1024];
+        let mut buf = vec![0u8; READ_BUFFER];
         loop {
             if receiver.readable().await.is_err() {
                 return;
@@ -242,7 +341,8 @@ impl OutputCapture {
     /// Reads everything already in the pipe, and ends a trailing partial line.
     pub(crate) fn drain(&self) {
         let mut state = lock(&self.state);
-        let mut buf = vec![0u8; 16 * 1024];
+        let mut buf = std::mem::take(&mut state.scratch);
+        buf.resize(READ_BUFFER, 0);
         loop {
             match (&self.raw).read(&mut buf) {
                 Ok(0) => break,
@@ -251,16 +351,20 @@ impl OutputCapture {
                 Err(_) => break, // WouldBlock: the pipe is empty.
             }
         }
+        state.scratch = buf;
         self.flush_partial(&mut state);
     }
 
     /// Adds a line of Tollgate's own (`START`, `END`, `REPORT`). It reaches the file before any
     /// later output of the instance, and at the latest at [`flush`](Self::flush).
-    pub(crate) fn line(&self, line: &str) {
+    /// The line is given in parts, written one after the other (so callers need not join them).
+    pub(crate) fn line(&self, parts: &[&str]) {
         let mut state = lock(&self.state);
-        state.tail.push(line);
+        for part in parts {
+            state.tail.push(part);
+            state.pending.push_str(part);
+        }
         state.tail.push("\n");
-        state.pending.push_str(line);
         state.pending.push('\n');
     }
 
@@ -271,6 +375,12 @@ impl OutputCapture {
             self.log.append(&state.pending);
             state.pending.clear();
         }
+    }
+
+    /// Counts an invocation of the instance as in flight, for the function's log (see
+    /// [`FunctionLog::busy`]).
+    pub(crate) fn busy(&self) -> LogBusy {
+        self.log.busy()
     }
 
     /// Forgets the tail (at the start of a warm invocation; a cold one keeps its init output).
@@ -346,10 +456,61 @@ mod tests {
         assert!(t.ends_with("end\n"));
     }
 
+    #[tokio::test]
+    async fn lines_of_busy_functions_are_batched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.log");
+        let log = Arc::new(FunctionLog::new(path.clone(), 1024 * 1024));
+        let read = || std::fs::read_to_string(&path).unwrap_or_default();
+        log.append("idle\n");
+        assert_eq!(read(), "idle\n", "no invocation in flight: written at once");
+        let first = log.busy();
+        let second = log.busy();
+        log.append("a\n");
+        log.append("b\n");
+        assert_eq!(read(), "idle\n", "gathered while invocations are in flight");
+        drop(first);
+        assert_eq!(read(), "idle\n");
+        drop(second);
+        assert_eq!(
+            read(),
+            "idle\na\nb\n",
+            "the last invocation to end writes the batch"
+        );
+
+        let _busy = log.busy();
+        log.append("late\n");
+        tokio::time::sleep(BATCH_DELAY * 3).await;
+        assert_eq!(
+            read(),
+            "idle\na\nb\nlate\n",
+            "a long invocation does not hold lines back"
+        );
+        log.append(&"x".repeat(BATCH_BYTES));
+        assert_eq!(
+            read().len(),
+            14 + BATCH_BYTES,
+            "a full batch is written at once"
+        );
+    }
+
+    #[tokio::test]
+    async fn shutdown_writes_what_busy_functions_gathered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let registry = LogRegistry::new(dir.path().to_owned(), 1024 * 1024);
+        let log = registry.get("f");
+        let _busy = log.busy();
+        log.append("gathered\n");
+        let read = || std::fs::read_to_string(registry.path("f")).unwrap_or_default();
+        assert_eq!(read(), "");
+        registry.flush_all();
+        assert_eq!(read(), "gathered\n");
+    }
+
     #[test]
     fn log_file_rotates_within_bound() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = FunctionLog::new(dir.path().join("f.log"), 4096);
+        let log = Arc::new(FunctionLog::new(dir.path().join("f.log"), 4096));
         for i in 0..1000 {
             log.append(&format!("line {i}\n"));
         }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -33,6 +33,15 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::MAX_PAYLOAD_BYTES;
 
 const PREFIX: &str = "/2018-06-01/runtime/";
+
+// The headers of an event, named once (a `&'static str` name is parsed on every insert).
+static DEADLINE_MS: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
+static INVOKED_FUNCTION_ARN: HeaderName =
+    HeaderName::from_static("lambda-runtime-invoked-function-arn");
+static AWS_REQUEST_ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
+static TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
+static CLIENT_CONTEXT: HeaderName = HeaderName::from_static("lambda-runtime-client-context");
+static COGNITO_IDENTITY: HeaderName = HeaderName::from_static("lambda-runtime-cognito-identity");
 
 /// An invocation as the runtime receives it from `/invocation/next`.
 #[derive(Debug, Clone)]
@@ -173,7 +182,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 type Body = Full<Bytes>;
 
 fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    json_bytes(status, Bytes::from(body))
+}
+
+fn json_bytes(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -189,7 +202,10 @@ fn error(status: StatusCode, error_type: &str, message: &str) -> Response<Body> 
 }
 
 fn accepted() -> Response<Body> {
-    json(StatusCode::ACCEPTED, r#"{"status":"OK"}"#.to_owned())
+    json_bytes(
+        StatusCode::ACCEPTED,
+        Bytes::from_static(br#"{"status":"OK"}"#),
+    )
 }
 
 /// The calls of the Runtime API.
@@ -274,22 +290,22 @@ async fn next(shared: &Shared) -> Response<Body> {
     let mut response = Response::new(Full::new(event.payload));
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert("lambda-runtime-deadline-ms", event.deadline_ms.into());
-    headers.insert("lambda-runtime-invoked-function-arn", event.function_arn);
-    let mut set = |name: &'static str, value: &str| {
+    headers.insert(&DEADLINE_MS, event.deadline_ms.into());
+    headers.insert(&INVOKED_FUNCTION_ARN, event.function_arn);
+    let mut set = |name: &'static HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
-    set("lambda-runtime-aws-request-id", &event.request_id);
+    set(&AWS_REQUEST_ID, &event.request_id);
     if let Some(trace) = &event.trace_id {
-        set("lambda-runtime-trace-id", trace);
+        set(&TRACE_ID, trace);
     }
     if let Some(cc) = &event.client_context {
-        set("lambda-runtime-client-context", cc);
+        set(&CLIENT_CONTEXT, cc);
     }
     if let Some(ci) = &event.cognito_identity {
-        set("lambda-runtime-cognito-identity", ci);
+        set(&COGNITO_IDENTITY, ci);
     }
     response
 }

@@ -2,52 +2,17 @@
 //!
 //! The crate avoids extra dependencies (uuid, chrono, nix, libc) because each of these needs is a
 //! few lines, and the workspace forbids `unsafe`, which rules out calling `kill(2)` directly.
+//! Randomness is `fastrand`'s, as in the rest of the workspace.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// 64 random bits. `RandomState` is seeded from the OS per thread and SipHash mixes a counter and
-/// the clock into it: good enough for request ids (uniqueness, not secrecy).
-fn random_u64() -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    hasher.finish()
-}
-
 /// A random UUID (version 4 layout), the format Lambda uses for request ids.
-pub(crate) fn new_request_id() -> String {
-    let hi = random_u64();
-    let lo = random_u64();
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&hi.to_be_bytes());
-    bytes[8..].copy_from_slice(&lo.to_be_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
+pub(crate) use tollgate_model::ids::request_id as new_request_id;
 
 /// 32 lowercase hex digits, used for log stream names (Lambda uses the same shape).
 pub(crate) fn new_hex_id() -> String {
-    format!("{:016x}{:016x}", random_u64(), random_u64())
+    format!("{:032x}", fastrand::u128(..))
 }
 
 /// An X-Ray trace header like the one Lambda passes when the caller sent none:
@@ -56,9 +21,9 @@ pub(crate) fn new_trace_id() -> String {
     let secs = epoch_millis(SystemTime::now()) / 1000;
     format!(
         "Root=1-{secs:08x}-{:08x}{:016x};Parent={:016x};Sampled=0",
-        random_u64() as u32,
-        random_u64(),
-        random_u64()
+        fastrand::u32(..),
+        fastrand::u64(..),
+        fastrand::u64(..)
     )
 }
 

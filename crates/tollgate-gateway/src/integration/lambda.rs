@@ -10,10 +10,11 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tollgate_plan::IntegrationPlan;
 
+use super::json_text;
 use crate::context::RequestInfo;
 use crate::error::GatewayError;
 
@@ -56,15 +57,23 @@ pub enum FunctionCallError {
 /// `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`,
 /// where the function ARN may end in `:{version or alias}`.
 pub fn function_of(uri: &str) -> Option<(String, String)> {
-    let arn = uri.split_once(":lambda:path/2015-03-31/functions/")?.1;
+    let arn = after_colon_marker(uri, ":lambda:path/2015-03-31/functions/")?;
     function_of_arn(arn.strip_suffix("/invocations")?)
+}
+
+/// What follows the first `marker` (which starts with `:`) in `s`. A URI has a few colons, so
+/// trying the marker at each is cheaper than a substring search, which sets up a searcher per
+/// call (this runs on every invocation).
+fn after_colon_marker<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
+    s.match_indices(':')
+        .find_map(|(at, _)| s[at..].strip_prefix(marker))
 }
 
 /// The function and qualifier a function ARN names:
 /// `arn:aws:lambda:{region}:{account}:function:{name}[:{version or alias}]` (a bare name
 /// works too).
 pub fn function_of_arn(arn: &str) -> Option<(String, String)> {
-    let rest = arn.split_once(":function:").map(|(_, r)| r).unwrap_or(arn);
+    let rest = after_colon_marker(arn, ":function:").unwrap_or(arn);
     let (name, qualifier) = match rest.split_once(':') {
         Some((name, qualifier)) => (name, qualifier),
         None => (rest, "$LATEST"),
@@ -258,6 +267,132 @@ impl<'r> ProxyEvent<'r> {
     }
 }
 
+impl ProxyEvent<'_> {
+    /// The event's JSON text, as `serde_json::to_vec(self)` writes it but several times faster
+    /// (keys are literals; see [`json_text`]): it is built on every proxied invocation.
+    fn to_json(&self) -> String {
+        let mut out = String::with_capacity(1024 + self.body.as_ref().map_or(0, |b| b.len()));
+        out.push_str("{\"resource\":");
+        json_text::string(&mut out, self.resource);
+        out.push_str(",\"path\":");
+        json_text::string(&mut out, &self.path);
+        out.push_str(",\"httpMethod\":");
+        json_text::string(&mut out, self.http_method);
+        out.push_str(",\"headers\":");
+        json_text::object(&mut out, self.headers.as_ref(), |out, v| {
+            json_text::string(out, v);
+        });
+        out.push_str(",\"multiValueHeaders\":");
+        json_text::object(&mut out, self.multi_value_headers.as_ref(), |out, v| {
+            json_text::strings(out, v.iter().map(|s| &**s));
+        });
+        out.push_str(",\"queryStringParameters\":");
+        json_text::object(&mut out, self.query_string_parameters.as_ref(), |out, v| {
+            json_text::string(out, v);
+        });
+        out.push_str(",\"multiValueQueryStringParameters\":");
+        json_text::object(
+            &mut out,
+            self.multi_value_query_string_parameters.as_ref(),
+            |out, v| json_text::strings(out, v.iter().copied()),
+        );
+        out.push_str(",\"pathParameters\":");
+        json_text::object(&mut out, self.path_parameters.as_ref(), |out, v| {
+            json_text::string(out, v);
+        });
+        out.push_str(",\"stageVariables\":");
+        json_text::object(&mut out, self.stage_variables.as_ref(), |out, v| {
+            json_text::string(out, v);
+        });
+        out.push_str(",\"requestContext\":");
+        self.request_context.write_json(&mut out);
+        out.push_str(",\"body\":");
+        json_text::opt_string(&mut out, self.body.as_deref());
+        out.push_str(if self.is_base64_encoded {
+            ",\"isBase64Encoded\":true}"
+        } else {
+            ",\"isBase64Encoded\":false}"
+        });
+        out
+    }
+}
+
+impl ProxyContext<'_> {
+    fn write_json(&self, out: &mut String) {
+        json_text::fields(
+            out,
+            &[
+                ("{\"resourceId\":", self.resource_id),
+                (",\"resourcePath\":", self.resource_path),
+                (",\"httpMethod\":", self.http_method),
+                (",\"extendedRequestId\":", self.extended_request_id),
+            ],
+        );
+        out.push_str(",\"requestTime\":");
+        json_text::opt_string(out, self.request_time.as_deref());
+        json_text::fields(
+            out,
+            &[
+                (",\"path\":", self.path),
+                (",\"accountId\":", self.account_id),
+                (",\"protocol\":", self.protocol),
+                (",\"stage\":", self.stage),
+            ],
+        );
+        out.push_str(",\"domainPrefix\":");
+        json_text::opt_string(out, self.domain_prefix.as_deref());
+        out.push_str(",\"requestTimeEpoch\":");
+        tollgate_telemetry::access_log::push_decimal(out, self.request_time_epoch);
+        out.push_str(",\"requestId\":");
+        json_text::string(out, self.request_id);
+        out.push_str(",\"identity\":");
+        self.identity.write_json(out);
+        json_text::fields(
+            out,
+            &[
+                (",\"domainName\":", self.domain_name),
+                (",\"deploymentId\":", self.deployment_id),
+                (",\"apiId\":", self.api_id),
+            ],
+        );
+        if let Some(authorizer) = &self.authorizer {
+            out.push_str(",\"authorizer\":");
+            out.push_str(&authorizer.to_string());
+        }
+        out.push('}');
+    }
+}
+
+impl ProxyIdentity<'_> {
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"cognitoIdentityPoolId\":null,\"accountId\":");
+        json_text::opt_string(out, self.account_id.as_deref());
+        out.push_str(",\"cognitoIdentityId\":null,\"caller\":");
+        json_text::opt_string(out, self.caller.as_deref());
+        out.push_str(",\"sourceIp\":");
+        json_text::string(out, self.source_ip);
+        out.push_str(",\"principalOrgId\":null,\"accessKey\":");
+        json_text::opt_string(out, self.access_key.as_deref());
+        out.push_str(
+            ",\"cognitoAuthenticationType\":null,\"cognitoAuthenticationProvider\":null,\"userArn\":",
+        );
+        json_text::opt_string(out, self.user_arn.as_deref());
+        out.push_str(",\"userAgent\":");
+        json_text::opt_string(out, self.user_agent);
+        out.push_str(",\"user\":");
+        json_text::opt_string(out, self.user.as_deref());
+        if let Some(key) = self.api_key {
+            out.push_str(",\"apiKey\":");
+            json_text::string(out, key);
+        }
+        if let Some(id) = self.api_key_id {
+            out.push_str(",\"apiKeyId\":");
+            json_text::string(out, id);
+        }
+        out.push('}');
+    }
+}
+
 /// The proxy event, field by field as API Gateway sends it to a REST API's Lambda proxy.
 pub fn event(request: &RequestInfo<'_>) -> Value {
     serde_json::to_value(ProxyEvent::of(request)).unwrap_or(Value::Null)
@@ -267,35 +402,60 @@ fn decode_path(raw: &str) -> String {
     crate::context::decode(raw)
 }
 
+/// A proxy response as the function wrote it. Each field is `Some` when present, even as `null`
+/// (a `null` `statusCode` is malformed, a missing one is 200); the body is borrowed from the
+/// payload unless it has escapes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProxyResponse<'a> {
+    #[serde(default, deserialize_with = "present")]
+    status_code: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    is_base64_encoded: Option<Value>,
+    #[serde(default, borrow)]
+    body: Option<Cow<'a, str>>,
+    #[serde(default)]
+    multi_value_headers: Option<Map<String, Value>>,
+    #[serde(default)]
+    headers: Option<Map<String, Value>>,
+}
+
+/// `Some(value)` for a field that is present, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// Reads a proxy response; anything that is not one is `None` (API Gateway answers 502).
 pub fn parse_response(payload: &[u8]) -> Option<Response<Full<Bytes>>> {
-    let value: Value = serde_json::from_slice(payload).ok()?;
-    let object: &Map<String, Value> = value.as_object()?;
-    let status = match object.get("statusCode") {
+    // An object only (a struct would also accept a JSON array of its fields).
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let parsed: ProxyResponse<'_> = serde_json::from_slice(payload).ok()?;
+    let status = match &parsed.status_code {
         Some(Value::Number(n)) => n.as_u64()?,
         Some(Value::String(s)) => s.trim().parse().ok()?,
         None => 200,
         _ => return None,
     };
     let status = StatusCode::from_u16(u16::try_from(status).ok()?).ok()?;
-    let is_base64 = match object.get("isBase64Encoded") {
+    let is_base64 = match &parsed.is_base64_encoded {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
         _ => return None,
     };
-    let body = match object.get("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if is_base64 => Bytes::from(BASE64.decode(s).ok()?),
-        Some(Value::String(s)) => Bytes::from(s.clone()),
-        // A body that is not a string is a malformed proxy response.
-        Some(_) => return None,
+    let body = match parsed.body {
+        None => Bytes::new(),
+        Some(s) if is_base64 => Bytes::from(BASE64.decode(s.as_bytes()).ok()?),
+        Some(Cow::Borrowed(s)) => Bytes::copy_from_slice(s.as_bytes()),
+        Some(Cow::Owned(s)) => Bytes::from(s),
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    if let Some(map) = object.get("multiValueHeaders").filter(|v| !v.is_null()) {
-        for (name, values) in map.as_object()? {
+    if let Some(map) = &parsed.multi_value_headers {
+        for (name, values) in map {
             let name = HeaderName::try_from(name.as_str()).ok()?;
             for v in values.as_array()? {
                 let text = match v {
@@ -306,8 +466,8 @@ pub fn parse_response(payload: &[u8]) -> Option<Response<Full<Bytes>>> {
             }
         }
     }
-    if let Some(map) = object.get("headers").filter(|v| !v.is_null()) {
-        for (name, v) in map.as_object()? {
+    if let Some(map) = &parsed.headers {
+        for (name, v) in map {
             let text = match v {
                 Value::String(s) => s.clone(),
                 Value::Null => continue,
@@ -341,8 +501,7 @@ pub async fn proxy(
             "Invalid Lambda function ARN in integration URI: {uri}"
         ))
     })?;
-    let payload = serde_json::to_vec(&ProxyEvent::of(request))
-        .map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let payload = ProxyEvent::of(request).to_json();
     let call = functions.invoke(FunctionCall {
         name,
         qualifier,
@@ -437,6 +596,96 @@ pub async fn non_proxy(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
+    use http_body_util::BodyExt;
+
+    fn identity(api_key: Option<&str>) -> ProxyIdentity<'_> {
+        ProxyIdentity {
+            cognito_identity_pool_id: (),
+            account_id: api_key.map(|_| "123456789012".into()),
+            cognito_identity_id: (),
+            caller: None,
+            source_ip: "127.0.0.1",
+            principal_org_id: (),
+            access_key: Some("AKIA\"X".into()),
+            cognito_authentication_type: (),
+            cognito_authentication_provider: (),
+            user_arn: None,
+            user_agent: Some("curl/8.0 \t"),
+            user: None,
+            api_key,
+            api_key_id: api_key.map(|_| "k1"),
+        }
+    }
+
+    fn context<'r>(identity: ProxyIdentity<'r>, authorizer: Option<Value>) -> ProxyContext<'r> {
+        ProxyContext {
+            resource_id: "abc123",
+            resource_path: "/{proxy+}",
+            http_method: "POST",
+            extended_request_id: "ext",
+            request_time: Some("25/Nov/2026:00:00:00 +0000".into()),
+            path: "/bench/hello",
+            account_id: "000000000000",
+            protocol: "HTTP/1.1",
+            stage: "bench",
+            domain_prefix: None,
+            request_time_epoch: 1_795_000_000_123,
+            request_id: "r-1",
+            identity,
+            domain_name: "localhost",
+            deployment_id: "d1",
+            api_id: "api",
+            authorizer,
+        }
+    }
+
+    #[test]
+    fn proxy_event_json_is_serde_jsons() {
+        let headers: BTreeMap<&str, Cow<'_, str>> =
+            [("host", "localhost:1".into()), ("x-q", "a\"b\u{1}é".into())].into();
+        let multi: BTreeMap<&str, Vec<Cow<'_, str>>> = [
+            ("host", vec!["localhost:1".into()]),
+            ("x-q", vec!["1".into(), "2".into()]),
+        ]
+        .into();
+        let query: BTreeMap<&str, &str> = [("q", "1"), ("w", "x\\y")].into();
+        let multi_query: BTreeMap<&str, Vec<&str>> = [("q", vec!["0", "1"]), ("w", vec![])].into();
+        let full = ProxyEvent {
+            resource: "/{proxy+}",
+            path: "/hello/wörld".into(),
+            http_method: "POST",
+            headers: Some(headers),
+            multi_value_headers: Some(multi),
+            query_string_parameters: Some(query),
+            multi_value_query_string_parameters: Some(multi_query),
+            path_parameters: Some([("proxy", "hello")].into()),
+            stage_variables: Some([("v", "1")].into()),
+            request_context: context(
+                identity(Some("key")),
+                Some(json!({"principalId": "me", "n": 1, "claims": {"b": [true, null]}})),
+            ),
+            body: Some("{\"a\":\n1}".into()),
+            is_base64_encoded: true,
+        };
+        let bare = ProxyEvent {
+            resource: "/",
+            path: "/".into(),
+            http_method: "GET",
+            headers: None,
+            multi_value_headers: None,
+            query_string_parameters: None,
+            multi_value_query_string_parameters: None,
+            path_parameters: None,
+            stage_variables: None,
+            request_context: context(identity(None), None),
+            body: None,
+            is_base64_encoded: false,
+        };
+        for event in [full, bare] {
+            assert_eq!(event.to_json(), serde_json::to_string(&event).unwrap());
+        }
+    }
 
     #[test]
     fn function_names_come_from_integration_uris() {
@@ -445,6 +694,13 @@ mod tests {
         let aliased = uri.replace("function:hello", "function:hello:live");
         assert_eq!(function_of(&aliased), Some(("hello".into(), "live".into())));
         assert_eq!(function_of("http://example.com"), None);
+        assert_eq!(function_of(&uri.replace("/invocations", "")), None);
+        assert_eq!(
+            function_of_arn("arn:aws:lambda:us-east-1:000000000000:function:f:7"),
+            Some(("f".into(), "7".into()))
+        );
+        assert_eq!(function_of_arn("f"), Some(("f".into(), "$LATEST".into())));
+        assert_eq!(function_of_arn(":function:"), None);
     }
 
     #[test]
@@ -461,5 +717,21 @@ mod tests {
         assert!(parse_response(br#"{"statusCode": "abc"}"#).is_none());
         assert!(parse_response(br#"{"statusCode": 200, "body": {"a": 1}}"#).is_none());
         assert!(parse_response(br#"[1]"#).is_none());
+        assert!(parse_response(br#"[200]"#).is_none());
+        assert!(parse_response(br#"{"statusCode": null}"#).is_none());
+        assert!(parse_response(br#"{"statusCode": 200.5}"#).is_none());
+        assert!(parse_response(br#"{"isBase64Encoded": 1}"#).is_none());
+        assert!(parse_response(br#"{"multiValueHeaders": {"a": "x"}}"#).is_none());
+        let r = parse_response(br#" {"body": null, "headers": null, "isBase64Encoded": null}"#)
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = parse_response(
+            br#"{"body": "a\"b", "headers": {"x-n": 5, "x-null": null}, "extra": [1]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.headers()["x-n"], "5");
+        assert!(r.headers().get("x-null").is_none());
+        let body = BodyExt::collect(r.into_body()).now_or_never();
+        assert_eq!(body.unwrap().unwrap().to_bytes(), &b"a\"b"[..]);
     }
 }

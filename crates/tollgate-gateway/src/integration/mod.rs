@@ -7,6 +7,8 @@ mod http1;
 pub mod lambda;
 pub mod mock;
 pub(crate) mod respond;
+// JSON text for the Lambda proxy event (lambda.rs).
+mod json_text;
 
 pub use client::BackendClient;
 
