@@ -356,8 +356,11 @@ impl Contents {
                 (path.clone(), r)
             })
             .collect();
+        // Ids already given to a resource of this API: a new one must differ from all of them
+        // (6 random characters collide with ~10% odds over 20,000 resources).
+        let mut taken: BTreeSet<String> = existing_paths.values().map(|r| r.id.clone()).collect();
         for planned in &plan.resources {
-            let resource_id = ensure_path(&mut tree, &existing_paths, &planned.path);
+            let resource_id = ensure_path(&mut tree, &existing_paths, &mut taken, &planned.path);
             let Some(resource) = tree.get_mut(&planned.path) else {
                 continue;
             };
@@ -506,6 +509,7 @@ pub fn merge_parts(
 fn ensure_path(
     tree: &mut BTreeMap<String, Resource>,
     existing: &BTreeMap<String, Resource>,
+    taken: &mut BTreeSet<String>,
     path: &str,
 ) -> String {
     let mut parent = tree.get("/").map(|r| r.id.clone()).unwrap_or_default();
@@ -518,7 +522,7 @@ fn ensure_path(
             None => {
                 let id = existing
                     .get(&current)
-                    .map_or_else(ids::short_id, |r| r.id.clone());
+                    .map_or_else(|| unused_id(taken), |r| r.id.clone());
                 tree.insert(
                     current.clone(),
                     Resource::child(id.clone(), parent.clone(), part.to_string()),
@@ -529,6 +533,16 @@ fn ensure_path(
         parent = id;
     }
     parent
+}
+
+/// A resource id not in `taken`, which then holds it.
+fn unused_id(taken: &mut BTreeSet<String>) -> String {
+    loop {
+        let id = ids::short_id();
+        if taken.insert(id.clone()) {
+            return id;
+        }
+    }
 }
 
 /// One variable child per resource, and nothing under a greedy one.
@@ -610,5 +624,30 @@ fn reconcile_versions<T: Serialize>(
         if !seen.contains(key) {
             batch.delete(Key::new(scope, kind, key), *version);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imported_resources_get_distinct_ids() {
+        let root = Resource::root("rootid0000".into());
+        let mut tree = BTreeMap::from([("/".to_string(), root)]);
+        let existing = BTreeMap::new();
+        let mut taken = BTreeSet::from(["rootid0000".to_string()]);
+        // 120,000 resources: random 6-character ids alone would collide here (odds above 95%).
+        for i in 0..60_000 {
+            ensure_path(
+                &mut tree,
+                &existing,
+                &mut taken,
+                &format!("/r{i}/{{proxy+}}"),
+            );
+        }
+        let ids: BTreeSet<&str> = tree.values().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), tree.len());
+        assert!(check_tree(&tree).is_ok());
     }
 }
