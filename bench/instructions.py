@@ -32,7 +32,7 @@ import bench
 from benchlib import BenchError, Procs
 
 
-def count(binary: str, scenario: bench.Scenario, seconds: int) -> tuple[int, int, Path]:
+def count(binary: str, scenario: bench.Scenario, seconds: int, warmup: int) -> tuple[int, int, Path]:
     """(requests, instructions, dump) for one binary."""
     work = Path(tempfile.mkdtemp(prefix="tollgate-instructions."))
     dump = work / "callgrind.out"
@@ -49,7 +49,7 @@ def count(binary: str, scenario: bench.Scenario, seconds: int) -> tuple[int, int
         url = f"http://127.0.0.1:{port}{target.path}"
         headers = [arg for name, value in target.headers.items() for arg in ("-H", f"{name}: {value}")]
         wrk = ["wrk", "-t1", "-c8", *headers]
-        subprocess.run([*wrk, "-d3s", url], capture_output=True, check=True)
+        subprocess.run([*wrk, f"-d{warmup}s", url], capture_output=True, check=True)
         pid = str(proc.popen.pid)
         subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
         run = subprocess.run([*wrk, f"-d{seconds}s", url], capture_output=True, text=True, check=True)
@@ -73,6 +73,9 @@ def main() -> int:
     ap.add_argument("binaries", nargs="+", help="tollgate binaries to count")
     ap.add_argument("--scenario", default="http_proxy_small", help="a bench.py scenario (--list there)")
     ap.add_argument("--seconds", type=int, default=8, help="seconds of counted load (8)")
+    ap.add_argument("--warmup", type=int, default=3,
+                    help="seconds of load before counting (3); routes_10k needs ~40: under "
+                         "callgrind its plans are still compiling for the first half minute")
     args = ap.parse_args()
     scenario = next((s for s in bench.SCENARIOS if s.name == args.scenario), None)
     if scenario is None:
@@ -80,7 +83,7 @@ def main() -> int:
     rows = []
     for binary in args.binaries:
         try:
-            requests, instructions, dump = count(binary, scenario, args.seconds)
+            requests, instructions, dump = count(binary, scenario, args.seconds, args.warmup)
         except (BenchError, subprocess.CalledProcessError) as e:
             print(f"{binary}: {e}", file=sys.stderr)
             return 1
