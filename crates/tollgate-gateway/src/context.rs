@@ -16,8 +16,8 @@ pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent"
 
 /// A request, read in full, with everything mappings and integrations may ask for.
 pub struct RequestInfo<'a> {
-    pub request_id: String,
-    pub extended_request_id: String,
+    pub request_id: &'a str,
+    pub extended_request_id: &'a str,
     pub api_id: &'a str,
     pub stage: &'a str,
     pub deployment_id: &'a str,

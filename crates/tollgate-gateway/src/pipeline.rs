@@ -510,8 +510,8 @@ impl Gateway {
         let raw_query = parts.uri.query().map(String::from);
         let domain_name = crate::context::domain_name(&parts.headers);
         let mut info = RequestInfo {
-            request_id: request_id.to_string(),
-            extended_request_id: extended_id.to_string(),
+            request_id,
+            extended_request_id: extended_id,
             api_id: &address.api_id,
             stage: &address.stage,
             deployment_id: &variant.deployment_id,
@@ -1032,8 +1032,8 @@ impl Gateway {
             }
         }
         let info = RequestInfo {
-            request_id: request_id.clone(),
-            extended_request_id: "test-invoke-extended-id".into(),
+            request_id: &request_id,
+            extended_request_id: "test-invoke-extended-id",
             api_id: &test.api_id,
             stage: TEST_STAGE,
             deployment_id: "test-invoke-deployment",
