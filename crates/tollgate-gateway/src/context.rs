@@ -27,7 +27,7 @@ pub struct RequestInfo<'a> {
     /// The resource path as requested (raw), e.g. `/pets/1`.
     pub path: &'a str,
     /// The full path as the client sent it, stage included.
-    pub full_path: String,
+    pub full_path: &'a str,
     pub raw_query: Option<String>,
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
@@ -213,8 +213,8 @@ impl RequestInfo<'_> {
     /// only once the response is out, `xrayTraceId`, unknown names).
     pub fn write_variable(&self, variable: &Variable, out: &mut String) -> bool {
         let value: &str = match variable {
-            Variable::RequestId => &self.request_id,
-            Variable::ExtendedRequestId => &self.extended_request_id,
+            Variable::RequestId => self.request_id,
+            Variable::ExtendedRequestId => self.extended_request_id,
             Variable::ApiId => self.api_id,
             Variable::Stage => self.stage,
             Variable::DeploymentId => self.deployment_id,
@@ -222,7 +222,7 @@ impl RequestInfo<'_> {
             Variable::ResourceId => &self.method.resource_id,
             Variable::ResourcePath => &self.method.resource_path,
             Variable::HttpMethod => &self.http_method,
-            Variable::Path => &self.full_path,
+            Variable::Path => self.full_path,
             Variable::Protocol => self.protocol,
             Variable::DomainName => &self.domain_name,
             Variable::DomainPrefix => self.domain_name.split('.').next().unwrap_or(""),

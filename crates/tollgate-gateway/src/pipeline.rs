@@ -519,7 +519,7 @@ impl Gateway {
             method,
             http_method,
             path: &address.path,
-            full_path: parts.uri.path().to_string(),
+            full_path: parts.uri.path(),
             query: parse_query(raw_query.as_deref()),
             raw_query,
             headers: parts.headers,
@@ -702,7 +702,7 @@ impl Gateway {
     ) -> Result<Arc<tollgate_iam::Principal>, GatewayError> {
         let request = crate::auth::iam::SignedRequest {
             method: &info.http_method,
-            path: &info.full_path,
+            path: info.full_path,
             query: info.raw_query.as_deref().unwrap_or(""),
             headers: &info.headers,
             body: &info.body,
@@ -1041,7 +1041,7 @@ impl Gateway {
             method: &method,
             http_method: "GET".into(),
             path: &path,
-            full_path: path.clone(),
+            full_path: &path,
             query: parse_query(raw_query.as_deref()),
             raw_query,
             headers,

@@ -241,12 +241,16 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
     // `Connection` is the first: the names it lists go too.
     if present[0] {
+        // `close` and `keep-alive`, the usual tokens, name nothing more to remove (and an empty
+        // collect allocates nothing).
         let named: Vec<HeaderName> = headers
             .get_all(hyper::header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|n| HeaderName::try_from(n.trim()).ok())
+            .map(str::trim)
+            .filter(|n| !n.eq_ignore_ascii_case("close") && !n.eq_ignore_ascii_case("keep-alive"))
+            .filter_map(|n| HeaderName::try_from(n).ok())
             .collect();
         for name in &named {
             headers.remove(name);

@@ -243,9 +243,9 @@ impl<'r> ProxyEvent<'r> {
                 resource_id: &request.method.resource_id,
                 resource_path: &request.method.resource_path,
                 http_method: &request.http_method,
-                extended_request_id: &request.extended_request_id,
+                extended_request_id: request.extended_request_id,
                 request_time: request.context("requestTime"),
-                path: &request.full_path,
+                path: request.full_path,
                 account_id: request.account_id,
                 protocol: request.protocol,
                 stage: request.stage,
@@ -254,7 +254,7 @@ impl<'r> ProxyEvent<'r> {
                     .context("requestTimeEpoch")
                     .and_then(|v| v.parse::<u64>().ok())
                     .unwrap_or(0),
-                request_id: &request.request_id,
+                request_id: request.request_id,
                 identity,
                 domain_name: &request.domain_name,
                 deployment_id: request.deployment_id,
