@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import time
 
 import boto3
 import pytest
@@ -40,6 +41,17 @@ def tls_server():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def get_once_deployed(url: str, cert: str) -> requests.Response:
+    """GET `url` until it answers 200 (a deployment reaches the data plane through the change
+    feed, moments after it is made), for at most 3 s; the last answer."""
+    deadline = time.monotonic() + 3
+    while True:
+        response = requests.get(url, verify=cert, timeout=10)
+        if response.status_code == 200 or time.monotonic() >= deadline:
+            return response
+        time.sleep(0.05)
+
+
 def client(srv, cert: str, service: str):
     return boto3.client(service, endpoint_url=srv.url, region_name=REGION, verify=cert,
                         aws_access_key_id="test", aws_secret_access_key="test",
@@ -60,7 +72,7 @@ def test_https_management_and_rest_data_plane(tls_server):
                                    responseTemplates={"application/json": '{"secure": "$context.protocol"}'})
     apigw.create_deployment(restApiId=api, stageName="dev")
     url = f"{srv.url}/restapis/{api}/dev/_user_request_/"
-    response = requests.get(url, verify=cert, timeout=10)
+    response = get_once_deployed(url, cert)
     assert response.status_code == 200, response.text
     assert response.json() == {"secure": "HTTP/1.1"}
 
@@ -119,7 +131,7 @@ def test_http_proxy_backends_see_https_as_the_forwarded_protocol(tls_server):
                               uri=f"http://127.0.0.1:{echo.server_address[1]}/echo")
         apigw.create_deployment(restApiId=api, stageName="dev")
         url = f"{srv.url}/restapis/{api}/dev/_user_request_/"
-        response = requests.get(url, verify=cert, timeout=10)
+        response = get_once_deployed(url, cert)
         assert response.status_code == 200, response.text
         headers = response.json()["headers"]
         # As on AWS, which only serves HTTPS: the backend learns how the client came in.
