@@ -439,8 +439,8 @@ impl<'a> Record<'a> {
             Variable::Stage => self.stage_name,
             Variable::HttpMethod => self.http_method,
             Variable::SourceIp => {
-                use std::fmt::Write as _;
-                return write!(out, "{}", self.source_ip).is_ok();
+                tollgate_telemetry::access_log::push_ip(out, self.source_ip);
+                return true;
             }
             Variable::RequestTime => {
                 write_clf_time(self.received, out);

@@ -243,6 +243,21 @@ pub fn push_decimal(out: &mut String, mut n: u64) {
 
 /// Appends `bytes`, ASCII text built in place (digits, a date), reserving room once and
 /// without validating it as UTF-8 (a byte that is not ASCII is written as that code point).
+/// Appends an IP address as `Display` writes it; IPv4 (the usual client) without `fmt`.
+pub fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    let std::net::IpAddr::V4(v4) = ip else {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{ip}");
+        return;
+    };
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, u64::from(octet));
+    }
+}
+
 pub fn push_ascii(out: &mut String, bytes: &[u8]) {
     out.extend(bytes.iter().map(|&b| char::from(b)));
 }
@@ -250,6 +265,16 @@ pub fn push_ascii(out: &mut String, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ips_are_written_as_display_writes_them() {
+        for ip in ["0.0.0.0", "127.0.0.1", "10.200.3.255", "::1", "2001:db8::7"] {
+            let parsed: std::net::IpAddr = ip.parse().unwrap();
+            let mut out = String::from("x");
+            push_ip(&mut out, parsed);
+            assert_eq!(out, format!("x{parsed}"));
+        }
+    }
 
     /// Renders `format` in its two steps, each variable's value from `lookup`.
     fn render(format: &str, lookup: impl Fn(&Variable) -> Option<String>) -> String {
