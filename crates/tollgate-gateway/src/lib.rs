@@ -11,7 +11,8 @@
 //!   method, integration, response.
 //! - [`http_api`] runs one request to an HTTP API (`apigatewayv2`); [`auth`] verifies JWTs.
 //! - [`integration`] holds the integrations (HTTP, HTTP_PROXY, MOCK) and the backend client.
-//! - [`server`] is the listener loop shared with the management API.
+//! - [`server`] is the listener loop shared with the management API, with its own HTTP/1.x
+//!   fast path in front of hyper.
 //! - [`websocket`] serves WebSocket APIs: handshakes, connections, routing, `@connections`.
 
 pub mod access;

@@ -16,10 +16,9 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use hyper::{Request, Response};
 use tokio::sync::watch;
-use tollgate_gateway::server::{self, ResponseBody};
+use tollgate_gateway::server::{self, RequestBody, ResponseBody};
 use tollgate_gateway::telemetry::{AccessLogDestination, Telemetry};
 use tollgate_gateway::{Gateway, GatewayConfig, GatewayError};
 use tollgate_iam::CredentialsLookup;
@@ -281,7 +280,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(listener) = gateway_listener {
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let gateway = Arc::clone(&gateway);
-        let handler = move |request: Request<Incoming>, remote: SocketAddr| {
+        let handler = move |request: Request<RequestBody>, remote: SocketAddr| {
             let gateway = Arc::clone(&gateway);
             async move {
                 let host = request
@@ -308,7 +307,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(listener) = metrics_listener {
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let metrics = metrics_router(Arc::clone(&registry));
-        let handler = move |request: Request<Incoming>, _remote: SocketAddr| {
+        let handler = move |request: Request<RequestBody>, _remote: SocketAddr| {
             let metrics = metrics.clone();
             async move {
                 match metrics.oneshot(request).await {
@@ -326,14 +325,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
         )));
     }
     let shared_gateway = Arc::clone(&gateway);
-    let handler = move |mut request: Request<Incoming>, remote: SocketAddr| {
+    let handler = move |mut request: Request<RequestBody>, remote: SocketAddr| {
         let gateway = Arc::clone(&shared_gateway);
         let admin = admin.clone();
         async move {
-            // The management API's lock tells loopback clients by their address.
-            request
-                .extensions_mut()
-                .insert(axum::extract::ConnectInfo(remote));
             let host = request
                 .headers()
                 .get(hyper::header::HOST)
@@ -342,10 +337,16 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 // Both boxed: the connection moves this future into place for every request,
                 // so it stays a few words in size.
                 Some(address) => boxed(Box::pin(gateway.handle(request, address, remote)).await),
-                None => match Box::pin(admin.oneshot(request)).await {
-                    Ok(response) => boxed(response),
-                    Err(never) => match never {},
-                },
+                None => {
+                    // The management API's lock tells loopback clients by their address.
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(remote));
+                    match Box::pin(admin.oneshot(request)).await {
+                        Ok(response) => boxed(response),
+                        Err(never) => match never {},
+                    }
+                }
             }
         }
     };

@@ -2,8 +2,14 @@
 //! ALPN), with a large accept backlog, a deadline for the TLS handshake and for reading
 //! request headers, a cap on header size, and a graceful stop that lets requests in flight
 //! finish.
+//!
+//! Each connection's task serves plain HTTP/1.x requests itself ([`connection`], [`wire`]);
+//! from the first request it does not take (a streamed body, an upgrade, HTTP/2, a bad head)
+//! hyper serves the rest of the connection.
 
-use std::convert::Infallible;
+mod connection;
+mod wire;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,17 +19,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+pub use connection::RequestBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
@@ -94,7 +100,7 @@ pub async fn serve<H, F>(
     handler: H,
     shutdown: impl Future<Output = ()>,
 ) where
-    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<RequestBody>, SocketAddr) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<ResponseBody>> + Send + 'static,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -107,7 +113,8 @@ pub async fn serve<H, F>(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(256);
-    let graceful = GracefulShutdown::new();
+    let hyper = Arc::new(builder);
+    let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
@@ -123,18 +130,17 @@ pub async fn serve<H, F>(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let service = service_fn(move |request| {
-            let response = handler(request, remote);
-            async move { Ok::<_, Infallible>(response.await) }
-        });
+        let service = connection::Service {
+            handler: handler.clone(),
+            hyper: Arc::clone(&hyper),
+            stopping: stopping.clone(),
+        };
         let Some(Tls(acceptor)) = &tls else {
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            tokio::spawn(watched(graceful.watch(connection.into_owned()), remote));
+            tokio::spawn(counted(connection::serve(stream, remote, service)));
             continue;
         };
-        let (acceptor, builder, watcher) = (acceptor.clone(), builder.clone(), graceful.watcher());
-        tokio::spawn(async move {
+        let acceptor = acceptor.clone();
+        tokio::spawn(counted(async move {
             let stream = match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
                 .await
             {
@@ -142,31 +148,21 @@ pub async fn serve<H, F>(
                 Ok(Err(e)) => return tracing::debug!(error = %e, %remote, "TLS handshake failed"),
                 Err(_) => return tracing::debug!(%remote, "TLS handshake timed out"),
             };
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            watched(watcher.watch(connection.into_owned()), remote).await;
-        });
+            connection::serve(stream, remote, service).await;
+        }));
     }
     drop(listener);
-    drain(graceful).await;
+    drop(stopping);
+    let _ = stop.send(true);
+    tokio::select! {
+        () = stop.closed() => tracing::info!("all connections drained"),
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),
+    }
 }
 
 /// Runs one connection, counted in [`open_connections`].
-async fn watched<C, E>(connection: C, remote: SocketAddr)
-where
-    C: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
-{
+async fn counted(connection: impl Future<Output = ()>) {
     OPEN_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
-    let result = connection.await;
+    connection.await;
     OPEN_CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
-    if let Err(e) = result {
-        tracing::debug!(error = %e, %remote, "connection ended with an error");
-    }
-}
-
-async fn drain(graceful: GracefulShutdown) {
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections drained"),
-        () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),
-    }
 }
