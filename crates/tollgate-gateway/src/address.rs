@@ -16,10 +16,16 @@ pub struct Address {
 /// The first path segment (the stage, empty when there is none) and the rest.
 fn split_stage(rest: &str) -> (&str, &str) {
     let rest = rest.strip_prefix('/').unwrap_or(rest);
-    match rest.find('/') {
+    match slash(rest) {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     }
+}
+
+/// Where the first `/` is. A byte loop: these strings are short, and a `char` search costs more
+/// to set up than the loop takes.
+fn slash(s: &str) -> Option<usize> {
+    s.bytes().position(|b| b == b'/')
 }
 
 fn address(api_id: &str, stage: &str, path: &str) -> Option<Address> {
@@ -45,29 +51,21 @@ fn execute_api_id(host: &str) -> Option<&str> {
 
 /// Resolves a request's `Host` header and path; `None` when it is not a data-plane request.
 pub fn resolve(host: Option<&str>, path: &str) -> Option<Address> {
-    if let Some(host) = host {
-        let name = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
-        if let Some(api_id) = execute_api_id(name) {
-            let (stage, rest) = split_stage(path);
-            return address(api_id, stage, rest);
-        }
+    // The first label decides, so a port after the name changes nothing.
+    if let Some(api_id) = host.and_then(execute_api_id) {
+        let (stage, rest) = split_stage(path);
+        return address(api_id, stage, rest);
     }
     if let Some(rest) = path.strip_prefix("/restapis/") {
-        let mut parts = rest.splitn(4, '/');
-        let (api_id, stage, marker) = (parts.next()?, parts.next()?, parts.next()?);
-        if marker != "_user_request_" {
-            return None;
-        }
+        let at = slash(rest)?;
+        let (api_id, rest) = (&rest[..at], &rest[at + 1..]);
+        let at = slash(rest)?;
+        let (stage, rest) = (&rest[..at], &rest[at + 1..]);
         // The path from the slash before the tail on: `/` when there is no tail.
-        let tail = match parts.next() {
-            Some(_) => &rest[api_id.len() + stage.len() + marker.len() + 2..],
-            None => "/",
+        let tail = match rest.strip_prefix("_user_request_")? {
+            "" => "/",
+            tail if tail.starts_with('/') => tail,
+            _ => return None,
         };
         return address(api_id, stage, tail);
     }
@@ -150,6 +148,12 @@ mod tests {
             resolve(None, "/restapis/abc/dev/_user_request_"),
             a("abc", "dev", "/")
         );
+        assert_eq!(
+            resolve(None, "/restapis/abc/dev/_user_request_/a/b/"),
+            a("abc", "dev", "/a/b/")
+        );
+        assert_eq!(resolve(None, "/restapis/abc/dev/_user_request_x/a"), None);
+        assert_eq!(resolve(None, "/restapis//dev/_user_request_/a"), None);
         assert_eq!(
             resolve(None, "/_aws/execute-api/abc/dev/a/b"),
             a("abc", "dev", "/a/b")
