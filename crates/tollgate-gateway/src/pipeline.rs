@@ -210,12 +210,15 @@ fn truncated(body: &str) -> &str {
 /// alphabet ending in `=`.
 pub(crate) fn extended_request_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut id = String::with_capacity(16);
-    for _ in 0..15 {
-        id.push(char::from(ALPHABET[fastrand::usize(..64)]));
+    // 15 characters of 6 random bits each, from one 128-bit draw.
+    let mut bits = fastrand::u128(..);
+    let mut id = [b'='; 16];
+    for c in &mut id[..15] {
+        *c = ALPHABET[(bits & 63) as usize];
+        bits >>= 6;
     }
-    id.push('=');
-    id
+    // Only ASCII was written.
+    String::from_utf8(id.to_vec()).unwrap_or_default()
 }
 
 impl Gateway {
@@ -1101,5 +1104,34 @@ impl Gateway {
         result.log = log.join("\n") + "\n";
         result.latency_ms = started.elapsed().as_millis() as u64;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn extended_request_ids_look_like_api_gateways() {
+        let ids: Vec<String> = (0..100).map(|_| super::extended_request_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(id.ends_with('='), "{id}");
+            assert!(
+                id[..15]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'),
+                "{id}"
+            );
+        }
+        let mut distinct = ids.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ids.len());
+        // Every position takes many values (the bits are not reused).
+        for at in 0..15 {
+            let mut seen: Vec<u8> = ids.iter().map(|id| id.as_bytes()[at]).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert!(seen.len() > 20, "position {at}: {seen:?}");
+        }
     }
 }
