@@ -27,10 +27,14 @@ pub enum RouteError {
     Duplicate(String),
 }
 
+/// Children by literal part. foldhash: a lookup per request, and an API may have thousands of
+/// siblings; the keys come from the API's definition, not from clients.
+type Literals<T> = HashMap<String, Node<T>, foldhash::fast::RandomState>;
+
 /// One level of the tree.
 struct Node<T> {
     value: Option<T>,
-    literals: HashMap<String, Node<T>>,
+    literals: Literals<T>,
     variable: Option<(String, Box<Node<T>>)>,
     greedy: Option<(String, T)>,
 }
@@ -39,7 +43,7 @@ impl<T> Default for Node<T> {
     fn default() -> Self {
         Self {
             value: None,
-            literals: HashMap::new(),
+            literals: Literals::default(),
             variable: None,
             greedy: None,
         }
