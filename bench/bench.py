@@ -58,6 +58,15 @@ ONE_K_BODY = (b"abcdefghijklmnopqrstuvwxyz" * 40)[:1024]
 ONE_M_BODY = (b"abcdefghijklmnopqrstuvwxyz" * 40330)[: 1024 * 1024]
 # Routes in the large API of the routes_10k scenario.
 MANY_ROUTES = 10_000
+# The fixed-rate round: wrk paced by this script, on these scenarios unless --rate-all.
+RATE_LUA = BENCH_DIR / "rate.lua"
+RATE_SCENARIOS = ("http_proxy_small",)
+# Issue 10: at half of nginx's peak rate, Tollgate's p99 at most nginx's plus 0.3 ms.
+RATE_P99_SLACK_US = 300.0
+# The achieved rate further than this from the target is reported as off target.
+RATE_TOLERANCE = 0.03
+# More than this share of the requests sent late (see rate.lua) is pointed out.
+RATE_LATE_NOTE = 0.01
 
 
 # ------------------------------------------------------------------ scenarios
@@ -675,14 +684,23 @@ class Settings:
     threads: int
     proxy_cpu: int
     load_cpu: int
+    # The fixed-rate round: this fraction of nginx's peak req/s (0: no such round), on
+    # RATE_SCENARIOS or, with rate_all, on every scenario run.
+    rate_fraction: float = 0.5
+    rate_all: bool = False
 
 
-def run_wrk(s: Settings, port: int, target: Target, duration: int) -> dict[str, Any]:
+def run_wrk(s: Settings, port: int, target: Target, duration: int,
+            rate: float | None = None) -> dict[str, Any]:
+    """wrk's summary (report.lua's line); with `rate`, paced to that many requests per second
+    by rate.lua, whose counters are under "pacing"."""
     argv = ["taskset", "-c", str(s.load_cpu), "wrk", f"-t{s.threads}", f"-c{s.connections}",
-            f"-d{duration}s", "--latency", "--timeout", "5s", "-s", str(LUA)]
+            f"-d{duration}s", "--latency", "--timeout", "5s", "-s", str(RATE_LUA if rate else LUA)]
     for k, v in target.headers.items():
         argv += ["-H", f"{k}: {v}"]
     argv.append(f"http://127.0.0.1:{port}{target.path}")
+    if rate:
+        argv += ["--", f"{rate:.1f}", str(s.threads)]
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
     except subprocess.TimeoutExpired as e:
@@ -690,7 +708,11 @@ def run_wrk(s: Settings, port: int, target: Target, duration: int) -> dict[str, 
     m = re.search(r"^BENCH_RESULT (.*)$", out.stdout, re.M)
     if out.returncode != 0 or not m:
         raise BenchError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
-    return json.loads(m.group(1))
+    result = json.loads(m.group(1))
+    pacing = re.search(r"^BENCH_PACING (.*)$", out.stdout, re.M)
+    if pacing:
+        result["pacing"] = json.loads(pacing.group(1))
+    return result
 
 
 @dataclass
@@ -706,10 +728,10 @@ class Measured:
 
 
 def measure(s: Settings, proxy: Proc, port: int, target: Target, backend_proc: Proc,
-            backend: Backend, with_status: bool) -> Measured:
+            backend: Backend, with_status: bool, rate: float | None = None) -> Measured:
     acc0 = backend_accepts(backend) if with_status else None
     cpu0, bcpu0 = proxy.cpu_ticks(), backend_proc.cpu_ticks()
-    r = run_wrk(s, port, target, s.duration)
+    r = run_wrk(s, port, target, s.duration, rate)
     cpu1, bcpu1 = proxy.cpu_ticks(), backend_proc.cpu_ticks()
     acc1 = backend_accepts(backend) if with_status else None
     new_conns = acc1 - acc0 - 1 if acc0 is not None and acc1 is not None else None
@@ -725,6 +747,31 @@ class ProxyResult:
     runs: list[Measured] = field(default_factory=list)
     peak_rss_kb: int | None = None
     error: str | None = None
+    # The fixed-rate round's run, when there was one.
+    rate_run: Measured | None = None
+
+    def rate_summary(self, target_rps: float) -> dict[str, Any] | None:
+        m = self.rate_run
+        if m is None:
+            return None
+        reqs, lat = m.wrk["requests"], m.wrk["latency_us"]
+        pacing = m.wrk.get("pacing", {})
+        return {
+            "requests": reqs,
+            "rps": m.rps,
+            "achieved_fraction": m.rps / target_rps,
+            "on_target": abs(m.rps / target_rps - 1) <= RATE_TOLERANCE,
+            "p50_us": lat["p50"],
+            "p99_us": lat["p99"],
+            "p999_us": lat["p999"],
+            "cpu_us_per_req": m.cpu_s * 1e6 / reqs if reqs else None,
+            "cpu_pct": m.cpu_s / (m.wrk["duration_us"] / 1e6) * 100,
+            "sends": pacing.get("sends"),
+            "late_sends": pacing.get("late"),
+            "late_us_max": pacing.get("late_us_max"),
+            "errors": m.wrk["errors"],
+            "run": dataclasses.asdict(m),
+        }
 
     def summary(self) -> dict[str, Any] | None:
         if not self.runs:
@@ -756,8 +803,22 @@ class ProxyResult:
         }
 
 
+def fixed_rate_target(sc: Scenario, s: Settings, results: dict[str, ProxyResult]) -> float | None:
+    """The fixed-rate round's request rate for this scenario (a fraction of nginx's peak req/s
+    measured just before), or None when there is no such round."""
+    if not s.rate_fraction or not (s.rate_all or sc.name in RATE_SCENARIOS):
+        return None
+    nginx = results.get("nginx")
+    if nginx is None or nginx.error or not nginx.runs:
+        log(f"{sc.name}: no fixed-rate round (it needs nginx's peak rate from this run)")
+        return None
+    return s.rate_fraction * nginx.summary()["rps"]  # type: ignore[index]
+
+
 def run_scenario(sc: Scenario, s: Settings, proxies: list[str], work: Path, procs: Procs,
-                 backend_proc: Proc, backend: Backend, with_status: bool) -> list[ProxyResult]:
+                 backend_proc: Proc, backend: Backend,
+                 with_status: bool) -> tuple[list[ProxyResult], float | None]:
+    """The proxies' results, and the fixed-rate round's target req/s (None: no such round)."""
     results = {p: ProxyResult(p) for p in proxies}
     started: dict[str, tuple[Proc, int, Target]] = {}
     baseline = list(procs.live)
@@ -792,6 +853,7 @@ def run_scenario(sc: Scenario, s: Settings, proxies: list[str], work: Path, proc
                 proc.stop()
                 procs.live.remove(proc)
 
+    rate: float | None = None
     try:
         live = [p for p in proxies if p in started and results[p].error is None]
         if s.warmup:
@@ -802,26 +864,42 @@ def run_scenario(sc: Scenario, s: Settings, proxies: list[str], work: Path, proc
                     run_wrk(s, port, target, s.warmup)
                 except BenchError as e:
                     results[p].error = f"warm-up: {e}"
+
+        def run_once(p: str, label: str, paced: float | None = None) -> Measured | None:
+            """One measured wrk run (paced to `paced` req/s if given); marks the proxy broken
+            when the run shows it is."""
+            proc, port, target = started[p]
+            try:
+                m = measure(s, proc, port, target, backend_proc, backend, with_status, paced)
+            except BenchError as e:
+                results[p].error = f"{label}: {e}"
+                return None
+            reason = broken_reason(m.wrk)
+            log(f"{sc.name}: {label} {p}: {m.rps:,.0f} req/s, "
+                f"p50 {m.wrk['latency_us']['p50']:.0f} µs, "
+                f"p99 {m.wrk['latency_us']['p99']:.0f} µs, "
+                f"{m.cpu_s * 1e6 / max(m.wrk['requests'], 1):.1f} CPU µs/req"
+                + (f"  BROKEN: {reason}" if reason else ""))
+            if reason:
+                results[p].error = f"{label}: {reason}"
+            if not proc.alive():
+                results[p].error = f"{p} exited during the {label} run:\n{proc.log_tail()}"
+            return m
+
+        def ready() -> list[str]:
+            return [p for p in proxies if p in started and not results[p].error]
+
         for rnd in range(1, s.rounds + 1):
-            for p in proxies:
-                if p not in started or results[p].error:
-                    continue
-                proc, port, target = started[p]
-                try:
-                    m = measure(s, proc, port, target, backend_proc, backend, with_status)
-                except BenchError as e:
-                    results[p].error = str(e)
-                    continue
-                results[p].runs.append(m)
-                reason = broken_reason(m.wrk)
-                log(f"{sc.name}: round {rnd} {p}: {m.rps:,.0f} req/s, "
-                    f"p99 {m.wrk['latency_us']['p99']:.0f} µs, "
-                    f"{m.cpu_s * 1e6 / max(m.wrk['requests'], 1):.1f} CPU µs/req"
-                    + (f"  BROKEN: {reason}" if reason else ""))
-                if reason:
-                    results[p].error = reason
-                if not proc.alive():
-                    results[p].error = f"{p} exited during the run:\n{proc.log_tail()}"
+            for p in ready():
+                m = run_once(p, f"round {rnd}")
+                if m:
+                    results[p].runs.append(m)
+        # After the peak rounds, each proxy once more at a fixed rate taken from nginx's peak:
+        # the same offered rate, connections and pinning for both.
+        rate = fixed_rate_target(sc, s, results)
+        if rate:
+            for p in ready():
+                results[p].rate_run = run_once(p, f"fixed rate {rate:,.0f} req/s", rate)
         for p, (proc, _, _) in started.items():
             if proc.alive():
                 results[p].peak_rss_kb = proc.peak_rss_kb()
@@ -829,7 +907,7 @@ def run_scenario(sc: Scenario, s: Settings, proxies: list[str], work: Path, proc
         for proc, _, _ in started.values():
             proc.stop()
             procs.live.remove(proc)
-    return [results[p] for p in proxies]
+    return [results[p] for p in proxies], rate
 
 
 def rss_kb(pid: int) -> int | None:
@@ -932,7 +1010,79 @@ def render(report: dict[str, Any]) -> str:
         out += ["", "tollgate / tollgate on the baseline scenario (CPU µs/req; lower is better)", "",
                 table(["scenario", "baseline", "CPU µs/req", "target", "met"], baseline_rows,
                       {2, 3})]
+    out += render_fixed_rate(report)
     return "\n".join(out)
+
+
+def fixed_rate_report(results: list[ProxyResult], target_rps: float | None,
+                      s: Settings) -> dict[str, Any] | None:
+    """The fixed-rate round of a scenario: each proxy's figures and the p99 check."""
+    if not target_rps:
+        return None
+    proxies = {}
+    for r in results:
+        sm = r.rate_summary(target_rps)
+        if sm:
+            proxies[r.proxy] = sm
+    t, n = proxies.get("tollgate"), proxies.get("nginx")
+    check = None
+    if t and n:
+        limit = n["p99_us"] + RATE_P99_SLACK_US
+        check = {"tollgate_p99_us": t["p99_us"], "nginx_p99_us": n["p99_us"], "limit_us": limit,
+                 "met": t["p99_us"] <= limit,
+                 "rates_on_target": t["on_target"] and n["on_target"]}
+    return {"fraction": s.rate_fraction, "target_rps": target_rps, "duration_s": s.duration,
+            "connections": s.connections, "proxies": proxies, "p99_check": check}
+
+
+def render_fixed_rate(report: dict[str, Any]) -> list[str]:
+    """The fixed-rate round's tables (none when no scenario had the round)."""
+    rows, checks, off, late = [], [], [], []
+    for sc in report["scenarios"]:
+        fr = sc.get("fixed_rate")
+        if not fr:
+            continue
+        for proxy, sm in fr["proxies"].items():
+            if not sm["on_target"]:
+                off.append(f"{sc['name']} {proxy}")
+            late_share = sm["late_sends"] / sm["sends"] if sm["sends"] else None
+            if late_share and late_share > RATE_LATE_NOTE:
+                late.append(f"{sc['name']} {proxy}")
+            rows.append([
+                sc["name"], proxy, fmt(fr["target_rps"], ",.0f"), fmt(sm["rps"], ",.0f"),
+                f"{sm['achieved_fraction'] * 100:.1f}%" + ("" if sm["on_target"] else " OFF"),
+                fmt(sm["p50_us"], ".0f"), fmt(sm["p99_us"], ".0f"), fmt(sm["p999_us"], ".0f"),
+                fmt(sm["cpu_pct"], ".0f"),
+                "-" if late_share is None else f"{late_share * 100:.1f}%",
+            ])
+        c = fr["p99_check"]
+        if c:
+            checks.append([
+                sc["name"], fmt(c["tollgate_p99_us"], ".0f"), fmt(c["nginx_p99_us"], ".0f"),
+                f"<= {c['limit_us']:.0f}", ("met" if c["met"] else "not met")
+                + ("" if c["rates_on_target"] else " (a rate off target)"),
+            ])
+    if not rows:
+        return []
+    fraction = next(sc["fixed_rate"]["fraction"] for sc in report["scenarios"]
+                    if sc.get("fixed_rate"))
+    out = ["", f"fixed rate: {fraction:g} x nginx's peak req/s, wrk paced by bench/rate.lua "
+               "(late: requests sent over 1 ms after their slot)", "",
+           table(["scenario", "proxy", "target req/s", "achieved req/s", "of target", "p50 µs",
+                  "p99 µs", "p99.9 µs", "CPU %", "late"], rows,
+                 {2, 3, 4, 5, 6, 7, 8, 9})]
+    if off:
+        out += ["", f"achieved rate more than {RATE_TOLERANCE:.0%} off the target: "
+                    + ", ".join(off)]
+    if late:
+        out += ["", f"over {RATE_LATE_NOTE:.0%} of the requests sent late (no free connection, "
+                    "or wrk not scheduled); their wait is not in the latency: " + ", ".join(late)]
+    if checks:
+        out += ["", f"p99 at the fixed rate: tollgate <= nginx + {RATE_P99_SLACK_US / 1000:g} ms "
+                    "(issue 10)", "",
+                table(["scenario", "tollgate p99 µs", "nginx p99 µs", "target µs", "met"], checks,
+                      {1, 2, 3})]
+    return out
 
 
 def baseline_comparisons(report: dict[str, Any]) -> list[list[str]]:
@@ -966,6 +1116,7 @@ def markdown(report: dict[str, Any], rendered: str) -> str:
         f"- wrk -t{m['settings']['threads']} -c{m['settings']['connections']} "
         f"-d{m['settings']['duration']}s, {m['settings']['rounds']} interleaved round(s) per "
         f"proxy after a {m['settings']['warmup']}s warm-up",
+        fixed_rate_meta(m["settings"]),
         "",
         rendered,
         "",
@@ -983,6 +1134,15 @@ def markdown(report: dict[str, Any], rendered: str) -> str:
         lines += ["", "Broken:", ""] + [f"- {a} {b}: {c}" for a, b, c in errors]
     lines += ["", "Absolute figures on a shared 2-core machine are noise; compare the ratios.", ""]
     return "\n".join(lines)
+
+
+def fixed_rate_meta(settings: dict[str, Any]) -> str:
+    if not settings["rate_fraction"]:
+        return "- no fixed-rate round"
+    where = "every scenario" if settings["rate_all"] else ", ".join(RATE_SCENARIOS)
+    return (f"- fixed-rate round ({where}): one {settings['duration']}s run per proxy after the "
+            f"peak rounds, wrk -c{settings['connections']} paced to "
+            f"{settings['rate_fraction']:g} x nginx's peak req/s")
 
 
 def write_chart(report: dict[str, Any], path: Path) -> bool:
@@ -1069,6 +1229,13 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, help="seconds of warm-up per proxy (2; smoke 1)")
     ap.add_argument("--rounds", type=int, help="measured runs per proxy (2; smoke 1)")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    ap.add_argument("--rate-fraction", type=float, default=0.5, metavar="F",
+                    help="after the peak rounds, run each proxy once more with wrk paced to F x "
+                         "nginx's peak req/s of the scenario, and check Tollgate's p99 against "
+                         "nginx's + 0.3 ms (0.5; 0: no such round)")
+    ap.add_argument("--rate-all", action="store_true",
+                    help="the fixed-rate round on every scenario run (default: "
+                         f"{', '.join(RATE_SCENARIOS)} only)")
     ap.add_argument("--out", default=str(BENCH_DIR / "results"), help="results directory")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     ap.add_argument("--soak", type=float, metavar="MINUTES",
@@ -1082,6 +1249,8 @@ def main() -> int:
             print(f"{sc.name:20} {sc.description}")
         return 0
 
+    if args.rate_fraction < 0:
+        ap.error("--rate-fraction takes a fraction >= 0 (0: no fixed-rate round)")
     proxies = [p.strip() for p in args.proxies.split(",") if p.strip()]
     if not proxies or any(p not in PROXIES for p in proxies):
         ap.error(f"--proxies takes a comma-separated list of {', '.join(PROXIES)}")
@@ -1106,6 +1275,8 @@ def main() -> int:
         threads=1,
         proxy_cpu=cpus[0],
         load_cpu=cpus[1] if len(cpus) > 1 else cpus[0],
+        rate_fraction=args.rate_fraction,
+        rate_all=args.rate_all,
     )
 
     own_work = "BENCH_WORK" not in os.environ
@@ -1127,7 +1298,8 @@ def main() -> int:
         backend_proc, backend = start_backend(procs, work, s.load_cpu, with_status)
         log(f"backend nginx on 127.0.0.1:{backend.port} (CPU {s.load_cpu})")
         for sc in scenarios:
-            res = run_scenario(sc, s, proxies, work, procs, backend_proc, backend, with_status)
+            res, rate = run_scenario(sc, s, proxies, work, procs, backend_proc, backend,
+                                     with_status)
             report["scenarios"].append({
                 "name": sc.name,
                 "description": sc.description,
@@ -1139,6 +1311,7 @@ def main() -> int:
                     "summary": r.summary(),
                     "runs": [dataclasses.asdict(m) for m in r.runs],
                 } for r in res],
+                "fixed_rate": fixed_rate_report(res, rate, s),
             })
             failed |= any(r.error for r in res)
     except BenchError as e:
