@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::http::uri::PathAndQuery;
 use hyper::{HeaderMap, Method, Request, Response, Uri};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -16,28 +16,14 @@ use tollgate_plan::{
 };
 
 use super::BackendClient;
-use super::client::CallError;
+use super::client::{AnswerHeaders, CallError};
+pub(crate) use super::hop_by_hop::strip_hop_by_hop;
 use super::respond::{IntegrationAnswer, respond};
 use crate::context::{Overrides, RequestInfo, TRACEPARENT, X_AMZN_TRACE_ID};
 use crate::error::GatewayError;
 
 /// Largest backend response the gateway reads (API Gateway's payload limit).
 pub const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
-
-/// Headers that belong to one hop and are never forwarded (with `Content-Length`, which the
-/// client recomputes for the body it sends).
-const HOP_BY_HOP: [HeaderName; 10] = [
-    hyper::header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    hyper::header::PROXY_AUTHENTICATE,
-    hyper::header::PROXY_AUTHORIZATION,
-    HeaderName::from_static("proxy-connection"),
-    hyper::header::TE,
-    hyper::header::TRAILER,
-    hyper::header::TRANSFER_ENCODING,
-    hyper::header::UPGRADE,
-    CONTENT_LENGTH,
-];
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -255,71 +241,45 @@ pub(crate) fn substitute_stage_variables(template: &str, request: &RequestInfo<'
 
 /// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and the trace headers (`trace`, read before the
 /// client's headers were moved into `headers`).
-fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace: &str) {
+fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace: String) {
     append_forwarded_for(headers, &request.source_ip, request.protocol_scheme());
     append_trace(headers, request, trace);
 }
 
 /// Adds the client's address to `X-Forwarded-For` and sets `X-Forwarded-Proto` (`scheme`).
 pub(crate) fn append_forwarded_for(headers: &mut HeaderMap, source_ip: &str, scheme: &'static str) {
-    let forwarded_for = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
-        Some(existing) => {
+    use hyper::header::Entry;
+    match headers.entry(X_FORWARDED_FOR) {
+        Entry::Occupied(mut forwarded_for) => {
+            let existing = forwarded_for.get().as_bytes();
             let mut value = Vec::with_capacity(existing.len() + 2 + source_ip.len());
             value.extend_from_slice(existing);
             value.extend_from_slice(b", ");
             value.extend_from_slice(source_ip.as_bytes());
-            HeaderValue::from_maybe_shared(Bytes::from(value))
+            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
+                forwarded_for.insert(v);
+            }
         }
-        None => HeaderValue::from_str(source_ip),
-    };
-    if let Ok(v) = forwarded_for {
-        headers.insert(X_FORWARDED_FOR, v);
+        Entry::Vacant(slot) => {
+            if let Ok(v) = HeaderValue::from_str(source_ip) {
+                slot.insert(v);
+            }
+        }
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
 }
 
 /// `X-Amzn-Trace-Id` (`xray`: the request's [`RequestInfo::xray_header`]) and, when the
 /// request is traced, the W3C `traceparent` naming the integration's span.
-fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: &str) {
-    if let Ok(v) = HeaderValue::from_str(xray) {
+fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: String) {
+    // The header takes the text over (no copy).
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(xray)) {
         headers.insert(X_AMZN_TRACE_ID, v);
     }
     if let Some(trace) = &request.trace
         && let Ok(v) = HeaderValue::from_str(&trace.traceparent())
     {
         headers.insert(TRACEPARENT, v);
-    }
-}
-
-/// Removes the hop-by-hop headers, and those the `Connection` header names. Only the names
-/// present are removed (most messages carry none of them, or just `Content-Length`), found in
-/// one pass over the names without collecting them.
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let mut present = [false; 10];
-    for name in headers.keys() {
-        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
-            present[i] = true;
-        }
-    }
-    // `Connection` is the first: the names it lists go too.
-    if present[0] {
-        // `close` and `keep-alive`, the usual tokens, name nothing more to remove (and an empty
-        // collect allocates nothing).
-        let named: Vec<HeaderName> = headers
-            .get_all(hyper::header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|n| !n.eq_ignore_ascii_case("close") && !n.eq_ignore_ascii_case("keep-alive"))
-            .filter_map(|n| HeaderName::try_from(n).ok())
-            .collect();
-        for name in &named {
-            headers.remove(name);
-        }
-    }
-    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, p)| *p) {
-        headers.remove(name);
     }
 }
 
@@ -409,7 +369,7 @@ pub async fn run(
         let trace = request.xray_header();
         let mut headers = std::mem::take(&mut request.headers);
         strip_hop_by_hop(&mut headers);
-        append_forwarded(&mut headers, request, &trace);
+        append_forwarded(&mut headers, request, trace);
         headers
     } else {
         let mut headers = HeaderMap::new();
@@ -420,7 +380,7 @@ pub async fn run(
             }
         }
         if request.trace.is_some() {
-            append_trace(&mut headers, request, &request.xray_header());
+            append_trace(&mut headers, request, request.xray_header());
         }
         headers
     };
@@ -443,6 +403,11 @@ pub async fn run(
             plan.insecure_skip_verification,
             plan.timeout,
             MAX_RESPONSE_BYTES,
+            if proxy {
+                AnswerHeaders::EndToEnd
+            } else {
+                AnswerHeaders::All
+            },
         )
         .await
         .map_err(|e| match e {
@@ -459,7 +424,6 @@ pub async fn run(
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = parts.status;
         *response.headers_mut() = parts.headers;
-        strip_hop_by_hop(response.headers_mut());
         Ok(response)
     } else {
         respond(
@@ -477,30 +441,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v)))
-            .collect()
-    }
-
-    #[test]
-    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
-        let mut h = headers(&[
-            ("connection", "keep-alive, X-Session"),
-            ("x-session", "abc"),
-            ("keep-alive", "timeout=5"),
-            ("transfer-encoding", "chunked"),
-            ("content-length", "12"),
-            ("x-kept", "1"),
-        ]);
-        strip_hop_by_hop(&mut h);
-        assert_eq!(
-            h.keys().map(HeaderName::as_str).collect::<Vec<_>>(),
-            ["x-kept"]
-        );
-    }
 
     /// A `GET` request with the path parameter `proxy` (raw `a%20b/c`) and the query `q=1`,
     /// run through the method `method` with stage variables `variables`.
@@ -613,12 +553,5 @@ mod tests {
         let [split, text] = both_ways("http://h/{id}", &spaced, false);
         assert_eq!(split, text);
         assert!(split.is_err_and(|e| e.contains("http://h/a b")));
-    }
-
-    #[test]
-    fn end_to_end_headers_are_left_alone() {
-        let mut h = headers(&[("host", "example.com"), ("accept", "*/*")]);
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 2);
     }
 }
