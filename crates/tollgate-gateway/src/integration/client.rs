@@ -166,22 +166,27 @@ impl BackendClient {
                 .headers_mut()
                 .insert(hyper::header::HOST, host.clone());
         }
-        let call = async {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = backend.slots.acquire().await;
-            if request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP) {
+        // The semaphore is never closed, so acquiring cannot fail.
+        let answer = if request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP) {
+            // Only the exchange's own state goes into the timeout (the request is borrowed).
+            let exchange = async {
+                let _permit = backend.slots.acquire().await;
                 backend
                     .exchange(&request, &authority, max_body, answer_headers)
                     .await
-            } else {
-                // Boxed: its state is most of what a call would carry otherwise, moved with it,
-                // and plain `http` needs none of it.
-                Box::pin(self.call_pooled(request, insecure, max_body, answer_headers)).await
-            }
+            };
+            tokio::time::timeout(timeout, exchange).await
+        } else {
+            let pooled = async {
+                let _permit = backend.slots.acquire().await;
+                self.call_pooled(request, insecure, max_body, answer_headers)
+                    .await
+            };
+            // Boxed: the general-purpose client's state is large, and plain `http` needs none
+            // of it.
+            tokio::time::timeout(timeout, Box::pin(pooled)).await
         };
-        tokio::time::timeout(timeout, call)
-            .await
-            .map_err(|_| CallError::Timeout)?
+        answer.map_err(|_| CallError::Timeout)?
     }
 }
 
