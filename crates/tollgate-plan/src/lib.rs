@@ -9,6 +9,7 @@ mod auth;
 mod gateway_responses;
 pub mod http_api;
 mod mapping;
+mod uri_template;
 mod validation;
 pub mod websocket;
 
@@ -23,6 +24,7 @@ use regex::Regex;
 use tollgate_model::rest::{ApiSnapshot, DeploymentRecord, Integration, IntegrationType, Method};
 use tollgate_router::Router;
 use tollgate_vtl::Template;
+pub use uri_template::{UriPiece, UriTemplate, uri_pieces};
 pub use validation::{ParameterLocation, RequestValidation, ValidationFailure};
 
 /// One stage, ready to serve: its primary deployment and, with canary settings, the canary.
@@ -452,6 +454,8 @@ pub struct IntegrationPlan {
     /// The method of the backend call (`integrationHttpMethod`).
     pub http_method: Option<String>,
     pub uri: Option<String>,
+    /// `uri` split, when it is an `http` or `https` URI without stage variables.
+    pub uri_template: Option<UriTemplate>,
     pub request_parameters: Vec<ParameterMapping>,
     pub request_templates: Vec<MappingTemplate>,
     pub passthrough: Passthrough,
@@ -490,6 +494,7 @@ impl IntegrationPlan {
             kind: integration.integration_type,
             http_method: integration.http_method.clone(),
             uri: integration.uri.clone(),
+            uri_template: integration.uri.as_deref().and_then(UriTemplate::parse),
             request_parameters,
             request_templates: compile_templates(integration.request_templates.as_ref()),
             passthrough: match integration.passthrough_behavior.as_str() {

@@ -11,7 +11,7 @@ use super::error::HttpApiError;
 use super::mapping::Outgoing;
 use super::request::HttpRequest;
 use crate::integration::BackendClient;
-use crate::integration::client::CallError;
+use crate::integration::client::{AnswerHeaders, CallError};
 use crate::integration::http::{
     MAX_RESPONSE_BYTES, QUERY_VALUE, append_forwarded_for, strip_hop_by_hop,
 };
@@ -108,7 +108,13 @@ pub async fn http_proxy(
     *backend_request.uri_mut() = uri;
     *backend_request.headers_mut() = headers;
     let (parts, body) = client
-        .call(backend_request, false, plan.timeout, MAX_RESPONSE_BYTES)
+        .call(
+            backend_request,
+            false,
+            plan.timeout,
+            MAX_RESPONSE_BYTES,
+            AnswerHeaders::EndToEnd,
+        )
         .await
         .map_err(|e| match e {
             CallError::Network(e) => HttpApiError::Internal(format!("backend unreachable: {e}")),
@@ -118,7 +124,6 @@ pub async fn http_proxy(
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = parts.status;
     *response.headers_mut() = parts.headers;
-    strip_hop_by_hop(response.headers_mut());
     Ok(response)
 }
 

@@ -42,6 +42,8 @@ pub struct BackendClient {
 /// What the client keeps per backend: its cap on concurrent requests, and (for plain `http`)
 /// its kept-alive HTTP/1.1 connections.
 struct Backend {
+    /// The `Host` header of requests to it: its authority.
+    host: Option<hyper::header::HeaderValue>,
     slots: Semaphore,
     /// Oldest first: reuse takes the newest, expiry drops from the front.
     idle: Mutex<VecDeque<(Connection, Instant)>>,
@@ -111,12 +113,23 @@ impl BackendClient {
             return Arc::clone(backend);
         }
         let backend = Arc::new(Backend {
+            host: hyper::header::HeaderValue::from_str(authority).ok(),
             slots: Semaphore::new(MAX_CONCURRENT_PER_BACKEND),
             idle: Mutex::new(VecDeque::new()),
         });
         backends.insert(authority.to_string(), Arc::clone(&backend));
         backend
     }
+}
+
+/// Which of a backend's answer headers a call returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerHeaders {
+    /// All of them.
+    All,
+    /// Those a proxy forwards: not the hop-by-hop ones, nor those the `Connection` header
+    /// names (see [`super::hop_by_hop`]).
+    EndToEnd,
 }
 
 /// Why a call to a backend failed.
@@ -133,44 +146,73 @@ pub enum CallError {
 impl BackendClient {
     /// Sends `request` (an absolute `http` or `https` URI; its `Host` header is set to the URI's
     /// authority) and reads the whole response, at most `max_body` bytes of body, within
-    /// `timeout` (waiting for a slot included).
+    /// `timeout` (waiting for a slot included); with the `answer_headers` asked for.
     pub async fn call(
         &self,
         mut request: hyper::Request<Bytes>,
         insecure: bool,
         timeout: std::time::Duration,
         max_body: usize,
+        answer_headers: AnswerHeaders,
     ) -> Result<(hyper::http::response::Parts, Bytes), CallError> {
-        use http_body_util::{BodyExt, Limited};
         let authority = request
             .uri()
             .authority()
             .cloned()
             .ok_or_else(|| CallError::Network("the backend address has no host".into()))?;
-        if let Ok(host) = hyper::header::HeaderValue::from_str(authority.as_str()) {
-            request.headers_mut().insert(hyper::header::HOST, host);
+        let backend = self.backend(authority.as_str());
+        if let Some(host) = &backend.host {
+            request
+                .headers_mut()
+                .insert(hyper::header::HOST, host.clone());
         }
-        let call = async {
-            let backend = self.backend(authority.as_str());
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = backend.slots.acquire().await;
-            if request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP) {
-                return backend.exchange(&request, &authority, max_body).await;
-            }
-            let response = Box::pin(self.client(insecure).request(request.map(Full::new)))
-                .await
-                .map_err(|e| CallError::Network(e.to_string()))?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, max_body)
-                .collect()
-                .await
-                .map_err(|e| CallError::Body(e.to_string()))?
-                .to_bytes();
-            Ok((parts, body))
+        // The semaphore is never closed, so acquiring cannot fail.
+        let answer = if request.uri().scheme() == Some(&hyper::http::uri::Scheme::HTTP) {
+            // Only the exchange's own state goes into the timeout (the request is borrowed).
+            let exchange = async {
+                let _permit = backend.slots.acquire().await;
+                backend
+                    .exchange(&request, &authority, max_body, answer_headers)
+                    .await
+            };
+            tokio::time::timeout(timeout, exchange).await
+        } else {
+            let pooled = async {
+                let _permit = backend.slots.acquire().await;
+                self.call_pooled(request, insecure, max_body, answer_headers)
+                    .await
+            };
+            // Boxed: the general-purpose client's state is large, and plain `http` needs none
+            // of it.
+            tokio::time::timeout(timeout, Box::pin(pooled)).await
         };
-        tokio::time::timeout(timeout, call)
+        answer.map_err(|_| CallError::Timeout)?
+    }
+}
+
+impl BackendClient {
+    /// [`BackendClient::call`] through the general-purpose client (`https`, and HTTP/2).
+    async fn call_pooled(
+        &self,
+        request: hyper::Request<Bytes>,
+        insecure: bool,
+        max_body: usize,
+        answer_headers: AnswerHeaders,
+    ) -> Result<(hyper::http::response::Parts, Bytes), CallError> {
+        use http_body_util::{BodyExt, Limited};
+        let response = Box::pin(self.client(insecure).request(request.map(Full::new)))
             .await
-            .map_err(|_| CallError::Timeout)?
+            .map_err(|e| CallError::Network(e.to_string()))?;
+        let (mut parts, body) = response.into_parts();
+        if answer_headers == AnswerHeaders::EndToEnd {
+            super::hop_by_hop::strip_hop_by_hop(&mut parts.headers);
+        }
+        let body = Limited::new(body, max_body)
+            .collect()
+            .await
+            .map_err(|e| CallError::Body(e.to_string()))?
+            .to_bytes();
+        Ok((parts, body))
     }
 }
 
@@ -194,6 +236,7 @@ impl Backend {
         request: &hyper::Request<Bytes>,
         authority: &hyper::http::uri::Authority,
         max_body: usize,
+        answer_headers: AnswerHeaders,
     ) -> Result<(hyper::http::response::Parts, Bytes), CallError> {
         let body = request.body();
         let mut head = Vec::with_capacity(512);
@@ -205,7 +248,7 @@ impl Backend {
                 None => Box::pin(dial(authority)).await?,
             };
             match connection
-                .exchange(&head, body, head_request, max_body)
+                .exchange(&head, body, head_request, max_body, answer_headers)
                 .await
             {
                 Ok(answer) => {
@@ -225,7 +268,7 @@ impl Backend {
     /// The most recently used idle connection that is still open.
     fn take(&self) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        expire(&mut idle, IDLE_TIMEOUT);
+        expire(&mut idle, IDLE_TIMEOUT, Instant::now());
         while let Some((connection, _)) = idle.pop_back() {
             if connection.is_open() {
                 return Some(connection);
@@ -237,19 +280,20 @@ impl Backend {
     /// Keeps a connection whose answer has been read whole for the next request.
     fn put_back(&self, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        expire(&mut idle, IDLE_TIMEOUT);
+        let now = Instant::now();
+        expire(&mut idle, IDLE_TIMEOUT, now);
         if idle.len() < MAX_IDLE_PER_BACKEND {
-            idle.push_back((connection, Instant::now()));
+            idle.push_back((connection, now));
         }
     }
 }
 
-/// Drops (and so closes) the connections idle for `max_idle` or more: the oldest, at the front,
-/// even when traffic only ever reuses the newest.
-fn expire(idle: &mut VecDeque<(Connection, Instant)>, max_idle: Duration) {
+/// Drops (and so closes) the connections idle for `max_idle` or more at `now`: the oldest, at
+/// the front, even when traffic only ever reuses the newest.
+fn expire(idle: &mut VecDeque<(Connection, Instant)>, max_idle: Duration, now: Instant) {
     while idle
         .front()
-        .is_some_and(|(_, since)| since.elapsed() >= max_idle)
+        .is_some_and(|(_, since)| now.saturating_duration_since(*since) >= max_idle)
     {
         idle.pop_front();
     }
@@ -361,7 +405,13 @@ mod tests {
             .body(Bytes::new())
             .unwrap();
         client
-            .call(request, false, Duration::from_secs(5), 1024)
+            .call(
+                request,
+                false,
+                Duration::from_secs(5),
+                1024,
+                AnswerHeaders::All,
+            )
             .await
             .map(|(parts, body)| (parts.status.as_u16(), body))
     }
@@ -389,9 +439,9 @@ mod tests {
         let backend = client.backend(&authority);
         let mut idle = backend.idle.lock().unwrap();
         assert_eq!(idle.len(), 2);
-        expire(&mut idle, Duration::from_secs(60));
+        expire(&mut idle, Duration::from_secs(60), Instant::now());
         assert_eq!(idle.len(), 2);
-        expire(&mut idle, Duration::ZERO);
+        expire(&mut idle, Duration::ZERO, Instant::now());
         assert!(idle.is_empty());
     }
 

@@ -7,34 +7,23 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::http::uri::PathAndQuery;
 use hyper::{HeaderMap, Method, Request, Response, Uri};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use tollgate_plan::{IntegrationPlan, Passthrough, Source, Target, template_for};
+use tollgate_plan::{
+    IntegrationPlan, Passthrough, Source, Target, UriPiece, UriTemplate, template_for, uri_pieces,
+};
 
 use super::BackendClient;
-use super::client::CallError;
+use super::client::{AnswerHeaders, CallError};
+pub(crate) use super::hop_by_hop::strip_hop_by_hop;
 use super::respond::{IntegrationAnswer, respond};
 use crate::context::{Overrides, RequestInfo, TRACEPARENT, X_AMZN_TRACE_ID};
 use crate::error::GatewayError;
 
 /// Largest backend response the gateway reads (API Gateway's payload limit).
 pub const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
-
-/// Headers that belong to one hop and are never forwarded (with `Content-Length`, which the
-/// client recomputes for the body it sends).
-const HOP_BY_HOP: [HeaderName; 10] = [
-    hyper::header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    hyper::header::PROXY_AUTHENTICATE,
-    hyper::header::PROXY_AUTHORIZATION,
-    HeaderName::from_static("proxy-connection"),
-    hyper::header::TE,
-    hyper::header::TRAILER,
-    hyper::header::TRANSFER_ENCODING,
-    hyper::header::UPGRADE,
-    CONTENT_LENGTH,
-];
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -106,6 +95,9 @@ fn backend_uri(
     mapped: &Mapped,
     proxy: bool,
 ) -> Result<Uri, GatewayError> {
+    if let Some(template) = &plan.uri_template {
+        return split_backend_uri(template, request, mapped, proxy);
+    }
     let template = plan
         .uri
         .as_deref()
@@ -117,32 +109,97 @@ fn backend_uri(
     } else {
         template
     };
-    // `{name}` placeholders: mapped path parameters first, then the method's own.
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        let name = &rest[start + 1..start + len];
-        let name = name.strip_suffix('+').unwrap_or(name);
-        let value = mapped
-            .path
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .or_else(|| request.raw_path_param(name));
-        out.push_str(&rest[..start]);
-        match value {
-            Some(v) => out.push_str(v),
-            None => out.push_str(&rest[start..=start + len]),
-        }
-        rest = &rest[start + len + 1..];
+    let mut uri = String::with_capacity(template.len() + 64);
+    for piece in uri_pieces(template) {
+        push_uri_piece(&mut uri, piece, request, mapped);
     }
-    out.push_str(rest);
-    let mut uri = out;
+    append_query(&mut uri, request, mapped, proxy);
+    let parsed: Uri = uri.parse().map_err(|e| invalid_endpoint(&uri, e))?;
+    match parsed.scheme_str() {
+        Some("http") | Some("https") if parsed.authority().is_some() => Ok(parsed),
+        _ => Err(GatewayError::Internal(format!(
+            "Invalid endpoint address {uri}"
+        ))),
+    }
+}
 
-    // The client's query string (proxy), then the mapped parameters.
+/// [`backend_uri`] of a URI split when the plan compiled: only the path and query are built
+/// (and parsed) per request.
+fn split_backend_uri(
+    template: &UriTemplate,
+    request: &RequestInfo<'_>,
+    mapped: &Mapped,
+    proxy: bool,
+) -> Result<Uri, GatewayError> {
+    let path_and_query = || {
+        let mut path = String::with_capacity(64);
+        for piece in &template.path {
+            push_uri_piece(&mut path, piece.as_str(), request, mapped);
+        }
+        append_query(&mut path, request, mapped, proxy);
+        path
+    };
+    // For an error, the whole URI as parsing it says.
+    let invalid = || {
+        let uri = format!(
+            "{}://{}{}",
+            template.scheme,
+            template.authority,
+            path_and_query()
+        );
+        match uri.parse::<Uri>() {
+            Err(e) => invalid_endpoint(&uri, e),
+            Ok(_) => GatewayError::Internal(format!("Invalid endpoint address {uri}")),
+        }
+    };
+    let path = path_and_query();
+    if template.prefix_len + path.len() > MAX_URI_LEN {
+        return Err(invalid());
+    }
+    let path = if path.is_empty() {
+        // An absolute URI's empty path is `/`.
+        PathAndQuery::from_static("/")
+    } else {
+        PathAndQuery::from_maybe_shared(Bytes::from(path)).map_err(|_| invalid())?
+    };
+    let mut parts = hyper::http::uri::Parts::default();
+    parts.scheme = Some(template.scheme.clone());
+    parts.authority = Some(template.authority.clone());
+    parts.path_and_query = Some(path);
+    Uri::from_parts(parts).map_err(|_| invalid())
+}
+
+/// The longest URI `Uri` parses.
+const MAX_URI_LEN: usize = u16::MAX as usize - 1;
+
+fn invalid_endpoint(uri: &str, e: impl std::fmt::Display) -> GatewayError {
+    GatewayError::Internal(format!("Invalid endpoint address {uri}: {e}"))
+}
+
+/// Appends a piece of the integration URI: a `{name}` placeholder takes the mapped path
+/// parameter of that name, else the method's own, else stays as written.
+fn push_uri_piece(
+    out: &mut String,
+    piece: UriPiece<&str>,
+    request: &RequestInfo<'_>,
+    mapped: &Mapped,
+) {
+    match piece {
+        UriPiece::Text(text) => out.push_str(text),
+        UriPiece::Placeholder { name, written } => {
+            let value = mapped
+                .path
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .or_else(|| request.raw_path_param(name));
+            out.push_str(value.unwrap_or(written));
+        }
+    }
+}
+
+/// Appends the client's query string (proxy), then the mapped query parameters.
+fn append_query(uri: &mut String, request: &RequestInfo<'_>, mapped: &Mapped, proxy: bool) {
     let mut separator = if uri.contains('?') { '&' } else { '?' };
     if proxy && let Some(raw) = request.raw_query.as_deref().filter(|q| !q.is_empty()) {
         uri.push(separator);
@@ -158,15 +215,6 @@ fn backend_uri(
             utf8_percent_encode(v, QUERY_VALUE)
         );
         separator = '&';
-    }
-    let parsed: Uri = uri
-        .parse()
-        .map_err(|e| GatewayError::Internal(format!("Invalid endpoint address {uri}: {e}")))?;
-    match parsed.scheme_str() {
-        Some("http") | Some("https") if parsed.authority().is_some() => Ok(parsed),
-        _ => Err(GatewayError::Internal(format!(
-            "Invalid endpoint address {uri}"
-        ))),
     }
 }
 
@@ -193,71 +241,45 @@ pub(crate) fn substitute_stage_variables(template: &str, request: &RequestInfo<'
 
 /// Adds `X-Forwarded-For`, `X-Forwarded-Proto` and the trace headers (`trace`, read before the
 /// client's headers were moved into `headers`).
-fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace: &str) {
+fn append_forwarded(headers: &mut HeaderMap, request: &RequestInfo<'_>, trace: String) {
     append_forwarded_for(headers, &request.source_ip, request.protocol_scheme());
     append_trace(headers, request, trace);
 }
 
 /// Adds the client's address to `X-Forwarded-For` and sets `X-Forwarded-Proto` (`scheme`).
 pub(crate) fn append_forwarded_for(headers: &mut HeaderMap, source_ip: &str, scheme: &'static str) {
-    let forwarded_for = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
-        Some(existing) => {
+    use hyper::header::Entry;
+    match headers.entry(X_FORWARDED_FOR) {
+        Entry::Occupied(mut forwarded_for) => {
+            let existing = forwarded_for.get().as_bytes();
             let mut value = Vec::with_capacity(existing.len() + 2 + source_ip.len());
             value.extend_from_slice(existing);
             value.extend_from_slice(b", ");
             value.extend_from_slice(source_ip.as_bytes());
-            HeaderValue::from_maybe_shared(Bytes::from(value))
+            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
+                forwarded_for.insert(v);
+            }
         }
-        None => HeaderValue::from_str(source_ip),
-    };
-    if let Ok(v) = forwarded_for {
-        headers.insert(X_FORWARDED_FOR, v);
+        Entry::Vacant(slot) => {
+            if let Ok(v) = HeaderValue::from_str(source_ip) {
+                slot.insert(v);
+            }
+        }
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
 }
 
 /// `X-Amzn-Trace-Id` (`xray`: the request's [`RequestInfo::xray_header`]) and, when the
 /// request is traced, the W3C `traceparent` naming the integration's span.
-fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: &str) {
-    if let Ok(v) = HeaderValue::from_str(xray) {
+fn append_trace(headers: &mut HeaderMap, request: &RequestInfo<'_>, xray: String) {
+    // The header takes the text over (no copy).
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(xray)) {
         headers.insert(X_AMZN_TRACE_ID, v);
     }
     if let Some(trace) = &request.trace
         && let Ok(v) = HeaderValue::from_str(&trace.traceparent())
     {
         headers.insert(TRACEPARENT, v);
-    }
-}
-
-/// Removes the hop-by-hop headers, and those the `Connection` header names. Only the names
-/// present are removed (most messages carry none of them, or just `Content-Length`), found in
-/// one pass over the names without collecting them.
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let mut present = [false; 10];
-    for name in headers.keys() {
-        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
-            present[i] = true;
-        }
-    }
-    // `Connection` is the first: the names it lists go too.
-    if present[0] {
-        // `close` and `keep-alive`, the usual tokens, name nothing more to remove (and an empty
-        // collect allocates nothing).
-        let named: Vec<HeaderName> = headers
-            .get_all(hyper::header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|n| !n.eq_ignore_ascii_case("close") && !n.eq_ignore_ascii_case("keep-alive"))
-            .filter_map(|n| HeaderName::try_from(n).ok())
-            .collect();
-        for name in &named {
-            headers.remove(name);
-        }
-    }
-    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, p)| *p) {
-        headers.remove(name);
     }
 }
 
@@ -347,7 +369,7 @@ pub async fn run(
         let trace = request.xray_header();
         let mut headers = std::mem::take(&mut request.headers);
         strip_hop_by_hop(&mut headers);
-        append_forwarded(&mut headers, request, &trace);
+        append_forwarded(&mut headers, request, trace);
         headers
     } else {
         let mut headers = HeaderMap::new();
@@ -358,7 +380,7 @@ pub async fn run(
             }
         }
         if request.trace.is_some() {
-            append_trace(&mut headers, request, &request.xray_header());
+            append_trace(&mut headers, request, request.xray_header());
         }
         headers
     };
@@ -381,6 +403,11 @@ pub async fn run(
             plan.insecure_skip_verification,
             plan.timeout,
             MAX_RESPONSE_BYTES,
+            if proxy {
+                AnswerHeaders::EndToEnd
+            } else {
+                AnswerHeaders::All
+            },
         )
         .await
         .map_err(|e| match e {
@@ -397,7 +424,6 @@ pub async fn run(
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = parts.status;
         *response.headers_mut() = parts.headers;
-        strip_hop_by_hop(response.headers_mut());
         Ok(response)
     } else {
         respond(
@@ -416,34 +442,116 @@ pub async fn run(
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v)))
-            .collect()
+    /// A `GET` request with the path parameter `proxy` (raw `a%20b/c`) and the query `q=1`,
+    /// run through the method `method` with stage variables `variables`.
+    fn request<'a>(
+        method: &'a tollgate_plan::MethodPlan,
+        variables: &'a std::collections::HashMap<String, String>,
+    ) -> RequestInfo<'a> {
+        RequestInfo {
+            request_id: "c0ffee00-0000-4000-8000-000000000001",
+            extended_request_id: "x",
+            api_id: "api",
+            stage: "dev",
+            deployment_id: "d",
+            account_id: "123456789012",
+            method,
+            http_method: "GET".into(),
+            path: "/a%20b/c",
+            full_path: "/dev/a%20b/c",
+            raw_query: Some("q=1".into()),
+            query: vec![("q".into(), "1".into())],
+            headers: HeaderMap::new(),
+            path_params: vec![("proxy".into(), "a%20b/c".into(), "a b/c".into())],
+            body: Bytes::new(),
+            source_ip: "10.0.0.1".into(),
+            scheme: "http",
+            domain_name: String::new(),
+            protocol: "HTTP/1.1",
+            stage_variables: variables,
+            binary_media_types: &[],
+            received: std::time::SystemTime::UNIX_EPOCH,
+            api_key: None,
+            authorization: None,
+            iam: None,
+            trace: None,
+            endpoint_body: None,
+        }
+    }
+
+    /// The backend URI of `uri` as a plan compiles it (split when it can be), and as it is
+    /// built from the text alone.
+    fn both_ways(uri: &str, mapped: &Mapped, proxy: bool) -> [Result<String, String>; 2] {
+        let method = tollgate_plan::MethodPlan::bare("GET", "/{proxy+}");
+        let variables = [("host".to_string(), "example.com".to_string())].into();
+        let request = request(&method, &variables);
+        let mut plan = tollgate_plan::MethodPlan::bare("GET", "/{proxy+}").integration;
+        plan.uri = Some(uri.into());
+        plan.uri_template = UriTemplate::parse(uri);
+        let split = backend_uri(&plan, &request, mapped, proxy);
+        plan.uri_template = None;
+        let text = backend_uri(&plan, &request, mapped, proxy);
+        [split, text].map(|r| r.map(|u| u.to_string()).map_err(|e| format!("{e:?}")))
     }
 
     #[test]
-    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
-        let mut h = headers(&[
-            ("connection", "keep-alive, X-Session"),
-            ("x-session", "abc"),
-            ("keep-alive", "timeout=5"),
-            ("transfer-encoding", "chunked"),
-            ("content-length", "12"),
-            ("x-kept", "1"),
-        ]);
-        strip_hop_by_hop(&mut h);
-        assert_eq!(
-            h.keys().map(HeaderName::as_str).collect::<Vec<_>>(),
-            ["x-kept"]
-        );
-    }
-
-    #[test]
-    fn end_to_end_headers_are_left_alone() {
-        let mut h = headers(&[("host", "example.com"), ("accept", "*/*")]);
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 2);
+    fn split_uris_give_what_the_whole_text_gives() {
+        let mapped = Mapped {
+            path: vec![("id".into(), "7".into())],
+            query: vec![("k".into(), "v w".into())],
+            headers: Vec::new(),
+        };
+        let cases = [
+            (
+                "http://127.0.0.1:8080/{proxy}",
+                true,
+                "http://127.0.0.1:8080/a%20b/c?q=1&k=v%20w",
+            ),
+            ("http://h/{proxy}", false, "http://h/a%20b/c?k=v%20w"),
+            (
+                "https://h:8443/pets/{id}/{proxy+}?x=1",
+                true,
+                "https://h:8443/pets/7/a%20b/c?x=1&q=1&k=v%20w",
+            ),
+            (
+                "http://h/{missing}/x",
+                false,
+                "http://h/{missing}/x?k=v%20w",
+            ),
+            ("http://h", false, "http://h/?k=v%20w"),
+            ("http://h/a#frag", false, "http://h/a"),
+            ("http://h/a{", false, "http://h/a{?k=v%20w"),
+            (
+                "http://${stageVariables.host}/{proxy}",
+                true,
+                "http://example.com/a%20b/c?q=1&k=v%20w",
+            ),
+        ];
+        for (uri, proxy, want) in cases {
+            let [split, text] = both_ways(uri, &mapped, proxy);
+            assert_eq!(split, text, "{uri}");
+            assert_eq!(split.as_deref(), Ok(want), "{uri}");
+        }
+        let empty = Mapped::default();
+        for uri in [
+            "http://h",
+            "http://h?a=b",
+            "http://h/?",
+            "http://h/a b",
+            "http://h/\u{e9}",
+            "ftp://h/a",
+            "http://h/{proxy}",
+        ] {
+            let [split, text] = both_ways(uri, &empty, false);
+            assert_eq!(split, text, "{uri}");
+        }
+        // A value that makes the path invalid: the same error, naming the whole URI.
+        let spaced = Mapped {
+            path: vec![("id".into(), "a b".into())],
+            ..Mapped::default()
+        };
+        let [split, text] = both_ways("http://h/{id}", &spaced, false);
+        assert_eq!(split, text);
+        assert!(split.is_err_and(|e| e.contains("http://h/a b")));
     }
 }

@@ -18,6 +18,9 @@ use hyper::{Method, Request, StatusCode, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::client::AnswerHeaders;
+use super::hop_by_hop;
+
 /// An answer's head (status line and headers) may be this large at most.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// An answer may carry this many headers at most.
@@ -26,8 +29,12 @@ const MAX_HEADERS: usize = 100;
 const MAX_CHUNK_LINE: usize = 1024;
 /// Bodies up to this size go out in the same write as the head.
 const COALESCE_BODY_BYTES: usize = 16 * 1024;
-/// What a read asks room for at least.
+/// The buffer a connection starts with, and the least a new one gets.
 const READ_CHUNK: usize = 8 * 1024;
+/// What a read asks room for at least. The answers already read keep sharing the buffer (their
+/// headers and bodies point into it), so a read that asked for more than what is left after
+/// them would take a new buffer for every answer; small answers fit in what is left.
+const MIN_READ_ROOM: usize = 4 * 1024;
 
 /// Why an exchange failed.
 #[derive(Debug)]
@@ -55,6 +62,9 @@ pub struct Connection {
     buf: BytesMut,
     /// Exchanges this connection has completed.
     served: u32,
+    /// [`parse_head`]'s list of the header fields of the head it parses, kept between
+    /// answers so that it is allocated once.
+    fields: Vec<Field>,
 }
 
 impl Connection {
@@ -64,6 +74,7 @@ impl Connection {
             stream,
             buf: BytesMut::with_capacity(READ_CHUNK),
             served: 0,
+            fields: Vec::new(),
         }
     }
 
@@ -88,16 +99,17 @@ impl Connection {
     }
 
     /// Sends `head` (from [`write_head`]) and `body`, and reads the whole answer, at most
-    /// `max_body` bytes of body.
+    /// `max_body` bytes of body, with the `answer_headers` asked for.
     pub async fn exchange(
         &mut self,
         head: &[u8],
         body: &Bytes,
         head_request: bool,
         max_body: usize,
+        answer_headers: AnswerHeaders,
     ) -> Result<Answer, ExchangeError> {
         self.send(head, body).await?;
-        let (parts, framing, mut keep_alive) = self.read_head().await?;
+        let (parts, framing, mut keep_alive) = self.read_head(answer_headers).await?;
         let body = if head_request
             || parts.status == StatusCode::NO_CONTENT
             || parts.status == StatusCode::NOT_MODIFIED
@@ -127,7 +139,9 @@ impl Connection {
 
     async fn send(&mut self, head: &[u8], body: &Bytes) -> Result<(), ExchangeError> {
         let closed = |e: io::Error| ExchangeError::Closed(e.to_string());
-        if body.len() <= COALESCE_BODY_BYTES && !body.is_empty() {
+        if body.is_empty() {
+            self.stream.write_all(head).await.map_err(closed)
+        } else if body.len() <= COALESCE_BODY_BYTES {
             let mut both = Vec::with_capacity(head.len() + body.len());
             both.extend_from_slice(head);
             both.extend_from_slice(body);
@@ -140,15 +154,24 @@ impl Connection {
 
     /// Reads more bytes into `buf`; `Ok(0)` at the end of the connection.
     async fn fill(&mut self, at_least: usize) -> io::Result<usize> {
-        self.buf.reserve(at_least.max(READ_CHUNK));
+        self.buf.reserve(at_least.max(MIN_READ_ROOM));
         self.stream.read_buf(&mut self.buf).await
     }
 
     /// Reads the final answer's head (skipping `1xx` interim answers) and consumes it from `buf`.
-    async fn read_head(&mut self) -> Result<(Parts, Framing, bool), ExchangeError> {
+    async fn read_head(
+        &mut self,
+        answer_headers: AnswerHeaders,
+    ) -> Result<(Parts, Framing, bool), ExchangeError> {
         let mut received_any = false;
         loop {
-            if let Some(head) = parse_head(&mut self.buf)? {
+            // Nothing read yet (the usual case on entry): nothing to parse.
+            let parsed = if self.buf.is_empty() {
+                None
+            } else {
+                parse_head(&mut self.buf, &mut self.fields, answer_headers)?
+            };
+            if let Some(head) = parsed {
                 if head.parts.status.is_informational()
                     && head.parts.status != StatusCode::SWITCHING_PROTOCOLS
                 {
@@ -249,9 +272,17 @@ struct Head {
     keep_alive: bool,
 }
 
-/// Takes a complete answer head off the start of `buf`, or `None` when more bytes are needed.
-/// Header values share the buffer's memory (no copy per value).
-fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeError> {
+/// A header field of a head being parsed: its name, and where its value is in the head.
+type Field = (HeaderName, std::ops::Range<usize>);
+
+/// Takes a complete answer head off the start of `buf`, or `None` when more bytes are needed;
+/// with the `answer_headers` asked for (a proxy's are left out here rather than removed later).
+/// Header values share the buffer's memory (no copy per value). `fields` is scratch space.
+fn parse_head(
+    buf: &mut BytesMut,
+    fields: &mut Vec<Field>,
+    answer_headers: AnswerHeaders,
+) -> Result<Option<Head>, ExchangeError> {
     // Header slots left uninitialised: httparse writes the ones it uses.
     let mut slots =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -273,13 +304,13 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeError> {
     };
     // Each value as a range of the head, which becomes shared bytes once parsing is done.
     let base = buf.as_ptr() as usize;
-    let mut fields = Vec::with_capacity(parsed.headers.len());
+    fields.clear();
     let mut chunked = false;
     let mut content_length: Option<u64> = None;
     let mut close = false;
     let mut keep_alive_token = false;
     for header in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(header.name.as_bytes())
+        let name = header_name(header.name.as_bytes())
             .map_err(|_| ExchangeError::Head(format!("invalid header name {:?}", header.name)))?;
         if name == hyper::header::TRANSFER_ENCODING {
             // Chunked only counts as the last coding applied.
@@ -307,10 +338,22 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeError> {
     }
     let head = buf.split_to(length).freeze();
     let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, range) in fields {
+    let end_to_end = answer_headers == AnswerHeaders::EndToEnd;
+    // The names the `Connection` headers list, when a proxy leaves them out.
+    let mut listed = Vec::new();
+    for (name, range) in fields.drain(..) {
         let value = HeaderValue::from_maybe_shared(head.slice(range))
             .map_err(|_| ExchangeError::Head(format!("invalid value of header {name}")))?;
+        if end_to_end && hop_by_hop::is_hop_by_hop(&name) {
+            if name == hyper::header::CONNECTION {
+                hop_by_hop::push_names_listed(&value, &mut listed);
+            }
+            continue;
+        }
         headers.append(name, value);
+    }
+    for name in &listed {
+        headers.remove(name);
     }
     let framing = match (chunked, content_length) {
         (true, _) => Framing::Chunked,
@@ -327,6 +370,43 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeError> {
         framing,
         keep_alive,
     }))
+}
+
+/// The name of a header field as received (a token: httparse checked it): the names answers
+/// commonly carry are matched to their constants (no parse, no copy), any other goes through
+/// [`HeaderName::from_bytes`].
+fn header_name(received: &[u8]) -> Result<HeaderName, hyper::header::InvalidHeaderName> {
+    use hyper::header::*;
+    let known = match received.len() {
+        4 if is_lowercase_of(received, b"date") => DATE,
+        4 if is_lowercase_of(received, b"etag") => ETAG,
+        4 if is_lowercase_of(received, b"vary") => VARY,
+        6 if is_lowercase_of(received, b"server") => SERVER,
+        10 if is_lowercase_of(received, b"connection") => CONNECTION,
+        10 if is_lowercase_of(received, b"set-cookie") => SET_COOKIE,
+        12 if is_lowercase_of(received, b"content-type") => CONTENT_TYPE,
+        13 if is_lowercase_of(received, b"cache-control") => CACHE_CONTROL,
+        13 if is_lowercase_of(received, b"last-modified") => LAST_MODIFIED,
+        14 if is_lowercase_of(received, b"content-length") => CONTENT_LENGTH,
+        16 if is_lowercase_of(received, b"content-encoding") => CONTENT_ENCODING,
+        17 if is_lowercase_of(received, b"transfer-encoding") => TRANSFER_ENCODING,
+        _ => return HeaderName::from_bytes(received),
+    };
+    Ok(known)
+}
+
+/// Whether `received`, a header name or value as received (no control character but tab), is
+/// `lowercase` (lowercase letters, digits and `-`) in any letter case. Such a byte of
+/// `lowercase` and a received byte differ in bit 0x20 alone only when the received byte is the
+/// same letter in the other case (the others that would, such as CR for `-`, are control
+/// characters), so one OR per byte compares them, without a branch per byte.
+pub(super) fn is_lowercase_of(received: &[u8], lowercase: &[u8]) -> bool {
+    received.len() == lowercase.len()
+        && received
+            .iter()
+            .zip(lowercase)
+            .fold(0, |differ, (r, l)| differ | ((r | 0x20) ^ l))
+            == 0
 }
 
 fn last_token(value: &[u8]) -> &[u8] {
@@ -558,13 +638,21 @@ mod tests {
 
     #[test]
     fn heads_give_framing_and_keep_alive() {
-        let parse = |wire: &[u8]| parse_head(&mut BytesMut::from(wire));
+        let parse = |wire: &[u8]| {
+            parse_head(
+                &mut BytesMut::from(wire),
+                &mut Vec::new(),
+                AnswerHeaders::All,
+            )
+        };
         let head = |wire: &str| parse(wire.as_bytes()).unwrap().unwrap();
         // The head is taken off the buffer; what follows stays.
         let mut buf = BytesMut::from(
             &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello"[..],
         );
-        let h = parse_head(&mut buf).unwrap().unwrap();
+        let h = parse_head(&mut buf, &mut Vec::new(), AnswerHeaders::All)
+            .unwrap()
+            .unwrap();
         assert_eq!(&buf[..], b"hello");
         assert_eq!(h.framing, Framing::Length(5));
         assert!(h.keep_alive);
@@ -599,6 +687,81 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn a_proxy_gets_the_end_to_end_headers_a_strip_would_leave() {
+        let wire = b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nServer: s\r\n\
+            X-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\nX-A: 1\r\nX-A: 2\r\n\r\nok";
+        let parse = |answer_headers| {
+            let mut buf = BytesMut::from(&wire[..]);
+            let head = parse_head(&mut buf, &mut Vec::new(), answer_headers)
+                .unwrap()
+                .unwrap();
+            assert_eq!(&buf[..], b"ok");
+            (head.parts.headers, head.framing, head.keep_alive)
+        };
+        let (end_to_end, framing, keep_alive) = parse(AnswerHeaders::EndToEnd);
+        assert_eq!((framing, keep_alive), (Framing::Length(2), true));
+        let (mut stripped, _, _) = parse(AnswerHeaders::All);
+        assert_eq!(stripped.len(), 7);
+        hop_by_hop::strip_hop_by_hop(&mut stripped);
+        assert_eq!(end_to_end, stripped);
+        let names: Vec<_> = end_to_end.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["server", "x-a"]);
+        assert_eq!(end_to_end.get_all("x-a").iter().count(), 2);
+    }
+
+    #[test]
+    fn lowercase_comparison_is_eq_ignore_ascii_case_for_header_text() {
+        let received = (0x20..=0xffu8).filter(|b| *b != 0x7f).chain([b'\t']);
+        let lowercase: Vec<u8> = (b'a'..=b'z').chain(b'0'..=b'9').chain([b'-']).collect();
+        for r in received {
+            for l in &lowercase {
+                assert_eq!(
+                    is_lowercase_of(&[r], &[*l]),
+                    [r].eq_ignore_ascii_case(&[*l]),
+                    "{r:#x} {l:#x}"
+                );
+            }
+        }
+        assert!(is_lowercase_of(b"Keep-Alive", b"keep-alive"));
+        assert!(!is_lowercase_of(b"keep-alive ", b"keep-alive"));
+    }
+
+    #[test]
+    fn header_names_are_those_from_bytes_gives() {
+        for name in [
+            "Date",
+            "ETAG",
+            "vary",
+            "Server",
+            "Connection",
+            "Set-Cookie",
+            "Content-Type",
+            "Cache-Control",
+            "Last-Modified",
+            "Content-Length",
+            "content-encoding",
+            "Transfer-Encoding",
+            "Dave",
+            "X-Request-Id",
+            "Content-Lengths",
+            "connectioN",
+            "sERVEr",
+            "e",
+            "",
+        ] {
+            let ours = header_name(name.as_bytes()).map_err(|e| e.to_string());
+            let theirs = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{name}");
+        }
+        assert_eq!(
+            header_name(b"content-length").unwrap(),
+            hyper::header::CONTENT_LENGTH
+        );
+        assert_eq!(header_name(b"Davs").unwrap().as_str(), "davs");
+        assert!(header_name(b"Da e").is_err());
     }
 
     #[test]
@@ -673,12 +836,35 @@ mod tests {
                     server.shutdown().await.unwrap();
                 }
             };
-            let (answer, ()) = tokio::join!(conn.exchange(head, &empty, false, 1024), serve);
+            let (answer, ()) = tokio::join!(
+                conn.exchange(head, &empty, false, 1024, AnswerHeaders::All),
+                serve
+            );
             let answer = answer.unwrap();
             assert_eq!(&answer.body[..], body);
             assert_eq!(answer.keep_alive, keep_alive);
         }
         assert!(conn.reused());
+    }
+
+    #[tokio::test]
+    async fn small_answers_share_the_buffer_the_earlier_ones_still_use() {
+        let (mut conn, mut server) = pair().await;
+        let wire = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+        let empty = Bytes::new();
+        let mut bodies = Vec::new();
+        for _ in 0..3 {
+            let exchange = conn.exchange(GET, &empty, false, 1024, AnswerHeaders::All);
+            let (answer, ()) = tokio::join!(exchange, answer(&mut server, wire));
+            // Kept, so the buffer is not the connection's alone any more.
+            bodies.push(answer.unwrap().body);
+        }
+        let first = bodies[0].as_ptr() as usize;
+        for body in &bodies {
+            assert_eq!(&body[..], b"hello");
+            let at = body.as_ptr() as usize;
+            assert!((first..first + READ_CHUNK).contains(&at), "a new buffer");
+        }
     }
 
     #[tokio::test]
@@ -690,7 +876,13 @@ mod tests {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), closed(&conn.stream)).await;
         assert!(!conn.is_open());
         let error = conn
-            .exchange(b"GET / HTTP/1.1\r\n\r\n", &Bytes::new(), false, 1024)
+            .exchange(
+                b"GET / HTTP/1.1\r\n\r\n",
+                &Bytes::new(),
+                false,
+                1024,
+                AnswerHeaders::All,
+            )
             .await
             .err()
             .unwrap();
@@ -705,7 +897,10 @@ mod tests {
             &mut server,
             b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n",
         );
-        let (result, ()) = tokio::join!(conn.exchange(GET, &empty, false, 1024), serve);
+        let (result, ()) = tokio::join!(
+            conn.exchange(GET, &empty, false, 1024, AnswerHeaders::All),
+            serve
+        );
         assert!(matches!(result, Err(ExchangeError::Body(_))));
 
         let (mut conn, mut server) = pair().await;
@@ -717,7 +912,10 @@ mod tests {
             .await;
             drop(server);
         };
-        let (result, ()) = tokio::join!(conn.exchange(GET, &empty, false, 1024), serve);
+        let (result, ()) = tokio::join!(
+            conn.exchange(GET, &empty, false, 1024, AnswerHeaders::All),
+            serve
+        );
         assert!(matches!(result, Err(ExchangeError::Body(_))));
     }
 }

@@ -2,6 +2,7 @@
 //! mapping of an integration's answer through the integration responses.
 
 pub mod client;
+mod hop_by_hop;
 pub mod http;
 mod http1;
 pub mod lambda;
