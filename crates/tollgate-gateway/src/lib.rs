@@ -23,6 +23,7 @@ mod body;
 mod context;
 pub mod credentials;
 mod error;
+mod framing;
 pub mod http_api;
 pub mod integration;
 mod pipeline;

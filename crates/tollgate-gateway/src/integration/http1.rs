@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 
 use super::client::AnswerHeaders;
 use super::hop_by_hop;
+use crate::framing::{self, ConnectionOptions};
 
 /// An answer's head (status line and headers) may be this large at most.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -302,13 +303,10 @@ fn parse_head(
     } else {
         Version::HTTP_11
     };
-    // Each value as a range of the head, which becomes shared bytes once parsing is done.
-    let base = buf.as_ptr() as usize;
     fields.clear();
     let mut chunked = false;
     let mut content_length: Option<u64> = None;
-    let mut close = false;
-    let mut keep_alive_token = false;
+    let mut connection = ConnectionOptions::default();
     for header in parsed.headers.iter() {
         let name = header_name(header.name.as_bytes())
             .map_err(|_| ExchangeError::Head(format!("invalid header name {:?}", header.name)))?;
@@ -316,9 +314,7 @@ fn parse_head(
             // Chunked only counts as the last coding applied.
             chunked = last_token(header.value).eq_ignore_ascii_case(b"chunked");
         } else if name == hyper::header::CONTENT_LENGTH {
-            let n = std::str::from_utf8(header.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
+            let n = framing::content_length(header.value)
                 .ok_or_else(|| ExchangeError::Head("invalid Content-Length".into()))?;
             if content_length.is_some_and(|seen| seen != n) {
                 return Err(ExchangeError::Head(
@@ -327,14 +323,9 @@ fn parse_head(
             }
             content_length = Some(n);
         } else if name == hyper::header::CONNECTION {
-            for token in header.value.split(|b| *b == b',') {
-                let token = token.trim_ascii();
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
-            }
+            connection.read(header.value);
         }
-        let start = header.value.as_ptr() as usize - base;
-        fields.push((name, start..start + header.value.len()));
+        fields.push((name, framing::range_in(buf, header.value)));
     }
     let head = buf.split_to(length).freeze();
     let mut headers = HeaderMap::with_capacity(fields.len());
@@ -360,7 +351,7 @@ fn parse_head(
         (false, Some(n)) => Framing::Length(n),
         (false, None) => Framing::UntilClose,
     };
-    let keep_alive = !close && (version == Version::HTTP_11 || keep_alive_token);
+    let keep_alive = !connection.close && (version == Version::HTTP_11 || connection.keep_alive);
     let (mut parts, ()) = hyper::Response::new(()).into_parts();
     parts.status = status;
     parts.version = version;

@@ -16,6 +16,7 @@ use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, StatusCode, Uri, Version};
 
 use super::MAX_HEADER_BYTES;
+use crate::framing::{self, ConnectionOptions};
 
 /// Request headers the fast path parses; a request with more goes to hyper (limit 100).
 const MAX_HEADERS: usize = 64;
@@ -97,8 +98,8 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
     if method == Method::CONNECT {
         return Parsed::Decline;
     }
-    let mut keep_alive = version == Version::HTTP_11;
     let mut content_length = None;
+    let mut connection = ConnectionOptions::default();
     let mut headers = Vec::with_capacity(head.headers.len());
     for h in head.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
@@ -112,29 +113,30 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
             return Parsed::Decline;
         }
         match name {
-            header::CONTENT_LENGTH => match (content_length, decimal(h.value)) {
+            header::CONTENT_LENGTH => match (content_length, framing::content_length(h.value)) {
                 (None, Some(n)) => content_length = Some(n),
                 _ => return Parsed::Decline,
             },
             header::TRANSFER_ENCODING | header::EXPECT | header::UPGRADE => {
                 return Parsed::Decline;
             }
-            header::CONNECTION => {
-                for token in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        keep_alive = false;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        keep_alive |= version == Version::HTTP_10;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        return Parsed::Decline;
-                    }
-                }
-            }
+            header::CONNECTION => connection.read(h.value),
             _ => {}
         }
-        headers.push((name, position(input, h.value)));
+        headers.push((name, framing::range_in(input, h.value)));
     }
-    let body = head_len..head_len.saturating_add(content_length.unwrap_or(0));
+    if connection.upgrade {
+        return Parsed::Decline;
+    }
+    let keep_alive = if version == Version::HTTP_11 {
+        !connection.close
+    } else {
+        connection.keep_alive && !connection.close
+    };
+    let Ok(body_length) = usize::try_from(content_length.unwrap_or(0)) else {
+        return Parsed::Decline;
+    };
+    let body = head_len..head_len.saturating_add(body_length);
     if body.end > input.len() {
         // The body is still on its way: hyper reads it as it comes, within its limits.
         return Parsed::Decline;
@@ -142,26 +144,10 @@ pub(super) fn parse(input: &[u8]) -> Parsed {
     Parsed::Request(Accepted {
         method,
         version,
-        target: position(input, target.as_bytes()),
+        target: framing::range_in(input, target.as_bytes()),
         headers,
         body,
         keep_alive,
-    })
-}
-
-/// Where `part` (a slice of `whole`) sits in `whole`.
-fn position(whole: &[u8], part: &[u8]) -> Range<usize> {
-    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
-    start..start + part.len()
-}
-
-/// A `Content-Length` value: digits only, as hyper reads it.
-fn decimal(value: &[u8]) -> Option<usize> {
-    if value.is_empty() || value.len() > 19 {
-        return None;
-    }
-    value.iter().try_fold(0usize, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0'))
     })
 }
 
@@ -207,30 +193,22 @@ pub(super) fn write_head(
         out.extend_from_slice(b"\r\n");
     }
     let mut framing = None;
-    let (mut says_close, mut says_keep_alive, mut has_date) = (false, false, false);
+    let mut says = ConnectionOptions::default();
+    let mut has_date = false;
     for (name, value) in headers {
         match *name {
             header::CONTENT_LENGTH => {
                 if framing.is_some() {
                     continue;
                 }
-                match body_length.or_else(|| decimal(value.as_bytes()).map(|n| n as u64)) {
+                match body_length.or_else(|| framing::content_length(value.as_bytes())) {
                     Some(n) => framing = Some(Framing::Length(n)),
                     None => continue,
                 }
             }
             // The framing is ours to choose.
             header::TRANSFER_ENCODING => continue,
-            header::CONNECTION => {
-                for token in value
-                    .as_bytes()
-                    .split(|&b| b == b',')
-                    .map(<[u8]>::trim_ascii)
-                {
-                    says_close |= token.eq_ignore_ascii_case(b"close");
-                    says_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-                }
-            }
+            header::CONNECTION => says.read(value.as_bytes()),
             header::DATE => has_date = true,
             _ => {}
         }
@@ -254,10 +232,10 @@ pub(super) fn write_head(
         (None, None) if http10 => (Framing::UntilClose, None),
         (None, None) => (Framing::Chunked, None),
     };
-    exchange.keep_alive &= !says_close && framing != Framing::UntilClose;
-    if exchange.keep_alive && http10 && !says_keep_alive {
+    exchange.keep_alive &= !says.close && framing != Framing::UntilClose;
+    if exchange.keep_alive && http10 && !says.keep_alive {
         push_header(out, b"connection", b"keep-alive");
-    } else if !exchange.keep_alive && !http10 && !says_close {
+    } else if !exchange.keep_alive && !http10 && !says.close {
         push_header(out, b"connection", b"close");
     }
     if let Some(n) = length_line {
@@ -376,6 +354,8 @@ mod tests {
     fn keep_alive_follows_version_and_connection() {
         assert!(!accepted(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
         assert!(accepted(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        // `close` wins wherever it is listed.
+        assert!(!accepted(b"GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\n").keep_alive);
         assert!(!accepted(b"GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n").keep_alive);
         assert!(accepted(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n").keep_alive);
     }
